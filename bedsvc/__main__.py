@@ -1,0 +1,3 @@
+from bedsvc.cli import main
+
+main()

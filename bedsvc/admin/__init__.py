@@ -1,0 +1,1 @@
+"""Operators: the hospital registry and API keys."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, delete, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, JSONBody
+
+from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
+from bedsvc.admin.service import create_key, revoke_key, save_hospital
+from bedsvc.auth import IssuedKey, authenticate
+from bedsvc.services import Services, get_services
+
+
+async def admin_key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    services = get_services(connection.app.state)
+    key = await authenticate(connection, services.pool, services.queries, "admin")
+    connection.state.key_id = key.id
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ["operators"]
+    guards = [admin_key_guard]
+
+    @post("/hospitals", status_code=200, summary="Create or update a hospital")
+    async def save_hospital(
+        self, services: NamedDependency[Services], data: JSONBody[HospitalIn]
+    ) -> HospitalSaved:
+        return await save_hospital(services.pool, services.queries, services.sync, data)
+
+    @post("/keys", status_code=201, summary="Issue an API key (shown once)")
+    async def issue_key(
+        self, services: NamedDependency[Services], data: JSONBody[KeyRequest]
+    ) -> IssuedKey:
+        return await create_key(services.pool, services.queries, data)
+
+    @delete("/keys/{key_id:str}", status_code=200, summary="Revoke an API key")
+    async def revoke_key(
+        self, services: NamedDependency[Services], key_id: FromPath[str]
+    ) -> KeyRevoked:
+        await revoke_key(services.pool, services.queries, key_id)
+        return KeyRevoked(key_id=key_id, revoked=True)

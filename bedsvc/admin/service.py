@@ -1,0 +1,64 @@
+"""Registry changes shared by the admin API and the CLI."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
+from bedsvc.auth import IssuedKey, issue_key
+from bedsvc.errors import NotFound, invalid
+from bedsvc.store import Conn, Queries
+from bedsvc.sync import CacheSync, load_state
+
+
+async def save_hospital(
+    pool: asyncpg.Pool, queries: Queries, sync: CacheSync | None, hospital: HospitalIn
+) -> HospitalSaved:
+    """Creates or updates a hospital; its public listing changes with a new version."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await queries.ensure_region(conn, code=hospital.region_code, name=hospital.region_name)
+            if hospital.bpjs_ppk_code is not None:
+                await _check_ppk_code_free(conn, queries, hospital)
+            version: int = await queries.lock_next_version(conn)
+            created: bool = await queries.upsert_hospital(
+                conn,
+                code=hospital.code,
+                bpjs_ppk_code=hospital.bpjs_ppk_code,
+                name=hospital.name,
+                kind=hospital.kind,
+                region_code=hospital.region_code,
+                address=hospital.address,
+                phone=hospital.phone,
+                lat=hospital.lat,
+                lon=hospital.lon,
+                active=hospital.active,
+            )
+            await queries.set_version(conn, version=version)
+            state = await load_state(conn, queries, hospital.code, version)
+        if sync is not None:
+            await sync.publish(hospital.code, version, state)
+    return HospitalSaved(code=hospital.code, created=created, version=version)
+
+
+async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalIn) -> None:
+    owner = await queries.hospital_by_ppk_code(conn, bpjs_ppk_code=hospital.bpjs_ppk_code)
+    if owner is not None and owner != hospital.code:
+        raise invalid("bpjs_ppk_code", f"already used by hospital '{owner}'")
+
+
+async def create_key(pool: asyncpg.Pool, queries: Queries, request: KeyRequest) -> IssuedKey:
+    if (request.role == "hospital") != (request.hospital_code is not None):
+        raise invalid("hospital_code", "required for role 'hospital' and only for it")
+    async with pool.acquire() as conn:
+        if request.hospital_code is not None and (
+            await queries.get_hospital(conn, code=request.hospital_code) is None
+        ):
+            raise NotFound(f"No hospital with code '{request.hospital_code}'.")
+        return await issue_key(conn, queries, request.role, request.hospital_code, request.label)
+
+
+async def revoke_key(pool: asyncpg.Pool, queries: Queries, key_id: str) -> None:
+    async with pool.acquire() as conn:
+        if await queries.revoke_key(conn, id=key_id) is None:
+            raise NotFound(f"No API key '{key_id}'.")

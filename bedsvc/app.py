@@ -1,0 +1,103 @@
+"""The app factory: everything a worker needs is built here from one Settings object."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from bedsvc import __version__
+from bedsvc.admin.routes import AdminController
+from bedsvc.cache import AvailabilityCache
+from bedsvc.errors import exception_handlers
+from bedsvc.ingest.routes import IngestController
+from bedsvc.logs import configure_logging
+from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.public.routes import PublicController
+from bedsvc.services import BedClass, Services, get_services
+from bedsvc.settings import Settings
+from bedsvc.store import connect_pool, load_queries
+from bedsvc.sync import CacheSync, cancel
+
+log = structlog.get_logger(__name__)
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    # Short timeouts: with Redis down, a request must fall back quickly, not hang.
+    return aioredis.Redis.from_url(
+        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15
+    )
+
+
+async def build_services(settings: Settings) -> Services:
+    database_url, redis_url = settings.urls()
+    queries = load_queries()
+    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
+    async with pool.acquire() as conn:
+        bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
+    client = connect_redis(redis_url)
+    cache = AvailabilityCache(client, settings.redis_prefix)
+    return Services(
+        settings=settings,
+        pool=pool,
+        redis=client,
+        queries=queries,
+        cache=cache,
+        sync=CacheSync(pool, cache, queries),
+        bed_classes=bed_classes,
+    )
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        reconciler = asyncio.create_task(
+            services.sync.run_reconciler(settings.cache_reconcile_seconds)
+        )
+        log.info("worker started")
+        try:
+            yield
+        finally:
+            await cancel(reconciler)
+            await services.redis.aclose()
+            await services.pool.close()
+            log.info("worker stopped")
+
+    configure_logging(settings.log_level, settings.log_json)
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.write_rate_limit_per_minute),
+        exclude=[
+            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
+            r"^/(healthz|readyz|metrics|schema)",
+        ],
+    )
+    return Litestar(
+        route_handlers=[
+            PublicController,
+            IngestController,
+            AdminController,
+            *metric_handlers(),
+        ],
+        dependencies={"services": Provide(get_services, sync_to_thread=False)},
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan],
+        middleware=[rate_limit.middleware, prometheus_config().middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="bedsvc",
+            version=__version__,
+            description="Hospital bed availability for a regency or city.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )

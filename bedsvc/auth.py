@@ -1,0 +1,103 @@
+"""API keys: issued once, stored only as a SHA-256 hash, scoped to a role and a hospital."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+from litestar.connection import ASGIConnection
+
+from bedsvc.errors import Forbidden, NotAuthenticated
+from bedsvc.store import Conn, Queries
+
+Role = Literal["hospital", "monitor", "admin"]
+TOKEN_PREFIX = "bsk_"  # noqa: S105 - a marker for secret scanners, not a secret
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    id: str
+    role: Role
+    hospital_code: str | None
+    revoked_at: datetime | None
+
+
+class IssuedKey(msgspec.Struct, frozen=True):
+    """The only time a key is shown: store it now, bedsvc keeps just its hash."""
+
+    key_id: str
+    key: str
+    role: Role
+    hospital_code: str | None
+
+
+def hash_token(token: str) -> bytes:
+    # Tokens carry 256 random bits, so a plain SHA-256 is enough: there is nothing to guess.
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def issue_key(
+    conn: Conn,
+    queries: Queries,
+    role: Role,
+    hospital_code: str | None = None,
+    label: str = "",
+) -> IssuedKey:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    key_id = "key_" + secrets.token_hex(6)
+    await queries.insert_key(
+        conn,
+        id=key_id,
+        key_hash=hash_token(token),
+        role=role,
+        hospital_code=hospital_code,
+        label=label,
+    )
+    return IssuedKey(key_id=key_id, key=token, role=role, hospital_code=hospital_code)
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send the API key as 'Authorization: Bearer <key>'.")
+    return token.strip()
+
+
+async def find_key(conn: Conn, queries: Queries, token: str) -> ApiKey:
+    digest = hash_token(token)
+    row = await queries.find_key(conn, key_hash=digest)
+    if row is None or not hmac.compare_digest(row["key_hash"], digest):
+        raise NotAuthenticated("Unknown API key.")
+    return ApiKey(
+        id=row["id"],
+        role=row["role"],
+        hospital_code=row["hospital_code"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def require_role(key: ApiKey, role: Role) -> None:
+    if key.revoked_at is not None:
+        raise Forbidden("This API key was revoked.")
+    if key.role != role:
+        raise Forbidden(f"This route needs a key with role '{role}'.")
+
+
+def require_hospital(key: ApiKey, hospital_code: str) -> None:
+    require_role(key, "hospital")
+    if key.hospital_code != hospital_code:
+        raise Forbidden("This key may only report for its own hospital.")
+
+
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], pool: asyncpg.Pool, queries: Queries, role: Role
+) -> ApiKey:
+    token = bearer_token(connection)
+    async with pool.acquire() as conn:
+        key = await find_key(conn, queries, token)
+    require_role(key, role)
+    return key

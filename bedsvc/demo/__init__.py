@@ -1,0 +1,1 @@
+"""The demo region (Kota Cirebon) and simulated hospital systems."""

@@ -1,0 +1,93 @@
+"""Simulated hospital systems: each pushes its wards' occupancy through the real HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import structlog
+
+log = structlog.get_logger(__name__)
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass
+class SimulatedWard:
+    ward_code: str
+    name: str
+    bed_class: str
+    capacity: int
+    occupied: int
+
+    def step(self, rng: random.Random) -> None:
+        """Admissions and discharges: a small random walk that stays within capacity."""
+        self.occupied = max(0, min(self.capacity, self.occupied + rng.choice((-1, 0, 0, 1))))
+
+    def as_report(self) -> dict[str, object]:
+        return {
+            "ward_code": self.ward_code,
+            "name": self.name,
+            "bed_class": self.bed_class,
+            "capacity": self.capacity,
+            "available": self.capacity - self.occupied,
+        }
+
+
+@dataclass
+class SimulatedHospital:
+    code: str
+    key: str
+    wards: list[SimulatedWard] = field(default_factory=list)
+
+    def report(self, rng: random.Random) -> dict[str, object]:
+        for ward in self.wards:
+            ward.step(rng)
+        return {
+            "reported_at": datetime.now(UTC).isoformat(),
+            "wards": [ward.as_report() for ward in self.wards],
+        }
+
+
+def load_wards(rng: random.Random) -> dict[str, list[SimulatedWard]]:
+    wards: dict[str, list[SimulatedWard]] = {}
+    with (DATA_DIR / "wards.csv").open(newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            capacity = int(row["capacity"])
+            wards.setdefault(row["hospital_code"], []).append(
+                SimulatedWard(
+                    ward_code=row["ward_code"],
+                    name=row["name"],
+                    bed_class=row["bed_class"],
+                    capacity=capacity,
+                    occupied=rng.randint(capacity * 6 // 10, capacity),
+                )
+            )
+    return wards
+
+
+async def run_hospital(
+    client: httpx.AsyncClient, hospital: SimulatedHospital, interval: float, rng: random.Random
+) -> None:
+    url = f"/api/v1/hospitals/{hospital.code}/occupancy"
+    headers = {"Authorization": f"Bearer {hospital.key}"}
+    await asyncio.sleep(rng.uniform(0, interval))
+    while True:
+        try:
+            response = await client.post(url, json=hospital.report(rng), headers=headers)
+            if response.status_code != 200:
+                log.warning("report refused", hospital=hospital.code, status=response.status_code)
+        except httpx.HTTPError as exc:
+            log.warning("report failed", hospital=hospital.code, error=str(exc))
+        await asyncio.sleep(interval * rng.uniform(0.5, 1.5))
+
+
+async def simulate(base_url: str, hospitals: list[SimulatedHospital], interval: float) -> None:
+    rng = random.Random()  # noqa: S311 - simulated occupancy, not security
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        await asyncio.gather(*(run_hospital(client, h, interval, rng) for h in hospitals))

@@ -1,0 +1,1 @@
+"""Hospital systems push occupancy: the native API, and the service the bridges share."""

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from bedsvc.errors import FieldError, InvalidInput
+
+Count = Annotated[int, Meta(ge=0, le=100_000)]
+WardCode = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
+
+
+class WardReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    ward_code: WardCode
+    bed_class: Annotated[str, Meta(min_length=1, max_length=32)]
+    capacity: Count
+    available: Count
+    name: Annotated[str, Meta(max_length=200)] | None = None
+    available_male: Count | None = None
+    available_female: Count | None = None
+    waiting: Count | None = None
+
+
+class OccupancyReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reported_at: Annotated[datetime, Meta(tz=True)]
+    wards: Annotated[list[WardReport], Meta(min_length=1)]
+
+
+class IngestResult(msgspec.Struct, frozen=True):
+    version: int
+    applied: list[str]
+    stale: list[str]
+
+
+class WardClosed(msgspec.Struct, frozen=True):
+    version: int
+    ward_code: str
+    closed: bool
+
+
+def _ward_errors(index: int, ward: WardReport, bed_classes: frozenset[str]) -> list[FieldError]:
+    at = f"wards[{index}]"
+    errors = []
+    if ward.bed_class not in bed_classes:
+        errors.append(FieldError(f"{at}.bed_class", f"unknown bed class '{ward.bed_class}'"))
+    if ward.available > ward.capacity:
+        errors.append(FieldError(f"{at}.available", f"must not exceed capacity ({ward.capacity})"))
+    by_sex = (ward.available_male or 0) + (ward.available_female or 0)
+    if by_sex > ward.available:
+        errors.append(
+            FieldError(
+                f"{at}.available_male",
+                f"available_male + available_female ({by_sex}) must not exceed "
+                f"available ({ward.available})",
+            )
+        )
+    return errors
+
+
+def check_report(
+    report: OccupancyReport,
+    bed_classes: frozenset[str],
+    now: datetime,
+    max_future: timedelta,
+    max_wards: int,
+) -> None:
+    """The rules a report must meet beyond its shape; raises with every broken one."""
+    errors = []
+    if report.reported_at - now > max_future:
+        errors.append(
+            FieldError(
+                "reported_at",
+                f"lies more than {int(max_future.total_seconds())} s in the future; "
+                "check the hospital system's clock",
+            )
+        )
+    if len(report.wards) > max_wards:
+        errors.append(FieldError("wards", f"at most {max_wards} wards per report"))
+    seen: set[str] = set()
+    for index, ward in enumerate(report.wards):
+        if ward.ward_code in seen:
+            errors.append(
+                FieldError(f"wards[{index}].ward_code", f"'{ward.ward_code}' listed twice")
+            )
+        seen.add(ward.ward_code)
+        errors += _ward_errors(index, ward, bed_classes)
+    if errors:
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        raise InvalidInput(detail, errors)

@@ -1,0 +1,1 @@
+"""What citizens and apps read: no key, cacheable."""

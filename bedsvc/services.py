@@ -1,0 +1,56 @@
+"""The resources a running worker shares between requests, built in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+from litestar import Request
+from litestar.datastructures import State
+
+from bedsvc.cache import AvailabilityCache
+from bedsvc.settings import Settings
+from bedsvc.store import Queries
+from bedsvc.sync import CacheSync
+
+
+@dataclass(frozen=True, slots=True)
+class BedClass:
+    code: str
+    name_id: str
+    name_en: str
+    aplicares_codes: list[str]
+    sirs_ids: list[int]
+    edxl_bed_types: list[str]
+    is_intensive: bool
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    queries: Queries
+    cache: AvailabilityCache
+    sync: CacheSync
+    bed_classes: list[BedClass]
+
+    @property
+    def bed_class_codes(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.bed_classes)
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.stale_after_seconds)
+
+
+def get_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def services_of(request: Request[Any, Any, Any]) -> Services:
+    return get_services(request.app.state)

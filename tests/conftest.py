@@ -1,0 +1,185 @@
+"""Real PostgreSQL and Redis for every test: the servers in BEDSVC_TEST_DATABASE_URL /
+BEDSVC_TEST_REDIS_URL when set, embedded ones otherwise. Each test session gets a database and
+a Redis key prefix of its own, and each test starts from empty tables and an empty cache."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from bedsvc.admin.schemas import HospitalIn
+from bedsvc.admin.service import save_hospital
+from bedsvc.app import build_services, create_app
+from bedsvc.auth import issue_key
+from bedsvc.embedded import start_postgres, start_redis
+from bedsvc.services import Services
+from bedsvc.settings import Settings
+from bedsvc.store import migrate
+
+TABLES = "occupancy_history, api_keys, wards, hospitals, regions"
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def embedded_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="bedsvc-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def server_database_url(embedded_dir: Path) -> Iterator[str]:
+    url = os.environ.get("BEDSVC_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    url, server = start_postgres(embedded_dir)
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_dir: Path) -> Iterator[str]:
+    url = os.environ.get("BEDSVC_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    url, server = start_redis(embedded_dir)
+    yield url
+    server.shutdown(save=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_database_url: str) -> AsyncIterator[str]:
+    """A database of this session's own, dropped at the end."""
+    name = f"bedsvc_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(server_database_url, name)
+    await migrate(url)
+    yield url
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
+        cache_reconcile_seconds=0.2,
+        log_json=False,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+async def clean(settings: Settings) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        await conn.execute("UPDATE change_counter SET version = 0")
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(str(settings.redis_url))
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def app(settings: Settings, clean: None) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def services(settings: Settings, clean: None) -> AsyncIterator[Services]:
+    """The service's resources on the test's own event loop (the test client runs the app on
+    a loop of its own), as a second process of bedsvc would hold them."""
+    services = await build_services(settings)
+    yield services
+    await services.redis.aclose()
+    await services.pool.close()
+
+
+class Factory:
+    """Hospitals, keys and reports for tests, made through the service's own code."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def hospital(self, code: str = "3274011", region: str = "3274", **fields: Any) -> str:
+        data = {
+            "name": f"RS {code}",
+            "kind": "RSUD",
+            "address": "Jl. Kesambi No. 56, Kota Cirebon",
+            "phone": "0231-200000",
+            "lat": -6.7277,
+            "lon": 108.5523,
+        } | fields
+        hospital = HospitalIn(code=code, region_code=region, **data)
+        await save_hospital(self.services.pool, self.services.queries, self.services.sync, hospital)
+        return code
+
+    async def key(self, role: str = "hospital", hospital_code: str | None = None) -> str:
+        async with self.services.pool.acquire() as conn:
+            issued = await issue_key(conn, self.services.queries, role, hospital_code)  # type: ignore[arg-type]
+        return issued.key
+
+
+@pytest.fixture
+def factory(services: Services) -> Factory:
+    return Factory(services)
+
+
+def report(
+    *wards: dict[str, Any], at: datetime | None = None, minutes_ago: float = 1
+) -> dict[str, Any]:
+    reported_at = at or datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return {"reported_at": reported_at.isoformat(), "wards": list(wards)}
+
+
+def ward(
+    code: str = "MAWAR",
+    bed_class: str = "KL3",
+    capacity: int = 20,
+    available: int = 3,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "ward_code": code,
+        "name": f"Ruang {code.title()}",
+        "bed_class": bed_class,
+        "capacity": capacity,
+        "available": available,
+        **extra,
+    }
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
