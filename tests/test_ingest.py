@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, report, ward
+from tests.conftest import Factory, bearer, report, wait_for_version, ward
 
 Client = AsyncTestClient[Litestar]
 URL = "/api/v1/hospitals/{}/occupancy"
@@ -45,6 +45,7 @@ async def test_push_is_committed_and_visible(
     assert [(h["ward_code"], h["change"]) for h in history] == [("MAWAR", "report")]
     assert history[0]["key_id"].startswith("key_")
 
+    await wait_for_version(client, result["version"])
     public = (await client.get("/api/v1/availability")).json()
     assert public["version"] == result["version"]
     [hospital] = public["hospitals"]
@@ -76,6 +77,7 @@ async def test_older_or_equal_report_is_stale_and_changes_nothing(
     assert first["applied"] == ["MAWAR"]
     assert again == {"version": first["version"], "applied": [], "stale": ["MAWAR"]}
     assert late == {"version": first["version"], "applied": [], "stale": ["MAWAR"]}
+    await wait_for_version(client, first["version"])
     detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
     assert detail["wards"][0]["available"] == 5
 
@@ -238,6 +240,7 @@ async def test_closing_a_ward_removes_it_until_a_newer_report(
 
     closed = await client.delete(f"/api/v1/hospitals/{code}/wards/MAWAR", headers=bearer(key))
     assert closed.status_code == 200
+    await wait_for_version(client, closed.json()["version"])
     wards = (await client.get(f"/api/v1/hospitals/{code}")).json()["wards"]
     assert [w["ward_code"] for w in wards] == ["ICU"]
 

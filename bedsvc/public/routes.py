@@ -64,14 +64,14 @@ class PublicController(Controller):
             near=parse_near(near),
             limit=limit,
         )
-        version, states = await services.sync.snapshot()
-        return availability(states, version, flt, services.stale_after)
+        feed = services.feed
+        return availability(feed.hospitals.values(), feed.version, flt, services.stale_after)
 
     @get("/hospitals/{hospital_code:str}", summary="One hospital with its wards")
     async def hospital(
         self, services: NamedDependency[Services], hospital_code: FromPath[str]
     ) -> HospitalDetail:
-        state = await services.sync.hospital(hospital_code)
+        state = services.feed.hospitals.get(hospital_code)
         if state is None:
             raise NotFound(f"No hospital with code '{hospital_code}'.")
         return hospital_detail(state, services.stale_after)
