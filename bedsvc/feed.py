@@ -31,7 +31,7 @@ from bedsvc.cache import (
     HospitalRemoved,
     change_decoder,
 )
-from bedsvc.sync import CacheSync, load_snapshot
+from bedsvc.sync import CacheSync, cancel, load_snapshot, raise_if_cancelled
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +85,7 @@ class ChangeFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
 
     async def reload(self, *, from_database: bool = False) -> None:
         if from_database:
@@ -111,6 +109,7 @@ class ChangeFeed:
             try:
                 await self._follow_channel()
             except (RedisError, OSError) as exc:
+                raise_if_cancelled()
                 self.connected.clear()
                 log.warning("change channel lost, polling the database", error=str(exc))
                 await self._poll_database_until_redis_returns()
@@ -153,6 +152,7 @@ class ChangeFeed:
                 if db_version != self.version:
                     await self.reload(from_database=True)
             except (asyncpg.PostgresError, OSError) as exc:
+                raise_if_cancelled()
                 log.warning("database unreachable from change feed", error=str(exc))
             try:
                 await self.sync.cache.client.ping()

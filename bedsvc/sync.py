@@ -103,8 +103,10 @@ class CacheSync:
             try:
                 await self.reconcile_once()
             except _CACHE_ERRORS as exc:
+                raise_if_cancelled()
                 log.debug("cache unreachable", error=str(exc))
             except (asyncpg.PostgresError, OSError) as exc:
+                raise_if_cancelled()
                 log.warning("database unreachable from reconciler", error=str(exc))
             await asyncio.sleep(interval)
 
@@ -118,18 +120,23 @@ class CacheSync:
             log.warning("cache read failed, reading database", error=str(exc))
         return await load_snapshot(self.pool, self.queries)
 
-    async def hospital(self, code: str) -> HospitalState | None:
-        try:
-            if await self.cache.version() is not None:
-                return await self.cache.hospital(code)
-        except _CACHE_ERRORS as exc:
-            log.warning("cache read failed, reading database", error=str(exc))
-        async with self.pool.acquire() as conn:
-            version: int = await self.queries.current_version(conn)
-            return await load_state(conn, self.queries, code, version)
+
+def raise_if_cancelled() -> None:
+    """redis-py turns a cancellation during connect into a ConnectionError; a loop that
+    retries on connection errors would then outlive its own cancellation."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def cancel(task: asyncio.Task[Any]) -> None:
-    task.cancel()
+    """Cancels a background loop and waits for it to end.
+
+    Cancels again while it runs on: on Python 3.11 a cancellation that races an
+    `asyncio.timeout` inside redis-py can be swallowed, and a single cancel would then hang.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -59,6 +59,25 @@ CREATE TABLE change_counter (
 );
 INSERT INTO change_counter (version) VALUES (0);
 
+-- What the cache holds per listed hospital: its registry entry and its open wards.
+CREATE VIEW hospital_states AS
+SELECT h.code, h.name, h.kind, h.region_code, h.address, h.phone, h.lat, h.lon,
+       coalesce(w.wards, '[]'::jsonb) AS wards
+FROM hospitals h
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object(
+               'ward_code', wd.ward_code, 'name', wd.name, 'bed_class', wd.bed_class,
+               'capacity', wd.capacity, 'available', wd.available,
+               'available_male', wd.available_male, 'available_female', wd.available_female,
+               'waiting', wd.waiting, 'reported_at', wd.reported_at,
+               'received_at', wd.received_at)
+           ORDER BY bc.sort_order, wd.ward_code) AS wards
+    FROM wards wd
+    JOIN bed_classes bc ON bc.code = wd.bed_class
+    WHERE wd.hospital_code = h.code AND wd.closed_at IS NULL
+) w ON true
+WHERE h.active;
+
 CREATE TABLE api_keys (
     id             text PRIMARY KEY,
     key_hash       bytea NOT NULL UNIQUE,           -- SHA-256 of the token; the token is never stored

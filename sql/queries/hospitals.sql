@@ -22,41 +22,14 @@ FROM hospitals
 WHERE code = :code;
 
 -- name: hospital_state(code)^
--- One active hospital with its open wards, as the cache document is built from it.
-SELECT h.code, h.name, h.kind, h.region_code, h.address, h.phone, h.lat, h.lon,
-       coalesce(w.wards, '[]'::jsonb) AS wards
-FROM hospitals h
-LEFT JOIN LATERAL (
-    SELECT jsonb_agg(jsonb_build_object(
-               'ward_code', ward_code, 'name', name, 'bed_class', bed_class,
-               'capacity', capacity, 'available', available,
-               'available_male', available_male, 'available_female', available_female,
-               'waiting', waiting, 'reported_at', reported_at, 'received_at', received_at)
-           ORDER BY bc.sort_order, wd.ward_code) AS wards
-    FROM wards wd
-    JOIN bed_classes bc ON bc.code = wd.bed_class
-    WHERE wd.hospital_code = h.code AND wd.closed_at IS NULL
-) w ON true
-WHERE h.code = :code AND h.active;
+SELECT code, name, kind, region_code, address, phone, lat, lon, wards
+FROM hospital_states
+WHERE code = :code;
 
 -- name: all_hospital_states()
--- Every active hospital with its open wards: the full rebuild of the cache.
-SELECT h.code, h.name, h.kind, h.region_code, h.address, h.phone, h.lat, h.lon,
-       coalesce(w.wards, '[]'::jsonb) AS wards
-FROM hospitals h
-LEFT JOIN LATERAL (
-    SELECT jsonb_agg(jsonb_build_object(
-               'ward_code', ward_code, 'name', name, 'bed_class', bed_class,
-               'capacity', capacity, 'available', available,
-               'available_male', available_male, 'available_female', available_female,
-               'waiting', waiting, 'reported_at', reported_at, 'received_at', received_at)
-           ORDER BY bc.sort_order, wd.ward_code) AS wards
-    FROM wards wd
-    JOIN bed_classes bc ON bc.code = wd.bed_class
-    WHERE wd.hospital_code = h.code AND wd.closed_at IS NULL
-) w ON true
-WHERE h.active
-ORDER BY h.code;
+SELECT code, name, kind, region_code, address, phone, lat, lon, wards
+FROM hospital_states
+ORDER BY code;
 
 -- name: hospital_by_ppk_code(bpjs_ppk_code)$
 SELECT code FROM hospitals WHERE bpjs_ppk_code = :bpjs_ppk_code;
