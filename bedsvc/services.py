@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
+from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
@@ -37,6 +38,7 @@ class Services:
     cache: AvailabilityCache
     sync: CacheSync
     bed_classes: list[BedClass]
+    secret_box: SecretBox
 
     @property
     def bed_class_codes(self) -> frozenset[str]:
