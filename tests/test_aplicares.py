@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
+import pytest
+from click.testing import CliRunner, Result
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from bedsvc.app import create_app
 from bedsvc.bridges.credentials import AplicaresCredential, issue_aplicares, revoke_aplicares
+from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import Factory
@@ -298,3 +304,50 @@ async def test_secret_is_stored_encrypted(services: Services, factory: Factory) 
         )
     assert credential.secret.encode() not in row["secret_enc"]
     assert services.secret_box.decrypt(row["secret_enc"]) == credential.secret
+
+
+def run_cli(settings: Settings, data_dir: Path, *args: str) -> Result:
+    env = {
+        "BEDSVC_DATABASE_URL": settings.database_url,
+        "BEDSVC_DATA_DIR": str(data_dir),
+        "BEDSVC_SECRET_KEY": None,
+        "BEDSVC_LOG_LEVEL": "DEBUG",
+    }
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+async def test_cli_issues_credentials_a_simrs_can_sign_with(
+    factory: Factory, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await factory.hospital("3274011", bpjs_ppk_code=PPK)
+    await factory.hospital("3274012")
+
+    result = await asyncio.to_thread(
+        run_cli, settings, tmp_path, "keys", "issue", "--hospital", "3274011", "--aplicares"
+    )
+
+    assert result.exit_code == 0, result.output
+    cons_line, secret_line = result.output.splitlines()
+    credential = AplicaresCredential(
+        cons_id=cons_line.removeprefix("cons_id: "), secret=secret_line.removeprefix("secret: ")
+    )
+    assert cons_line.startswith("cons_id: ")
+    assert secret_line.startswith("secret: ")
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    app = create_app(settings.model_copy(update={"data_dir": tmp_path}))
+    async with AsyncTestClient(app=app) as client:
+        simrs = Simrs(client, credential)
+        assert (await simrs.post("create", room())).status_code == 200
+        assert (await simrs.post("create", room(), secret="forged")).status_code == 401
+    captured = capsys.readouterr()
+    assert credential.secret not in captured.out + captured.err
+
+    no_ppk = await asyncio.to_thread(
+        run_cli, settings, tmp_path, "keys", "issue", "--hospital", "3274012", "--aplicares"
+    )
+    assert no_ppk.exit_code != 0
+    assert "PPK" in no_ppk.output
+    revoked = await asyncio.to_thread(
+        run_cli, settings, tmp_path, "keys", "revoke", credential.cons_id
+    )
+    assert revoked.exit_code == 0, revoked.output

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
+from click.testing import CliRunner, Result
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from bedsvc.app import create_app
 from bedsvc.bridges.credentials import SirsCredential, issue_sirs, revoke_sirs
+from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
@@ -299,3 +303,24 @@ async def test_prefix_is_a_setting(
         assert status_of(await simrs.send("POST", "Fasyankes", bed()))["status"] == "200"
         old = await client.get(f"{PREFIX}/Fasyankes", headers=simrs.headers())
         assert old.status_code == 404
+
+
+async def test_cli_issues_a_password_a_simrs_can_log_in_with(
+    factory: Factory, settings: Settings, tmp_path: Path
+) -> None:
+    await factory.hospital("3274011")
+    env = {"BEDSVC_DATABASE_URL": settings.database_url, "BEDSVC_DATA_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), env=env)
+
+    result = await asyncio.to_thread(cli, "keys", "issue", "--hospital", "3274011", "--sirs")
+    assert result.exit_code == 0, result.output
+    rs_line, password_line = result.output.splitlines()
+    assert rs_line == "rs_id: 3274011"
+    credential = SirsCredential(rs_id="3274011", password=password_line.removeprefix("password: "))
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await Simrs(client, credential).send("GET", "Fasyankes")).status_code == 200
+        revoked = await asyncio.to_thread(cli, "keys", "revoke", "--sirs", "3274011")
+        assert revoked.exit_code == 0, revoked.output
+        refused(await Simrs(client, credential).send("GET", "Fasyankes"), 403, "dicabut")
