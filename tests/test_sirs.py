@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from bedsvc.app import create_app
 from bedsvc.bridges.credentials import SirsCredential, issue_sirs, revoke_sirs
+from bedsvc.bridges.sirs.service import new_ward_code
 from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
@@ -324,3 +325,17 @@ async def test_cli_issues_a_password_a_simrs_can_log_in_with(
         revoked = await asyncio.to_thread(cli, "keys", "revoke", "--sirs", "3274011")
         assert revoked.exit_code == 0, revoked.output
         refused(await Simrs(client, credential).send("GET", "Fasyankes"), 403, "dicabut")
+
+
+def test_ward_codes_from_sirs_rows_are_valid_and_distinct() -> None:
+    taken = {new_ward_code(5, "Ruang Mawar", set())}
+    variants = [
+        new_ward_code(5, "Ruang-Mawar", taken),
+        new_ward_code(5, "Ruang Nusa Indah \u2013 Lantai 2 " * 5, set()),
+        new_ward_code(6, "病房", set()),
+    ]
+    assert taken == {"TT5-RUANG-MAWAR"}
+    assert variants[0] != "TT5-RUANG-MAWAR"
+    assert variants[0].startswith("TT5-RUANG-MAWAR-")
+    assert all(len(code) <= 64 and code.isascii() for code in variants)
+    assert variants[2].startswith("TT6-")

@@ -40,15 +40,16 @@ def _same_room(name: str, other: str) -> bool:
     return " ".join(name.split()).casefold() == " ".join(other.split()).casefold()
 
 
-def new_ward_code(id_tt: int, ruang: str) -> str:
-    """A ward code from the SIRS row's identity, e.g. TT5-IRINA-A-ATAS-BEDAH."""
+def new_ward_code(id_tt: int, ruang: str, taken: set[str]) -> str:
+    """A ward code from the SIRS row's identity, e.g. TT5-IRINA-A-ATAS-BEDAH; a digest of the
+    name makes it unique when the name is long, not Latin, or differs only in punctuation."""
     ascii_name = unicodedata.normalize("NFKD", ruang).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Z0-9]+", "-", ascii_name.upper()).strip("-")
     code = f"TT{id_tt}-{slug}"
-    if slug and len(code) <= _MAX_WARD_CODE:
+    if slug and len(code) <= _MAX_WARD_CODE and code not in taken:
         return code
     digest = hashlib.sha256(" ".join(ruang.split()).casefold().encode()).hexdigest()[:8]
-    return f"{code[: _MAX_WARD_CODE - 9]}-{digest}" if slug else f"{code}{digest}"
+    return f"{code[: _MAX_WARD_CODE - 9].rstrip('-')}-{digest}"
 
 
 async def _bed_types(services: Services) -> dict[int, str]:
@@ -136,17 +137,19 @@ async def add_bed(services: Services, hospital_code: str, bed: BedIn, key_id: st
     """POST: a new row, or the same (id_tt, ruang) again, which updates it in place."""
     bed_class = _bed_class(services, bed.id_tt)
     _check(bed.jumlah, bed.terpakai)
+    wards = await open_wards(services, hospital_code)
     existing = next(
         (
             w
-            for w in await open_wards(services, hospital_code)
+            for w in wards
             if w.bed_class == bed_class.code
             and _same_room(w.name, bed.ruang)
             and sirs_id_of(w.ward_code, bed_class) == bed.id_tt
         ),
         None,
     )
-    code = existing.ward_code if existing else new_ward_code(bed.id_tt, bed.ruang)
+    taken = {w.ward_code for w in wards}
+    code = existing.ward_code if existing else new_ward_code(bed.id_tt, bed.ruang, taken)
     # SIRS has no report time of its own (X-Timestamp is unreliable): ours orders its updates.
     ward = _ward(code, bed.ruang, bed_class, bed)
     await write_ward(services, hospital_code, ward, datetime.now(UTC), key_id)
