@@ -163,13 +163,17 @@ def _issue_sirs(hospital_code: str, label: str) -> Callable[[Settings], Coroutin
 
 
 async def _cli_errors(work: Coroutine[Any, Any, T]) -> T:
-    """A refusal (unknown hospital, no PPK code, unknown key) as a message, not a traceback."""
+    """A refusal (unknown hospital, no PPK code, unknown key, no usable encryption key) as a
+    message, not a traceback."""
     from bedsvc.errors import BedsvcError
+    from bedsvc.secret_box import SecretKeyError
 
     try:
         return await work
     except BedsvcError as exc:
         raise click.ClickException(exc.detail) from None
+    except SecretKeyError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @keys.command("revoke")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -25,24 +26,38 @@ class SecretKeyError(RuntimeError):
 
 
 class SecretBox:
-    def __init__(self, keys: list[bytes]) -> None:
-        if not keys:
-            raise SecretKeyError("no encryption key")
-        try:
-            self._fernet = MultiFernet([Fernet(key) for key in keys])
-        except ValueError as exc:
-            raise SecretKeyError(
-                "BEDSVC_SECRET_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
-                "comma-separated; make one with: python -c 'from cryptography.fernet import "
-                "Fernet; print(Fernet.generate_key().decode())'"
-            ) from exc
+    """Encrypts and decrypts with the configured keys, read when first needed, so that a
+    service with no Aplicares bridge in use never needs a writable data folder."""
+
+    def __init__(self, keys: Callable[[], list[bytes]]) -> None:
+        self._keys = keys
+        self._fernet: MultiFernet | None = None
+
+    def _box(self) -> MultiFernet:
+        if self._fernet is None:
+            keys = self._keys()
+            if not keys:
+                raise SecretKeyError("BEDSVC_SECRET_KEY holds no key")
+            try:
+                self._fernet = MultiFernet([Fernet(key) for key in keys])
+            except ValueError as exc:
+                raise SecretKeyError(
+                    "BEDSVC_SECRET_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
+                    "comma-separated; make one with: python -c 'from cryptography.fernet "
+                    "import Fernet; print(Fernet.generate_key().decode())'"
+                ) from exc
+        return self._fernet
+
+    def check(self) -> None:
+        """Raises SecretKeyError now if the keys are missing or malformed."""
+        self._box()
 
     def encrypt(self, plain: str) -> bytes:
-        return self._fernet.encrypt(plain.encode())
+        return self._box().encrypt(plain.encode())
 
     def decrypt(self, token: bytes) -> str:
         try:
-            return self._fernet.decrypt(token).decode()
+            return self._box().decrypt(token).decode()
         except InvalidToken:
             raise SecretKeyError(
                 "a stored secret does not decrypt with BEDSVC_SECRET_KEY (or the key file): "
@@ -53,9 +68,8 @@ class SecretBox:
 def _create_key_file(path: Path) -> None:
     """Writes a new key atomically; when two workers race, the first link wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mode 0600
     try:
-        os.fchmod(handle, 0o600)
         os.write(handle, Fernet.generate_key() + b"\n")
         os.fsync(handle)
         os.close(handle)
@@ -69,11 +83,25 @@ def key_file(settings: Settings) -> Path:
     return settings.data_dir / KEY_FILE_NAME
 
 
+def _key_file_keys(path: Path) -> list[bytes]:
+    try:
+        if not path.exists():
+            _create_key_file(path)
+        return [path.read_bytes().strip()]
+    except OSError as exc:
+        raise SecretKeyError(
+            f"cannot read or create the key file {path} ({exc.strerror}); "
+            "set BEDSVC_SECRET_KEY instead"
+        ) from exc
+
+
 def load_secret_box(settings: Settings) -> SecretBox:
+    """A configured key is checked now, so a malformed one stops the start-up."""
     if settings.secret_key is not None:
-        keys = [k.strip().encode() for k in settings.secret_key.get_secret_value().split(",")]
-        return SecretBox([k for k in keys if k])
+        text = settings.secret_key.get_secret_value()
+        keys = [k.strip().encode() for k in text.split(",") if k.strip()]
+        box = SecretBox(lambda: keys)
+        box.check()
+        return box
     path = key_file(settings)
-    if not path.exists():
-        _create_key_file(path)
-    return SecretBox([path.read_bytes().strip()])
+    return SecretBox(lambda: _key_file_keys(path))
