@@ -16,6 +16,9 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
+from bedsvc.bridges.aplicares.routes import AplicaresController
+from bedsvc.bridges.envelopes import with_bridge_envelopes
+from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
@@ -23,6 +26,7 @@ from bedsvc.ingest.routes import IngestController
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.routes import PublicController
+from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
@@ -59,6 +63,7 @@ async def build_services(settings: Settings) -> Services:
         sync=sync,
         bed_classes=bed_classes,
         feed=feed,
+        secret_box=load_secret_box(settings),
     )
 
 
@@ -94,10 +99,12 @@ def create_app(settings: Settings) -> Litestar:
             PublicController,
             IngestController,
             AdminController,
+            AplicaresController,
+            sirs_router(settings.sirs_prefix),
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},
-        exception_handlers=exception_handlers,
+        exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
         middleware=[rate_limit.middleware, prometheus_config().middleware],
         request_max_body_size=settings.max_body_bytes,

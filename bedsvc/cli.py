@@ -98,30 +98,93 @@ def keys() -> None:
 @click.option(
     "--role", type=click.Choice(["monitor", "admin"]), help="A role instead of a hospital."
 )
+@click.option(
+    "--aplicares", is_flag=True, help="Aplicares bridge credentials (cons_id, secret) instead."
+)
+@click.option("--sirs", is_flag=True, help="SIRS Online bridge credentials (rs_id, password).")
 @click.option("--label", default="", help="A note on who holds the key.")
-def issue(hospital_code: str | None, role: str | None, label: str) -> None:
-    """Issue a key and print it once."""
-    from bedsvc.admin.keys import issue_from_cli
-
+def issue(
+    hospital_code: str | None, role: str | None, aplicares: bool, sirs: bool, label: str
+) -> None:
+    """Issue a key (or bridge credentials) and print it once."""
     if (hospital_code is None) == (role is None):
         raise click.UsageError("give exactly one of --hospital CODE or --role monitor|admin")
+    if aplicares and sirs:
+        raise click.UsageError("give at most one of --aplicares and --sirs")
+    if (aplicares or sirs) and hospital_code is None:
+        raise click.UsageError("--aplicares and --sirs need --hospital CODE")
+    if aplicares:
+        credential = _run_with_database(_issue_aplicares(hospital_code or "", label))
+        click.echo(f"cons_id: {credential.cons_id}")
+        click.echo(f"secret: {credential.secret}")
+    elif sirs:
+        login = _run_with_database(_issue_sirs(hospital_code or "", label))
+        click.echo(f"rs_id: {login.rs_id}")
+        click.echo(f"password: {login.password}")
+    else:
+        issued = _run_with_database(_issue_key(hospital_code, role, label))
+        click.echo(f"key_id: {issued.key_id}")
+        click.echo(f"key: {issued.key}")
+
+
+def _issue_key(
+    hospital_code: str | None, role: str | None, label: str
+) -> Callable[[Settings], Coroutine[Any, Any, Any]]:
+    from bedsvc.admin.keys import issue_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await issue_from_cli(_database_url(settings), hospital_code, role, label)
+        return await _cli_errors(
+            issue_from_cli(_database_url(settings), hospital_code, role, label)
+        )
 
-    issued = _run_with_database(work)
-    click.echo(f"key_id: {issued.key_id}")
-    click.echo(f"key: {issued.key}")
+    return work
+
+
+def _issue_aplicares(
+    hospital_code: str, label: str
+) -> Callable[[Settings], Coroutine[Any, Any, Any]]:
+    from bedsvc.admin.keys import issue_aplicares_from_cli
+
+    async def work(settings: Settings) -> Any:
+        return await _cli_errors(
+            issue_aplicares_from_cli(settings, _database_url(settings), hospital_code, label)
+        )
+
+    return work
+
+
+def _issue_sirs(hospital_code: str, label: str) -> Callable[[Settings], Coroutine[Any, Any, Any]]:
+    from bedsvc.admin.keys import issue_sirs_from_cli
+
+    async def work(settings: Settings) -> Any:
+        return await _cli_errors(issue_sirs_from_cli(_database_url(settings), hospital_code, label))
+
+    return work
+
+
+async def _cli_errors(work: Coroutine[Any, Any, T]) -> T:
+    """A refusal (unknown hospital, no PPK code, unknown key, no usable encryption key) as a
+    message, not a traceback."""
+    from bedsvc.errors import BedsvcError
+    from bedsvc.secret_box import SecretKeyError
+
+    try:
+        return await work
+    except BedsvcError as exc:
+        raise click.ClickException(exc.detail) from None
+    except SecretKeyError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @keys.command("revoke")
 @click.argument("key_id")
-def revoke(key_id: str) -> None:
-    """Revoke a key; it is refused from then on."""
+@click.option("--sirs", is_flag=True, help="KEY_ID is a hospital code: revoke its SIRS password.")
+def revoke(key_id: str, sirs: bool) -> None:
+    """Revoke a key or an Aplicares cons-id (or, with --sirs, a hospital's SIRS password)."""
     from bedsvc.admin.keys import revoke_from_cli
 
     async def work(settings: Settings) -> None:
-        await revoke_from_cli(_database_url(settings), key_id)
+        await _cli_errors(revoke_from_cli(_database_url(settings), key_id, sirs))
 
     _run_with_database(work)
     click.echo(f"revoked: {key_id}")

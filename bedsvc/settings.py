@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting bridge secrets at rest; unset: a key file "
+        "generated under the data folder.",
+    )
+    sirs_prefix: str = Field(
+        default="/sirs/fo/index.php/",
+        pattern=r"^/[\w.\-/]*$",
+        description="Path under which the SIRS Online-compatible bridge answers.",
+    )
+    aplicares_max_skew_seconds: int = Field(
+        default=300, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
+    )
+    bridge_utc_offset_hours: int = Field(
+        default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
+    )
 
     def urls(self) -> tuple[str, str]:
         """Both server URLs, once the embedded servers (if any) have filled them in."""

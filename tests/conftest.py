@@ -83,10 +83,11 @@ async def database_url(server_database_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
+        data_dir=embedded_dir / "data",
         redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
         cache_reconcile_seconds=0.2,
         log_json=False,

@@ -7,6 +7,17 @@ from typing import cast
 from bedsvc.admin.schemas import KeyRequest
 from bedsvc.admin.service import create_key, revoke_key
 from bedsvc.auth import IssuedKey, Role
+from bedsvc.bridges.credentials import (
+    AplicaresCredential,
+    SirsCredential,
+    issue_aplicares,
+    issue_sirs,
+    revoke_aplicares,
+    revoke_sirs,
+)
+from bedsvc.errors import NotFound
+from bedsvc.secret_box import load_secret_box
+from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
 
 
@@ -23,9 +34,37 @@ async def issue_from_cli(
         await pool.close()
 
 
-async def revoke_from_cli(database_url: str, key_id: str) -> None:
+async def issue_aplicares_from_cli(
+    settings: Settings, database_url: str, hospital_code: str, label: str
+) -> AplicaresCredential:
+    """Uses the same key (BEDSVC_SECRET_KEY or the data folder's key file) as the service."""
+    box = load_secret_box(settings)
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        await revoke_key(pool, load_queries(), key_id)
+        return await issue_aplicares(pool, load_queries(), box, hospital_code, label)
+    finally:
+        await pool.close()
+
+
+async def issue_sirs_from_cli(database_url: str, hospital_code: str, label: str) -> SirsCredential:
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    try:
+        return await issue_sirs(pool, load_queries(), hospital_code, label)
+    finally:
+        await pool.close()
+
+
+async def revoke_from_cli(database_url: str, key_id: str, sirs: bool = False) -> None:
+    """An API key id or an Aplicares cons-id; with `sirs`, a hospital's SIRS credentials."""
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    queries = load_queries()
+    try:
+        if sirs:
+            await revoke_sirs(pool, queries, key_id)
+            return
+        try:
+            await revoke_key(pool, queries, key_id)
+        except NotFound:
+            await revoke_aplicares(pool, queries, key_id)
     finally:
         await pool.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import structlog
@@ -39,19 +41,34 @@ class SimulatedWard:
         }
 
 
+class Bridge(Protocol):
+    """A SIMRS's Aplicares or SIRS Online bridge, pointed at bedsvc."""
+
+    name: str
+
+    async def send(
+        self, client: httpx.AsyncClient, wards: list[SimulatedWard]
+    ) -> list[SimulatedWard]:
+        """Reports the wards it can express; returns the others."""
+
+
 @dataclass
 class SimulatedHospital:
     code: str
     key: str
     wards: list[SimulatedWard] = field(default_factory=list)
+    bridge: Bridge | None = None
 
-    def report(self, rng: random.Random) -> dict[str, object]:
+    def step(self, rng: random.Random) -> None:
         for ward in self.wards:
             ward.step(rng)
-        return {
-            "reported_at": datetime.now(UTC).isoformat(),
-            "wards": [ward.as_report() for ward in self.wards],
-        }
+
+
+def native_report(wards: list[SimulatedWard]) -> dict[str, object]:
+    return {
+        "reported_at": datetime.now(UTC).isoformat(),
+        "wards": [ward.as_report() for ward in wards],
+    }
 
 
 def load_wards(rng: random.Random) -> dict[str, list[SimulatedWard]]:
@@ -78,16 +95,32 @@ async def run_hospital(
     headers = {"Authorization": f"Bearer {hospital.key}"}
     await asyncio.sleep(rng.uniform(0, interval))
     while True:
+        hospital.step(rng)
         try:
-            response = await client.post(url, json=hospital.report(rng), headers=headers)
-            if response.status_code != 200:
-                log.warning("report refused", hospital=hospital.code, status=response.status_code)
+            wards = hospital.wards
+            if hospital.bridge is not None:
+                # What the bridge cannot express (a class BPJS or SIRS has no code for) goes
+                # through the native API, as a hospital running both would do.
+                wards = await hospital.bridge.send(client, wards)
+            if wards:
+                response = await client.post(url, json=native_report(wards), headers=headers)
+                if response.status_code != 200:
+                    log.warning(
+                        "report refused", hospital=hospital.code, status=response.status_code
+                    )
         except httpx.HTTPError as exc:
             log.warning("report failed", hospital=hospital.code, error=str(exc))
         await asyncio.sleep(interval * rng.uniform(0.5, 1.5))
 
 
-async def simulate(base_url: str, hospitals: list[SimulatedHospital], interval: float) -> None:
+async def simulate(
+    base_url: str,
+    hospitals: list[SimulatedHospital],
+    interval: float,
+    attach_bridges: Callable[[httpx.AsyncClient], Awaitable[None]] | None = None,
+) -> None:
     rng = random.Random()  # noqa: S311 - simulated occupancy, not security
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        if attach_bridges is not None:
+            await attach_bridges(client)
         await asyncio.gather(*(run_hospital(client, h, interval, rng) for h in hospitals))

@@ -1,0 +1,1 @@
+"""The BPJS Aplicares bed interface (aplicaresws/rest), for SIMRS that already report to it."""

@@ -1,0 +1,102 @@
+"""Bridge credentials: issued once, shown once, kept only encrypted (Aplicares) or hashed (SIRS)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+
+import asyncpg
+import msgspec
+from argon2 import PasswordHasher
+
+from bedsvc.errors import NotFound, invalid
+from bedsvc.secret_box import SecretBox
+from bedsvc.store import Queries
+
+_ALPHABET = string.ascii_letters + string.digits
+_CONS_ID_TRIES = 5
+
+# Argon2id with the library's defaults (RFC 9106 low-memory profile): the password is random,
+# but a stolen database should still cost an attacker more than an MD5 lookup.
+password_hasher = PasswordHasher()
+
+
+class AplicaresCredential(msgspec.Struct, frozen=True):
+    cons_id: str
+    secret: str
+
+
+class SirsCredential(msgspec.Struct, frozen=True):
+    rs_id: str
+    password: str
+
+
+def random_text(length: int) -> str:
+    # Letters and digits only: SIMRS keep these in config files and forms of every kind.
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def md5_hex(text: str) -> str:
+    # MD5 only because SIRS bridges send the password that way; it is hashed again below.
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+async def issue_aplicares(
+    pool: asyncpg.Pool, queries: Queries, box: SecretBox, hospital_code: str, label: str = ""
+) -> AplicaresCredential:
+    """A numeric cons-id like BPJS's and a random secret, stored encrypted."""
+    async with pool.acquire() as conn:
+        hospital = await queries.get_hospital(conn, code=hospital_code)
+        if hospital is None:
+            raise NotFound(f"No hospital with code '{hospital_code}'.")
+        if not hospital["bpjs_ppk_code"]:
+            raise invalid(
+                "bpjs_ppk_code",
+                f"hospital '{hospital_code}' has no BPJS PPK code; the Aplicares bridge finds "
+                "hospitals by it, so register it first",
+            )
+        secret = random_text(32)
+        for _ in range(_CONS_ID_TRIES):
+            cons_id = str(10_000_000 + secrets.randbelow(90_000_000))
+            try:
+                await queries.insert_aplicares_credential(
+                    conn,
+                    cons_id=cons_id,
+                    hospital_code=hospital_code,
+                    secret_enc=box.encrypt(secret),
+                    label=label,
+                )
+            except asyncpg.UniqueViolationError:
+                continue
+            return AplicaresCredential(cons_id=cons_id, secret=secret)
+    raise RuntimeError("could not find a free cons-id")
+
+
+async def issue_sirs(
+    pool: asyncpg.Pool, queries: Queries, hospital_code: str, label: str = ""
+) -> SirsCredential:
+    """The login is the hospital's Kemenkes code; a new password replaces the previous one."""
+    password = random_text(24)
+    async with pool.acquire() as conn:
+        if await queries.get_hospital(conn, code=hospital_code) is None:
+            raise NotFound(f"No hospital with code '{hospital_code}'.")
+        await queries.upsert_sirs_credential(
+            conn,
+            hospital_code=hospital_code,
+            password_hash=password_hasher.hash(md5_hex(password)),
+            label=label,
+        )
+    return SirsCredential(rs_id=hospital_code, password=password)
+
+
+async def revoke_aplicares(pool: asyncpg.Pool, queries: Queries, cons_id: str) -> None:
+    async with pool.acquire() as conn:
+        if await queries.revoke_aplicares_credential(conn, cons_id=cons_id) is None:
+            raise NotFound(f"No API key or Aplicares cons-id '{cons_id}'.")
+
+
+async def revoke_sirs(pool: asyncpg.Pool, queries: Queries, hospital_code: str) -> None:
+    async with pool.acquire() as conn:
+        if await queries.revoke_sirs_credential(conn, hospital_code=hospital_code) is None:
+            raise NotFound(f"No SIRS credentials for hospital '{hospital_code}'.")

@@ -1,0 +1,94 @@
+"""Every error under a bridge's path answers in that bridge's envelope, in Indonesian.
+
+A SIMRS shows the envelope's message to its user and cannot read problem+json or an HTML
+page; so this wraps the app's exception handlers and picks the envelope by path: failed
+authentication, invalid bodies, unknown routes and unexpected errors alike. The HTTP status
+stays that of the error, so a 2xx still always means committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
+
+from bedsvc.bridges.aplicares.schemas import Metadata, Reply
+from bedsvc.bridges.sirs.schemas import BedTypeStatusReply, Status, StatusReply
+from bedsvc.errors import BedsvcError
+
+log = structlog.get_logger(__name__)
+
+APLICARES_ROOT = "/aplicaresws"
+
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+_HTTP_MESSAGES = {
+    400: "Permintaan tidak valid.",
+    401: "Autentikasi gagal.",
+    403: "Akses ditolak.",
+    413: "Isi permintaan terlalu besar.",
+    429: "Terlalu banyak permintaan; coba lagi sebentar lagi.",
+}
+
+
+def _status_and_message(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, BedsvcError):
+        return exc.status_code, exc.detail
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status == 404:
+            return status, f"Alamat {request.url.path} tidak dikenal."
+        if status == 405:
+            return status, f"Metode {request.method} tidak didukung untuk {request.url.path}."
+        return status, _HTTP_MESSAGES.get(status, "Permintaan tidak dapat diproses.")
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
+    return 500, "Terjadi kesalahan di server; data tidak diproses. Coba lagi nanti."
+
+
+def _headers(exc: Exception) -> dict[str, str] | None:
+    # Retry-After of a 429, for instance; nothing of ours (WWW-Authenticate is for Bearer).
+    if isinstance(exc, HTTPException) and exc.headers:
+        return dict(exc.headers)
+    return None
+
+
+def aplicares_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status, message = _status_and_message(request, exc)
+    body = Reply(metadata=Metadata(code=0, message=message))
+    return Response(body, status_code=status, headers=_headers(exc))
+
+
+def sirs_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status, message = _status_and_message(request, exc)
+    items = [Status(status=str(status), message=message)]
+    body: BedTypeStatusReply | StatusReply
+    if "/Referensi/" in request.url.path:
+        body = BedTypeStatusReply(tempat_tidur=items)
+    else:
+        body = StatusReply(fasyankes=items)
+    return Response(body, status_code=status, headers=_headers(exc))
+
+
+def with_bridge_envelopes(handlers: ExceptionHandlersMap, sirs_prefix: str) -> ExceptionHandlersMap:
+    """The app's handlers, answering in a bridge's envelope under that bridge's path."""
+    sirs_root = "/" + sirs_prefix.strip("/")
+
+    def under(path: str, root: str) -> bool:
+        return path == root or path.startswith(root + "/")
+
+    def wrap(original: Handler) -> Handler:
+        def handler(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+            path = request.url.path
+            if under(path, APLICARES_ROOT):
+                return aplicares_error(request, exc)
+            if under(path, sirs_root):
+                return sirs_error(request, exc)
+            return original(request, exc)
+
+        return handler
+
+    return {key: wrap(original) for key, original in handlers.items()}

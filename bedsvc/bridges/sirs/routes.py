@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, delete, get, post, put
+from litestar.di import NamedDependency
+
+from bedsvc.bridges.body import convert_fields, decode_fields, read_body
+from bedsvc.bridges.sirs.auth import sirs_guard
+from bedsvc.bridges.sirs.schemas import (
+    OPTIONAL_FIELDS,
+    TEXT_FIELDS,
+    BedIn,
+    BedKey,
+    BedList,
+    BedTypeList,
+    BedUpdate,
+    StatusReply,
+)
+from bedsvc.bridges.sirs.service import add_bed, bed_types, delete_bed, list_beds, update_bed
+from bedsvc.services import Services
+
+
+@get("/Referensi/tempat_tidur", summary="Bed types (id_tt) bedsvc accepts")
+async def reference(services: NamedDependency[Services]) -> BedTypeList:
+    return await bed_types(services)
+
+
+@get("/Fasyankes", summary="The hospital's beds, with their id_t_tt")
+async def list_fasyankes(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> BedList:
+    return await list_beds(services, request.state.hospital_code)
+
+
+@post("/Fasyankes", status_code=200, summary="Add a room's beds (or update the same row)")
+async def add_fasyankes(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> StatusReply:
+    """Body `id_tt, ruang, jumlah_ruang, jumlah, terpakai` (numbers may be strings), optional
+    `antrian` (stored as the waiting count) and the COVID-era fields (accepted, not stored)."""
+    bed = await read_body(request, BedIn, OPTIONAL_FIELDS, TEXT_FIELDS)
+    state = request.state
+    return StatusReply(fasyankes=[await add_bed(services, state.hospital_code, bed, state.key_id)])
+
+
+@put("/Fasyankes", status_code=200, summary="Update a row by id_t_tt")
+async def update_fasyankes(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> StatusReply:
+    bed = await read_body(request, BedUpdate, OPTIONAL_FIELDS, TEXT_FIELDS)
+    state = request.state
+    status = await update_bed(services, state.hospital_code, bed, state.key_id)
+    return StatusReply(fasyankes=[status])
+
+
+@delete("/Fasyankes", status_code=200, summary="Delete (close) a row by id_t_tt")
+async def delete_fasyankes(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> StatusReply:
+    """`id_t_tt` in the body, or as a query parameter."""
+    fields = dict(request.query_params) | decode_fields(await request.body())
+    key = convert_fields(fields, BedKey)
+    state = request.state
+    status = await delete_bed(services, state.hospital_code, key.id_t_tt, state.key_id)
+    return StatusReply(fasyankes=[status])
+
+
+def sirs_router(prefix: str) -> Router:
+    """SIRS Online-compatible: set the SIMRS's SIRS base URL to bedsvc's host + this prefix.
+
+    Headers `X-rs-id` (the Kemenkes hospital code), `X-pass` (the password or its MD5 hex) and
+    `X-Timestamp`. Errors answer as `{"fasyankes": [{"status": "4xx", "message": …}]}` with
+    that HTTP status: a 2xx always means the change was committed."""
+    return Router(
+        path=prefix,
+        route_handlers=[
+            reference,
+            list_fasyankes,
+            add_fasyankes,
+            update_fasyankes,
+            delete_fasyankes,
+        ],
+        guards=[sirs_guard],
+        tags=["SIRS Online bridge"],
+    )

@@ -1,0 +1,65 @@
+"""What both bridges read and write: a hospital's open wards, and one ward's report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import msgspec
+
+from bedsvc.errors import InvalidInput
+from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
+from bedsvc.ingest.service import apply_report
+from bedsvc.services import Services
+
+
+class BridgeWard(msgspec.Struct, frozen=True):
+    id_t_tt: int
+    ward_code: str
+    name: str
+    bed_class: str
+    capacity: int
+    available: int
+    available_male: int | None
+    available_female: int | None
+    waiting: int | None
+    received_at: datetime
+
+
+async def open_wards(services: Services, hospital_code: str) -> list[BridgeWard]:
+    async with services.pool.acquire() as conn:
+        return [
+            BridgeWard(**dict(row))
+            async for row in services.queries.bridge_wards(conn, hospital_code=hospital_code)
+        ]
+
+
+def local_time(moment: datetime, offset_hours: int) -> str:
+    """SIMRS show the bridge's times as they are, so they come in the region's local time."""
+    zone = timezone(timedelta(hours=offset_hours))
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+async def write_ward(
+    services: Services,
+    hospital_code: str,
+    ward: WardReport,
+    reported_at: datetime,
+    key_id: str,
+) -> IngestResult:
+    """One ward through the same rules and transaction as the native push API."""
+    report = OccupancyReport(reported_at=reported_at, wards=[ward])
+    settings = services.settings
+    try:
+        check_report(
+            report,
+            services.bed_class_codes,
+            now=datetime.now(UTC),
+            max_future=timedelta(seconds=settings.max_future_seconds),
+            max_wards=settings.max_wards_per_report,
+        )
+    except InvalidInput as exc:
+        # The bridges check their own fields first; this only catches what they let through.
+        raise InvalidInput(f"Data tidak valid: {exc.detail}", exc.errors) from None
+    return await apply_report(
+        services.pool, services.queries, services.sync, hospital_code, report, key_id
+    )
