@@ -6,6 +6,7 @@ import asyncio
 import csv
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -89,7 +90,13 @@ def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
+    # `kill` stops the demo as Ctrl-C does: server first, then the embedded servers.
+    signal.signal(signal.SIGTERM, _interrupt)
     database_url, redis_url = settings.urls()
     hospitals, credentials = asyncio.run(prepare(settings))
     env = os.environ | {
