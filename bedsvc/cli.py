@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ T = TypeVar("T")
 
 def _run_with_database(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     settings = load_settings()
-    configure_logging(settings.log_level, json=False)
+    configure_logging(settings.log_level, json=False, stream=sys.stderr)
     with EmbeddedServers(settings, need_redis=False) as servers:
         return asyncio.run(work(servers.settings))
 
@@ -199,7 +200,7 @@ def demo(host: str, port: int, interval: float) -> None:
     from bedsvc.demo.run import run_demo
 
     settings = load_settings()
-    configure_logging(settings.log_level, json=False)
+    configure_logging(settings.log_level, json=False, stream=sys.stderr)
     os.environ.setdefault("BEDSVC_LOG_JSON", "false")
     with EmbeddedServers(settings) as servers:
         run_demo(servers.settings, host, port, interval)

@@ -114,11 +114,12 @@ def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
     base_url = f"http://{host}:{port}"
     try:
         wait_until_ready(base_url, server)
-        print(f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)")  # noqa: T201
-        print(f"{len(hospitals)} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.")  # noqa: T201
         print(  # noqa: T201
+            f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)\n"
+            f"{len(hospitals)} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.\n"
             f"Through the Aplicares bridge: {', '.join(APLICARES_HOSPITALS)}; through the SIRS "
             f"Online bridge: {', '.join(SIRS_HOSPITALS)}; the others: the native API.\n"
+            "A key to push yourself: .venv/bin/bedsvc keys issue --hospital 3274011\n"
         )
         attach = bridge_attacher(hospitals, credentials, settings.sirs_prefix)
         asyncio.run(simulate(base_url, hospitals, interval, attach))
