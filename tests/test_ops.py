@@ -91,3 +91,20 @@ async def test_bed_classes_carry_their_mappings(client: Client) -> None:
     assert classes["NICU"]["aplicares_codes"] == ["NIC"]
     assert classes["ISOLASI"]["edxl_bed_types"] == ["NegativeFlowIsolation", "OtherIsolation"]
     assert len(classes) == 17
+
+
+async def test_writes_are_rate_limited_but_public_reads_are_not(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 3}))
+    async with AsyncTestClient(app=app) as client:
+        url = f"/api/v1/hospitals/{code}/occupancy"
+        statuses = [
+            (await client.post(url, json={}, headers=bearer(key))).status_code for _ in range(4)
+        ]
+        reads = [(await client.get("/api/v1/availability")).status_code for _ in range(5)]
+
+    assert statuses == [422, 422, 422, 429]
+    assert reads == [200] * 5
