@@ -55,6 +55,7 @@ class AvailabilityCache:
         self.docs_key = f"{prefix}:hospitals"
         self.versions_key = f"{prefix}:hospital_versions"
         self.version_key = f"{prefix}:version"
+        self.seen_key = f"{prefix}:versions_seen"
         self.lock_key = f"{prefix}:rebuild_lock"
         self.channel = f"{prefix}:changes"
         self._write: AsyncScript = client.register_script(_lua("write_hospital.lua"))
@@ -62,7 +63,7 @@ class AvailabilityCache:
 
     @property
     def keys(self) -> list[str]:
-        return [self.docs_key, self.versions_key, self.version_key]
+        return [self.docs_key, self.versions_key, self.version_key, self.seen_key]
 
     async def write_hospital(self, state: HospitalState) -> None:
         message = _encoder.encode(HospitalChanged(version=state.version, hospital=state))

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import create_app
+from bedsvc.availability import HospitalState
 from bedsvc.cache import HospitalChanged
 from bedsvc.services import Services
 from bedsvc.settings import Settings
@@ -105,3 +106,30 @@ async def test_a_message_after_a_gap_is_not_applied_blindly(
         code: f"RS {code}",
         "3274012": "RS 3274012",
     }
+
+
+async def test_writes_arriving_out_of_order_keep_the_newest_state_and_a_gapless_version(
+    services: Services,
+) -> None:
+    """Two workers commit versions 2 and 3 for one hospital; 3's write-through lands first."""
+    cache = services.cache
+    await cache.rebuild(1, [])
+    base = HospitalState(
+        code="3274011",
+        name="RS A",
+        kind="RSUD",
+        region_code="3274",
+        address="",
+        phone="",
+        lat=None,
+        lon=None,
+        version=2,
+        wards=[],
+    )
+
+    await cache.write_hospital(msgspec.structs.replace(base, name="newer", version=3))
+    assert await cache.version() == 1  # 2 not seen yet: the cache may not claim 3
+    await cache.write_hospital(msgspec.structs.replace(base, name="older", version=2))
+
+    assert await cache.version() == 3
+    assert [h.name for h in await cache.hospitals()] == ["newer"]

@@ -1,6 +1,6 @@
 -- Replaces the cache with a snapshot of PostgreSQL taken at one version, keeping any
 -- hospital the cache already holds at a newer version (a write that raced the snapshot).
--- KEYS: docs hash, per-hospital versions hash, global version key
+-- KEYS: docs hash, per-hospital versions hash, global version key, versions-seen sorted set
 -- ARGV: snapshot version, channel, message, then code/state pairs
 local version = tonumber(ARGV[1])
 local in_snapshot = {}
@@ -19,9 +19,12 @@ for _, code in ipairs(redis.call('HKEYS', KEYS[1])) do
     redis.call('HDEL', KEYS[2], code)
   end
 end
-local global = tonumber(redis.call('GET', KEYS[3]) or '-1')
-if version > global then
-  redis.call('SET', KEYS[3], ARGV[1])
+local global = math.max(version, tonumber(redis.call('GET', KEYS[3]) or '-1'))
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', global)
+while redis.call('ZSCORE', KEYS[4], tostring(global + 1)) do
+  global = global + 1
+  redis.call('ZREM', KEYS[4], tostring(global))
 end
+redis.call('SET', KEYS[3], global)
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
