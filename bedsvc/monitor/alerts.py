@@ -163,9 +163,7 @@ async def deliver_due(
             async for row in queries.claim_deliveries(
                 conn,
                 batch=20,
-                lease=settings.alert_webhook_timeout_seconds + 1,
-                backoff=settings.alert_webhook_backoff_seconds,
-                backoff_max=settings.alert_webhook_backoff_max_seconds,
+                lease=settings.alert_webhook_timeout_seconds + 5,
             )
         ]
     if not claimed:
@@ -180,7 +178,12 @@ async def deliver_due(
                 "alert webhook failed", delivery_id=row["id"], attempt=row["attempts"], error=error
             )
             await queries.delivery_failed(
-                conn, id=row["id"], error=error, max_attempts=settings.alert_webhook_max_attempts
+                conn,
+                id=row["id"],
+                error=error,
+                max_attempts=settings.alert_webhook_max_attempts,
+                backoff=settings.alert_webhook_backoff_seconds,
+                backoff_max=settings.alert_webhook_backoff_max_seconds,
             )
     return len(claimed)
 

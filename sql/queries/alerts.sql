@@ -24,14 +24,14 @@ ORDER BY h.code;
 -- name: open_alert_keys(rules)
 SELECT rule, subject FROM alerts WHERE resolved_at IS NULL AND rule = ANY(:rules::text[]);
 
--- name: fire_alert(rule, subject, region_code, hospital_code, bed_class, message)^
+-- name: fire_alert(rule, subject, region_code, hospital_code, bed_class, message)$
 -- Opens an alert unless one is open for the same rule and subject: only one caller gets a row.
 INSERT INTO alerts (rule, subject, region_code, hospital_code, bed_class, message)
 VALUES (:rule, :subject, :region_code, :hospital_code, :bed_class, :message)
 ON CONFLICT (rule, subject) WHERE resolved_at IS NULL DO NOTHING
 RETURNING id;
 
--- name: resolve_alert(rule, subject)^
+-- name: resolve_alert(rule, subject)$
 -- Closes the open alert; a second caller finds it closed and gets no row.
 UPDATE alerts SET resolved_at = now()
 WHERE rule = :rule AND subject = :subject AND resolved_at IS NULL
@@ -42,9 +42,9 @@ INSERT INTO alert_deliveries (alert_id, event, url)
 SELECT :alert_id, :event, url FROM unnest(:urls::text[]) AS url
 ON CONFLICT (alert_id, event, url) DO NOTHING;
 
--- name: claim_deliveries(batch, lease, backoff, backoff_max)
--- Claims due deliveries that no other worker holds, and pushes each one's next attempt out by
--- the retry backoff (at least the lease, so nobody else tries while this call is under way).
+-- name: claim_deliveries(batch, lease)
+-- Claims due deliveries that no other worker holds, for the lease: nobody else tries one while
+-- its call is under way, and one whose worker stopped mid-call is tried again afterwards.
 WITH due AS (
     SELECT id
     FROM alert_deliveries
@@ -56,9 +56,7 @@ WITH due AS (
 claimed AS (
     UPDATE alert_deliveries d
     SET attempts = d.attempts + 1,
-        next_attempt_at = now() + make_interval(secs => greatest(
-            :lease::float8,
-            least(:backoff::float8 * power(2, d.attempts), :backoff_max::float8)))
+        next_attempt_at = now() + make_interval(secs => :lease::float8)
     FROM due
     WHERE d.id = due.id
     RETURNING d.id, d.alert_id, d.event, d.url, d.attempts
@@ -73,10 +71,14 @@ ORDER BY c.id;
 -- name: delivery_succeeded(id)!
 UPDATE alert_deliveries SET delivered_at = now(), last_error = NULL WHERE id = :id;
 
--- name: delivery_failed(id, error, max_attempts)!
+-- name: delivery_failed(id, error, max_attempts, backoff, backoff_max)!
+-- The next attempt waits backoff, doubling per attempt up to backoff_max; after the last
+-- attempt the delivery is given up.
 UPDATE alert_deliveries
 SET last_error = :error,
-    failed_at = CASE WHEN attempts >= :max_attempts THEN now() END
+    failed_at = CASE WHEN attempts >= :max_attempts THEN now() END,
+    next_attempt_at = now() + make_interval(secs => least(
+        :backoff::float8 * power(2, attempts - 1), :backoff_max::float8))
 WHERE id = :id;
 
 -- name: list_alerts(open_only, max_rows)
