@@ -35,15 +35,13 @@ ORDER BY hospital_reported_at NULLS FIRST, code, reported_at, ward_code;
 -- name: history_rows(bucket, origin, start, stop, hospital_code, region_code, bed_class)
 -- Occupancy per time bucket, hospital and class. A ward counts with its last report in the
 -- bucket or, without one, with the last before it (carried forward); a closed ward counts
--- for nothing from its closing on. Buckets start at origin + n * bucket, cover [start, stop).
-WITH grid AS (
-    SELECT generate_series(
-               date_bin(:bucket::interval, :start::timestamptz, :origin::timestamptz),
-               :stop::timestamptz - interval '1 microsecond',
-               :bucket::interval) AS bucket_start
-),
-first_bucket AS (
-    SELECT date_bin(:bucket::interval, :start::timestamptz, :origin::timestamptz) AS b
+-- for nothing from its closing on. Buckets start at origin + n * bucket and cover
+-- [start, stop). Each ward's states become segments that are expanded into the buckets they
+-- span, so the work grows with the rows returned, whatever the planner estimates.
+WITH bounds AS (
+    SELECT date_bin(:bucket::interval, :start::timestamptz, :origin::timestamptz) AS first_bucket,
+           date_bin(:bucket::interval, :stop::timestamptz - interval '1 microsecond',
+                    :origin::timestamptz) + :bucket::interval AS grid_end
 ),
 scope AS (
     SELECT w.hospital_code, w.ward_code
@@ -53,15 +51,15 @@ scope AS (
       AND (:region_code::text IS NULL OR h.region_code = :region_code::text)
 ),
 carried_in AS (
-    SELECT s.hospital_code, s.ward_code, fb.b AS bucket_start, 0 AS priority,
+    SELECT s.hospital_code, s.ward_code, b.first_bucket AS bucket_start, 0 AS priority,
            prior.bed_class, prior.change, prior.capacity, prior.available
     FROM scope s
-    CROSS JOIN first_bucket fb
+    CROSS JOIN bounds b
     CROSS JOIN LATERAL (
         SELECT oh.bed_class, oh.change, oh.capacity, oh.available
         FROM occupancy_history oh
         WHERE oh.hospital_code = s.hospital_code AND oh.ward_code = s.ward_code
-          AND oh.reported_at < fb.b
+          AND oh.reported_at < b.first_bucket
         ORDER BY oh.reported_at DESC, oh.version DESC
         LIMIT 1
     ) prior
@@ -74,8 +72,8 @@ in_range AS (
            1 AS priority, oh.bed_class, oh.change, oh.capacity, oh.available
     FROM occupancy_history oh
     JOIN scope s ON s.hospital_code = oh.hospital_code AND s.ward_code = oh.ward_code
-    CROSS JOIN first_bucket fb
-    WHERE oh.reported_at >= fb.b AND oh.reported_at < :stop::timestamptz
+    CROSS JOIN bounds b
+    WHERE oh.reported_at >= b.first_bucket AND oh.reported_at < :stop::timestamptz
     ORDER BY oh.hospital_code, oh.ward_code,
              date_bin(:bucket::interval, oh.reported_at, :origin::timestamptz),
              oh.reported_at DESC, oh.version DESC
@@ -94,33 +92,22 @@ changes AS (
     ) c
     ORDER BY hospital_code, ward_code, bucket_start, priority DESC
 ),
-filled AS (
-    SELECT g.bucket_start, w.hospital_code, w.ward_code,
-           c.bed_class, c.change, c.capacity, c.available,
-           count(c.bucket_start) OVER (
-               PARTITION BY w.hospital_code, w.ward_code ORDER BY g.bucket_start
-           ) AS segment
-    FROM grid g
-    CROSS JOIN (SELECT DISTINCT hospital_code, ward_code FROM changes) w
-    LEFT JOIN changes c
-           ON c.hospital_code = w.hospital_code AND c.ward_code = w.ward_code
-          AND c.bucket_start = g.bucket_start
-),
-carried AS (
-    SELECT bucket_start, hospital_code,
-           first_value(bed_class) OVER seg AS bed_class,
-           first_value(change) OVER seg AS change,
-           first_value(capacity) OVER seg AS capacity,
-           first_value(available) OVER seg AS available
-    FROM filled
-    WHERE segment > 0
-    WINDOW seg AS (PARTITION BY hospital_code, ward_code, segment ORDER BY bucket_start)
+segments AS (
+    SELECT c.hospital_code, c.bed_class, c.change, c.capacity, c.available,
+           c.bucket_start AS segment_start,
+           coalesce(lead(c.bucket_start) OVER (
+                        PARTITION BY c.hospital_code, c.ward_code ORDER BY c.bucket_start),
+                    b.grid_end) AS segment_end
+    FROM changes c
+    CROSS JOIN bounds b
 )
-SELECT bucket_start, hospital_code, bed_class,
-       sum(capacity)::int AS capacity,
-       sum(capacity - available)::int AS occupied,
-       sum(available)::int AS available
-FROM carried
-WHERE change = 'report' AND (:bed_class::text IS NULL OR bed_class = :bed_class::text)
-GROUP BY bucket_start, hospital_code, bed_class
-ORDER BY bucket_start, hospital_code, bed_class;
+SELECT bucket_start, s.hospital_code, s.bed_class,
+       sum(s.capacity)::int AS capacity,
+       sum(s.capacity - s.available)::int AS occupied,
+       sum(s.available)::int AS available
+FROM segments s
+CROSS JOIN LATERAL generate_series(
+    s.segment_start, s.segment_end - :bucket::interval, :bucket::interval) AS bucket_start
+WHERE s.change = 'report' AND (:bed_class::text IS NULL OR s.bed_class = :bed_class::text)
+GROUP BY bucket_start, s.hospital_code, s.bed_class
+ORDER BY bucket_start, s.hospital_code, s.bed_class;

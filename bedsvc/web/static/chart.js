@@ -8,7 +8,7 @@
   function niceMax(value) {
     if (value <= 5) return 5;
     const magnitude = 10 ** Math.floor(Math.log10(value));
-    for (const step of [1, 2, 2.5, 5, 10]) {
+    for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
       if (step * magnitude >= value) return step * magnitude;
     }
     return 10 * magnitude;

@@ -134,7 +134,8 @@
         connectEventSource();
         return;
       }
-      setConnection("offline");
+      // Polling keeps the numbers current until the stream is back.
+      setConnection(connection.wsEverOpen ? "offline" : "polling");
       startPolling();
       retryLater(connectWebSocket);
     };
@@ -167,6 +168,7 @@
       connection.source = null;
       startPolling();
       // Never opened: this server has no live stream; poll, and look again in a few minutes.
+      setConnection("polling");
       if (!opened) setTimeout(() => { connection.wsFailures = 0; connectWebSocket(); }, 300000);
       else retryLater(connectEventSource);
     };
@@ -241,7 +243,7 @@
       count);
     let breakdown = null;
     if (!chosen) {
-      breakdown = el("ul", { class: "class-list", "aria-label": t("classLabel") },
+      breakdown = el("ul", { class: "class-list", "aria-label": t("freeByClass") },
         ...classes.map((c) => el("li", { class: `class-chip${c.available === 0 ? " class-chip-zero" : ""}` },
           el("span", { class: "class-chip-name", text: B.className(state.bedClasses, c.bed_class) }),
           el("strong", { text: B.number(c.available) }),
@@ -271,11 +273,14 @@
     const now = Date.now();
     let items = [...state.hospitals.values()].map((h) => view(h, now)).filter(Boolean);
     if (availableOnly.checked) items = items.filter((item) => item.free > 0);
+    // Nearest first when the location is known; otherwise hospitals with current data first.
     items.sort((a, b) => {
       if (state.position) {
         const da = a.distance === null ? Infinity : a.distance;
         const db = b.distance === null ? Infinity : b.distance;
         if (da !== db) return da - db;
+      } else if (a.stale !== b.stale) {
+        return a.stale ? 1 : -1;
       }
       return a.hospital.name.localeCompare(b.hospital.name, B.lang);
     });

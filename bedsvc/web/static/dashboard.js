@@ -172,7 +172,7 @@
     table($("hospitals-table"), [[t("hospital")], ...numbers, [t("updatedCol")]],
       summary.hospitals.map((h) => el("tr", { "data-code": h.code },
         el("th", { scope: "row", text: h.name }), ...numberCells(h.total), borCell(h.total.bor),
-        el("td", {}, el("span", { text: B.ago(h.updated_at) }), h.stale ? el("span", { class: "badge badge-stale", text: ` ${t("stale")}` }) : null))));
+        el("td", {}, el("span", { text: B.ago(h.updated_at) }), h.stale ? el("span", { class: "badge badge-stale", text: t("stale") }) : null))));
   }
 
   function renderStale() {
