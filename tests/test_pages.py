@@ -208,7 +208,9 @@ async def test_class_filter_shows_that_class_only(
     await expect(count(page, "3274011")).to_have_text("2")
     await expect(page.locator('li[data-code="3274011"] .count-capacity')).to_have_text("dari 6")
 
-    await page.get_by_label("Hanya yang masih ada tempat kosong").uncheck()
+    # The keyboard alone works the filters: Space toggles the focused checkbox.
+    await page.get_by_label("Hanya yang masih ada tempat kosong").focus()
+    await page.keyboard.press("Space")
 
     await expect(page.locator("li.hospital")).to_have_count(2)
     full = page.locator('li[data-code="3274022"] .count')

@@ -14,8 +14,11 @@
     return 10 * magnitude;
   }
 
+  /** A stepped line: each bucket's value holds until the next bucket's. */
   function path(points, x, y, key) {
-    return points.map((p, i) => `${i ? "L" : "M"}${x(p.time).toFixed(1)},${y(p[key]).toFixed(1)}`).join("");
+    return points.map((p, i) => (i
+      ? `H${x(p.time).toFixed(1)}V${y(p[key]).toFixed(1)}`
+      : `M${x(p.time).toFixed(1)},${y(p[key]).toFixed(1)}`)).join("");
   }
 
   /** points: [{t: ISO, capacity, occupied}], sorted by t. */
