@@ -342,3 +342,24 @@ async def test_csv_export_of_a_month_at_one_report_per_minute(
             str(free),
         )
     assert elapsed < 60, f"a month of per-minute history took {elapsed:.1f} s"
+
+
+async def test_openapi_documents_the_monitor_routes(client: Client) -> None:
+    doc = (await client.get("/schema/openapi.json")).json()
+
+    monitor = sorted(path for path in doc["paths"] if path.startswith(MONITOR))
+    assert monitor == [
+        f"{MONITOR}/alerts",
+        f"{MONITOR}/export.csv",
+        f"{MONITOR}/export/edxl-have.xml",
+        f"{MONITOR}/export/fhir-measurereport.json",
+        f"{MONITOR}/history",
+        f"{MONITOR}/stale",
+        f"{MONITOR}/summary",
+    ]
+    history = doc["paths"][f"{MONITOR}/history"]["get"]
+    assert {"from", "to", "bucket", "hospital", "bed_class"} <= {
+        p["name"] for p in history["parameters"]
+    }
+    assert "/" not in doc["paths"]
+    assert "/dashboard" not in doc["paths"]
