@@ -24,4 +24,6 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
+		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
 	$(BIN)/pytest

@@ -24,6 +24,8 @@ from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
 from bedsvc.logs import configure_logging
+from bedsvc.monitor.alerts import run_alerts
+from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.routes import PublicController
 from bedsvc.secret_box import load_secret_box
@@ -31,6 +33,7 @@ from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync, cancel
+from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
 
@@ -75,12 +78,16 @@ def create_app(settings: Settings) -> Litestar:
         reconciler = asyncio.create_task(
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
+        alerts = asyncio.create_task(
+            run_alerts(services.pool, services.queries, settings, services.stale_after)
+        )
         await services.feed.start()
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
             await services.feed.stop()
+            await cancel(alerts)
             await cancel(reconciler)
             await services.redis.aclose()
             await services.pool.close()
@@ -92,6 +99,8 @@ def create_app(settings: Settings) -> Litestar:
         exclude=[
             r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
             r"^/(healthz|readyz|metrics|schema)",
+            # Pages and their files: many citizens may share one address behind a NAT.
+            r"^/($|dashboard$|static/)",
         ],
     )
     return Litestar(
@@ -101,6 +110,8 @@ def create_app(settings: Settings) -> Litestar:
             AdminController,
             AplicaresController,
             sirs_router(settings.sirs_prefix),
+            MonitorController,
+            *web_handlers(settings),
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AlertRule = Literal["class_exhausted", "hospital_stale"]
+
+
+def _comma_separated(value: Any) -> Any:
+    """Lists in the environment are comma-separated: `a,b`; an empty value is an empty list."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -41,6 +52,28 @@ class Settings(BaseSettings):
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
     )
+    timezone: str = Field(
+        default="Asia/Jakarta", description="Time zone that history buckets are aligned to."
+    )
+    alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
+        default=["class_exhausted", "hospital_stale"],
+        description="Alert rules to evaluate (comma-separated); empty turns alerts off.",
+    )
+    alert_bed_classes: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Bed classes the class_exhausted rule watches; empty: all."
+    )
+    alert_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often each worker evaluates the alert rules."
+    )
+    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default=[], description="URLs every alert transition is POSTed to (comma-separated)."
+    )
+    alert_webhook_max_attempts: int = Field(default=6, ge=1)
+    alert_webhook_backoff_seconds: float = Field(
+        default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
+    )
+    alert_webhook_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(
@@ -59,6 +92,28 @@ class Settings(BaseSettings):
     bridge_utc_offset_hours: int = Field(
         default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
     )
+
+    @field_validator("alert_rules", "alert_bed_classes", "alert_webhook_urls", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("alert_webhook_urls")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
+        return urls
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
 
     def urls(self) -> tuple[str, str]:
         """Both server URLs, once the embedded servers (if any) have filled them in."""

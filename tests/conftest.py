@@ -33,7 +33,7 @@ from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 
-TABLES = "occupancy_history, api_keys, wards, hospitals, regions"
+TABLES = "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions"
 
 
 def with_database(url: str, database: str) -> str:

@@ -21,12 +21,17 @@ _FILE_NAME = re.compile(r"^(\d+)_[\w-]+\.sql$")
 
 
 def migration_files() -> list[tuple[int, str, str]]:
-    found = []
+    found: dict[int, tuple[int, str, str]] = {}
     for path in sorted((sql_dir() / "migrations").iterdir()):
         match = _FILE_NAME.match(path.name)
-        if match:
-            found.append((int(match.group(1)), path.name, path.read_text(encoding="utf-8")))
-    return sorted(found)
+        if not match:
+            continue
+        number = int(match.group(1))
+        if number in found:
+            # Applied migrations are recorded by number: a second file would never run.
+            raise RuntimeError(f"two migrations numbered {number}: {found[number][1]}, {path.name}")
+        found[number] = (number, path.name, path.read_text(encoding="utf-8"))
+    return sorted(found.values())
 
 
 async def migrate(dsn: str) -> list[str]:

@@ -1,0 +1,1 @@
+"""For the health office: occupancy summaries, stale reporters, history, exports and alerts."""

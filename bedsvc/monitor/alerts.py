@@ -1,0 +1,219 @@
+"""Alert rules, evaluated in every worker, each transition recorded and delivered once.
+
+A rule's condition holding for a subject opens an alert (fired); the condition clearing
+closes it (resolved). The database decides who records a transition: one open alert per rule
+and subject (a partial unique index), and a resolve that only one caller's UPDATE matches. The
+transition and its webhook deliveries are written in one transaction; deliveries are then
+claimed with FOR UPDATE SKIP LOCKED by whichever worker polls first, and retried with a
+bounded exponential backoff. Receivers may still see a delivery twice (a worker stopped
+between the POST and recording it): (alert.id, event) identifies a transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import msgspec
+import structlog
+
+from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.settings import Settings
+from bedsvc.store import Conn, Queries
+
+log = structlog.get_logger(__name__)
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    rule: str
+    subject: str
+    message: str
+    region_code: str | None = None
+    hospital_code: str | None = None
+    bed_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transitions:
+    fired: list[int]
+    resolved: list[int]
+
+
+async def current_conditions(
+    conn: Conn, queries: Queries, settings: Settings, stale_after: timedelta
+) -> list[Condition]:
+    conditions = []
+    if "class_exhausted" in settings.alert_rules:
+        async for row in queries.exhausted_classes(conn, bed_classes=settings.alert_bed_classes):
+            region, bed_class = row["region_code"], row["bed_class"]
+            conditions.append(
+                Condition(
+                    rule="class_exhausted",
+                    subject=f"{region}/{bed_class}",
+                    message=f"No free {bed_class} bed in region {region} "
+                    f"({row['capacity']} beds, all occupied).",
+                    region_code=region,
+                    bed_class=bed_class,
+                )
+            )
+    if "hospital_stale" in settings.alert_rules:
+        async for row in queries.silent_hospitals(conn, older_than=stale_after):
+            last = row["last_report_at"]
+            since = f"since {last.isoformat()}" if last else "ever"
+            conditions.append(
+                Condition(
+                    rule="hospital_stale",
+                    subject=row["code"],
+                    message=f"Hospital {row['code']} has not reported {since}.",
+                    region_code=row["region_code"],
+                    hospital_code=row["code"],
+                )
+            )
+    return conditions
+
+
+async def evaluate(
+    pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
+) -> Transitions:
+    """Records the transitions since the last evaluation (by any worker) and their deliveries."""
+    rules = list(settings.alert_rules)
+    urls = list(settings.alert_webhook_urls)
+    fired: list[int] = []
+    resolved: list[int] = []
+    async with pool.acquire() as conn:
+        conditions = await current_conditions(conn, queries, settings, stale_after)
+        holding = {(c.rule, c.subject) for c in conditions}
+        open_keys = {
+            (r["rule"], r["subject"]) async for r in queries.open_alert_keys(conn, rules=rules)
+        }
+        for condition in conditions:
+            if (condition.rule, condition.subject) in open_keys:
+                continue
+            async with conn.transaction():
+                alert_id = await queries.fire_alert(
+                    conn,
+                    rule=condition.rule,
+                    subject=condition.subject,
+                    region_code=condition.region_code,
+                    hospital_code=condition.hospital_code,
+                    bed_class=condition.bed_class,
+                    message=condition.message,
+                )
+                if alert_id is not None:
+                    await queries.add_deliveries(conn, alert_id=alert_id, event="fired", urls=urls)
+                    fired.append(alert_id)
+        for rule, subject in open_keys - holding:
+            async with conn.transaction():
+                alert_id = await queries.resolve_alert(conn, rule=rule, subject=subject)
+                if alert_id is not None:
+                    await queries.add_deliveries(
+                        conn, alert_id=alert_id, event="resolved", urls=urls
+                    )
+                    resolved.append(alert_id)
+    for alert_id in fired:
+        log.info("alert fired", alert_id=alert_id)
+    for alert_id in resolved:
+        log.info("alert resolved", alert_id=alert_id)
+    return Transitions(fired=fired, resolved=resolved)
+
+
+def _alert(row: asyncpg.Record) -> Alert:
+    return Alert(
+        id=row["alert_id"],
+        rule=row["rule"],
+        subject=row["subject"],
+        region_code=row["region_code"],
+        hospital_code=row["hospital_code"],
+        bed_class=row["bed_class"],
+        message=row["message"],
+        fired_at=row["fired_at"],
+        resolved_at=row["resolved_at"] if row["event"] == "resolved" else None,
+    )
+
+
+async def _post(client: httpx.AsyncClient, row: asyncpg.Record) -> str | None:
+    """POSTs one delivery; the error text, or None when the receiver took it (2xx)."""
+    body = AlertEvent(
+        event=row["event"], alert=_alert(row), attempt=row["attempts"], sent_at=datetime.now(UTC)
+    )
+    try:
+        response = await client.post(
+            row["url"], content=_encoder.encode(body), headers={"Content-Type": "application/json"}
+        )
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    if response.is_success:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+async def deliver_due(
+    pool: asyncpg.Pool, queries: Queries, settings: Settings, client: httpx.AsyncClient
+) -> int:
+    """Makes one attempt at each due delivery no other worker holds; returns how many."""
+    async with pool.acquire() as conn:
+        claimed = [
+            row
+            async for row in queries.claim_deliveries(
+                conn,
+                batch=20,
+                lease=settings.alert_webhook_timeout_seconds + 5,
+            )
+        ]
+    if not claimed:
+        return 0
+    errors = await asyncio.gather(*(_post(client, row) for row in claimed))
+    async with pool.acquire() as conn:
+        for row, error in zip(claimed, errors, strict=True):
+            if error is None:
+                await queries.delivery_succeeded(conn, id=row["id"])
+                continue
+            log.warning(
+                "alert webhook failed", delivery_id=row["id"], attempt=row["attempts"], error=error
+            )
+            await queries.delivery_failed(
+                conn,
+                id=row["id"],
+                error=error,
+                max_attempts=settings.alert_webhook_max_attempts,
+                backoff=settings.alert_webhook_backoff_seconds,
+                backoff_max=settings.alert_webhook_backoff_max_seconds,
+            )
+    return len(claimed)
+
+
+async def list_alerts(
+    pool: asyncpg.Pool, queries: Queries, open_only: bool, limit: int
+) -> list[AlertListed]:
+    async with pool.acquire() as conn:
+        rows = [r async for r in queries.list_alerts(conn, open_only=open_only, max_rows=limit)]
+    return [msgspec.convert(dict(row), AlertListed) for row in rows]
+
+
+# Delivery is polled more often than rules are evaluated, so retries follow their backoff.
+_DELIVERY_POLL_SECONDS = 1.0
+
+
+async def run_alerts(
+    pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
+) -> None:
+    """The worker's background task: evaluate the rules, deliver what is due, repeat."""
+    timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        next_evaluation = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() >= next_evaluation:
+                    next_evaluation = loop.time() + settings.alert_interval_seconds
+                    await evaluate(pool, queries, settings, stale_after)
+                await deliver_due(pool, queries, settings, client)
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("alert evaluation skipped", error=str(exc))
+            await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))

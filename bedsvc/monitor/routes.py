@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
+
+from bedsvc.auth import bearer_token, find_key
+from bedsvc.errors import Forbidden, NotFound, invalid
+from bedsvc.monitor import exports
+from bedsvc.monitor.alerts import list_alerts
+from bedsvc.monitor.history import HistoryFilter, history, history_csv
+from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
+from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
+from bedsvc.monitor.service import stale, summary
+from bedsvc.services import Services, get_services
+
+# Operators hold admin keys and stand in for the health office when it calls them in.
+MONITOR_ROLES = ("monitor", "admin")
+
+Code = Annotated[str | None, QueryParameter(max_length=32)]
+
+
+async def monitor_key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    services = get_services(connection.app.state)
+    token = bearer_token(connection)
+    async with services.pool.acquire() as conn:
+        key = await find_key(conn, services.queries, token)
+    if key.revoked_at is not None:
+        raise Forbidden("This API key was revoked.")
+    if key.role not in MONITOR_ROLES:
+        raise Forbidden("This route needs a key with role 'monitor' (or 'admin').")
+
+
+def _check_class(services: Services, bed_class: str | None) -> None:
+    if bed_class is not None and bed_class not in services.bed_class_codes:
+        raise invalid("bed_class", f"unknown bed class '{bed_class}'")
+
+
+async def _summary(services: Services, region: str | None) -> Summary:
+    return await summary(
+        services.pool,
+        services.queries,
+        region,
+        [c.code for c in services.bed_classes],
+        services.stale_after,
+    )
+
+
+async def _hospitals(
+    services: Services, region: str | None, hospital: str | None
+) -> tuple[Summary, list[HospitalOccupancy]]:
+    result = await _summary(services, region)
+    if hospital is None:
+        return result, result.hospitals
+    chosen = [h for h in result.hospitals if h.code == hospital]
+    if not chosen:
+        raise NotFound(f"No hospital with code '{hospital}'.")
+    return result, chosen
+
+
+class MonitorController(Controller):
+    path = "/api/v1/monitor"
+    tags = ["health office"]
+    guards = [monitor_key_guard]
+
+    @get("/summary", summary="Beds, occupancy and BOR per class, hospital and region")
+    async def summary(self, services: NamedDependency[Services], region: Code = None) -> Summary:
+        """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
+        return await _summary(services, region)
+
+    @get("/stale", summary="Hospitals and wards without a recent report")
+    async def stale(
+        self,
+        services: NamedDependency[Services],
+        older_than: Annotated[
+            str | None, QueryParameter(description="e.g. 30m, 2h, 1d; default: the stale limit")
+        ] = None,
+        region: Code = None,
+    ) -> StaleReport:
+        """Hospitals whose newest report (or any open ward's report) is older than `older_than`,
+        oldest first; a hospital that never reported has no `last_report_at`."""
+        threshold = parse_duration("older_than", older_than) if older_than else services.stale_after
+        return await stale(services.pool, services.queries, threshold, region)
+
+    @get("/history", summary="Occupancy over time per hospital and class")
+    async def history(
+        self,
+        services: NamedDependency[Services],
+        hospital: Code = None,
+        region: Code = None,
+        bed_class: Code = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        stop: Annotated[str | None, QueryParameter(name="to")] = None,
+        bucket: FromQuery[str] = "1h",
+    ) -> History:
+        """Each point is the state at the end of its bucket: a hospital that did not report in
+        a bucket carries its last known value forward; a closed ward no longer counts."""
+        _check_class(services, bed_class)
+        span = time_range(start, stop, bucket)
+        if span.buckets > MAX_JSON_BUCKETS:
+            raise invalid(
+                "bucket",
+                f"{span.buckets} buckets; at most {MAX_JSON_BUCKETS} here, "
+                "use a larger bucket or export.csv",
+            )
+        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
+        return await history(services.pool, services.queries, span, flt)
+
+    @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
+    async def export_csv(
+        self,
+        services: NamedDependency[Services],
+        hospital: Code = None,
+        region: Code = None,
+        bed_class: Code = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        stop: Annotated[str | None, QueryParameter(name="to")] = None,
+        bucket: FromQuery[str] = "1h",
+    ) -> Stream:
+        """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor."""
+        _check_class(services, bed_class)
+        span = time_range(start, stop, bucket)
+        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
+        name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
+        return Stream(
+            history_csv(services.pool, services.queries, span, flt),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get(
+        "/export/edxl-have.xml",
+        summary="Current beds as an OASIS EDXL-HAVE 1.0 HospitalStatus document",
+        media_type="application/xml",
+    )
+    async def edxl_have(
+        self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
+    ) -> Response[bytes]:
+        """One Hospital per reporting hospital, one BedCapacity per EDXL bed type."""
+        _, hospitals = await _hospitals(services, region, hospital)
+        vocabulary = {c.code: c for c in services.bed_classes}
+        return Response(exports.edxl_have(hospitals, vocabulary), media_type="application/xml")
+
+    @get(
+        "/export/fhir-measurereport.json",
+        summary="Current beds as a FHIR R4 MeasureReport (SANER bed capacity)",
+        media_type="application/fhir+json",
+    )
+    async def fhir_measure_report(
+        self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
+    ) -> Response[dict[str, Any]]:
+        """For one hospital with `hospital=`, otherwise the region's (or every region's) total."""
+        result, hospitals = await _hospitals(services, region, hospital)
+        vocabulary = {c.code: c for c in services.bed_classes}
+        stamp = f"{result.generated_at:%Y%m%dT%H%M%S}"
+        # FHIR ids allow letters, digits, '-' and '.' only.
+        report_id = re.sub(r"[^A-Za-z0-9.\-]", "-", f"beds-{hospital or region or 'all'}-{stamp}")
+        if hospital is not None:
+            [chosen] = hospitals
+            subject = exports.hospital_subject(chosen)
+            classes = chosen.classes
+        else:
+            subject = exports.region_subject(region)
+            classes = result.classes
+        body = exports.measure_report(report_id, subject, classes, vocabulary, result.generated_at)
+        return Response(body, media_type="application/fhir+json")
+
+    @get("/alerts", summary="Alerts, open ones first")
+    async def alerts(
+        self,
+        services: NamedDependency[Services],
+        open_only: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> list[AlertListed]:
+        return await list_alerts(services.pool, services.queries, open_only, limit)

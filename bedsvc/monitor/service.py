@@ -1,0 +1,135 @@
+"""Region summaries and stale reporters, from PostgreSQL (the record, not the cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from bedsvc.monitor.schemas import (
+    ClassOccupancy,
+    HospitalOccupancy,
+    Occupancy,
+    StaleHospital,
+    StaleReport,
+    StaleWard,
+    Summary,
+    bor,
+)
+from bedsvc.store import Queries
+
+
+def occupancy(capacity: int, available: int) -> Occupancy:
+    occupied = capacity - available
+    return Occupancy(capacity, occupied, available, bor(occupied, capacity))
+
+
+def class_occupancy(bed_class: str, capacity: int, available: int) -> ClassOccupancy:
+    occupied = capacity - available
+    return ClassOccupancy(bed_class, capacity, occupied, available, bor(occupied, capacity))
+
+
+def sum_classes(rows: Iterable[tuple[str, int, int]], order: Sequence[str]) -> list[ClassOccupancy]:
+    """(bed_class, capacity, available) rows summed per class, in the vocabulary's order."""
+    totals: dict[str, list[int]] = {}
+    for bed_class, capacity, available in rows:
+        entry = totals.setdefault(bed_class, [0, 0])
+        entry[0] += capacity
+        entry[1] += available
+    rank = {code: index for index, code in enumerate(order)}
+    return [
+        class_occupancy(code, capacity, available)
+        for code, (capacity, available) in sorted(
+            totals.items(), key=lambda item: rank.get(item[0], len(rank))
+        )
+    ]
+
+
+def _total(classes: Sequence[ClassOccupancy]) -> Occupancy:
+    return occupancy(sum(c.capacity for c in classes), sum(c.available for c in classes))
+
+
+async def summary(
+    pool: asyncpg.Pool,
+    queries: Queries,
+    region: str | None,
+    class_order: Sequence[str],
+    stale_after: timedelta,
+) -> Summary:
+    async with pool.acquire() as conn:
+        rows = [row async for row in queries.summary_rows(conn, region_code=region)]
+    now = datetime.now(UTC)
+    by_hospital: dict[str, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_hospital.setdefault(row["code"], []).append(row)
+    hospitals = []
+    for members in by_hospital.values():
+        first = members[0]
+        classes = sum_classes(
+            ((r["bed_class"], r["capacity"], r["available"]) for r in members if r["bed_class"]),
+            class_order,
+        )
+        updated_at = max((r["updated_at"] for r in members if r["updated_at"]), default=None)
+        hospitals.append(
+            HospitalOccupancy(
+                code=first["code"],
+                name=first["name"],
+                region_code=first["region_code"],
+                lat=first["lat"],
+                lon=first["lon"],
+                updated_at=updated_at,
+                stale=updated_at is None or now - updated_at > stale_after,
+                total=_total(classes),
+                classes=classes,
+            )
+        )
+    region_classes = sum_classes(
+        ((c.bed_class, c.capacity, c.available) for h in hospitals for c in h.classes),
+        class_order,
+    )
+    return Summary(
+        region=region,
+        generated_at=now,
+        total=_total(region_classes),
+        classes=region_classes,
+        hospitals=hospitals,
+    )
+
+
+async def stale(
+    pool: asyncpg.Pool, queries: Queries, older_than: timedelta, region: str | None
+) -> StaleReport:
+    async with pool.acquire() as conn:
+        rows = [
+            row async for row in queries.stale_rows(conn, older_than=older_than, region_code=region)
+        ]
+    hospitals: dict[str, StaleHospital] = {}
+    for row in rows:
+        hospital = hospitals.get(row["code"])
+        if hospital is None:
+            hospital = hospitals[row["code"]] = StaleHospital(
+                code=row["code"],
+                name=row["name"],
+                region_code=row["region_code"],
+                phone=row["phone"],
+                stale=row["hospital_stale"] is not False,
+                last_report_at=row["hospital_reported_at"],
+                age_seconds=row["hospital_age_seconds"],
+                wards=[],
+            )
+        if row["ward_code"] is not None:
+            hospital.wards.append(
+                StaleWard(
+                    ward_code=row["ward_code"],
+                    name=row["ward_name"],
+                    bed_class=row["bed_class"],
+                    last_report_at=row["reported_at"],
+                    age_seconds=row["age_seconds"],
+                )
+            )
+    return StaleReport(
+        older_than_seconds=int(older_than.total_seconds()),
+        generated_at=datetime.now(UTC),
+        hospitals=list(hospitals.values()),
+    )

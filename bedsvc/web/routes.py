@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from litestar import MediaType, Response, get
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
+
+from bedsvc.settings import Settings
+
+WEB_DIR = Path(str(resources.files("bedsvc.web")))
+STATIC_DIR = WEB_DIR / "static"
+PAGES_DIR = WEB_DIR / "pages"
+
+# Everything the pages load comes from bedsvc; a live connection goes to the same origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-]+)\}\}")
+
+
+def asset_versions() -> dict[str, str]:
+    """A content hash per static file: pages link `name?v=hash`, so the files themselves can be
+    cached for a year and a new release is still fetched at once."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        for path in STATIC_DIR.iterdir()
+        if path.is_file()
+    }
+
+
+def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> bytes:
+    def fill(match: re.Match[str]) -> str:
+        kind, key = match.groups()
+        if kind == "asset":
+            return f"/static/{key}?v={versions[key]}"
+        return values[key]
+
+    template = (PAGES_DIR / name).read_text(encoding="utf-8")
+    return _PLACEHOLDER.sub(fill, template).encode()
+
+
+def web_handlers(settings: Settings) -> list[Any]:
+    versions = asset_versions()
+    values = {"stale_after": str(settings.stale_after_seconds)}
+    citizen = render_page("citizen.html", versions, values)
+    dashboard = render_page("dashboard.html", versions, values)
+
+    @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def citizen_page() -> Response[bytes]:
+        return Response(citizen, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+    @get("/dashboard", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def dashboard_page() -> Response[bytes]:
+        return Response(dashboard, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+        include_in_schema=False,
+        name="static",
+    )
+    return [citizen_page, dashboard_page, static]

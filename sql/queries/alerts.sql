@@ -1,0 +1,96 @@
+-- name: exhausted_classes(bed_classes)
+-- Region and bed-class pairs that have beds but none free, over listed hospitals' open wards;
+-- an empty bed_classes array watches every class.
+SELECT h.region_code, w.bed_class, sum(w.capacity)::int AS capacity
+FROM wards w
+JOIN hospitals h ON h.code = w.hospital_code
+WHERE w.closed_at IS NULL AND h.active
+  AND (cardinality(:bed_classes::text[]) = 0 OR w.bed_class = ANY(:bed_classes::text[]))
+GROUP BY h.region_code, w.bed_class
+HAVING sum(w.capacity) > 0 AND sum(w.available) = 0
+ORDER BY h.region_code, w.bed_class;
+
+-- name: silent_hospitals(older_than)
+-- Listed hospitals whose newest open-ward report (or, never reporting, their registration)
+-- is older than older_than.
+SELECT h.code, h.region_code, max(w.reported_at) AS last_report_at
+FROM hospitals h
+LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
+WHERE h.active
+GROUP BY h.code, h.region_code, h.created_at
+HAVING coalesce(max(w.reported_at), h.created_at) < now() - :older_than::interval
+ORDER BY h.code;
+
+-- name: open_alert_keys(rules)
+SELECT rule, subject FROM alerts WHERE resolved_at IS NULL AND rule = ANY(:rules::text[]);
+
+-- name: fire_alert(rule, subject, region_code, hospital_code, bed_class, message)$
+-- Opens an alert unless one is open for the same rule and subject: only one caller gets a row.
+INSERT INTO alerts (rule, subject, region_code, hospital_code, bed_class, message)
+VALUES (:rule, :subject, :region_code, :hospital_code, :bed_class, :message)
+ON CONFLICT (rule, subject) WHERE resolved_at IS NULL DO NOTHING
+RETURNING id;
+
+-- name: resolve_alert(rule, subject)$
+-- Closes the open alert; a second caller finds it closed and gets no row.
+UPDATE alerts SET resolved_at = now()
+WHERE rule = :rule AND subject = :subject AND resolved_at IS NULL
+RETURNING id;
+
+-- name: add_deliveries(alert_id, event, urls)!
+INSERT INTO alert_deliveries (alert_id, event, url)
+SELECT :alert_id, :event, url FROM unnest(:urls::text[]) AS url
+ON CONFLICT (alert_id, event, url) DO NOTHING;
+
+-- name: claim_deliveries(batch, lease)
+-- Claims due deliveries that no other worker holds, for the lease: nobody else tries one while
+-- its call is under way, and one whose worker stopped mid-call is tried again afterwards.
+WITH due AS (
+    SELECT id
+    FROM alert_deliveries
+    WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, id
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE alert_deliveries d
+    SET attempts = d.attempts + 1,
+        next_attempt_at = now() + make_interval(secs => :lease::float8)
+    FROM due
+    WHERE d.id = due.id
+    RETURNING d.id, d.alert_id, d.event, d.url, d.attempts
+)
+SELECT c.id, c.event, c.url, c.attempts,
+       a.id AS alert_id, a.rule, a.subject, a.region_code, a.hospital_code, a.bed_class,
+       a.message, a.fired_at, a.resolved_at
+FROM claimed c
+JOIN alerts a ON a.id = c.alert_id
+ORDER BY c.id;
+
+-- name: delivery_succeeded(id)!
+UPDATE alert_deliveries SET delivered_at = now(), last_error = NULL WHERE id = :id;
+
+-- name: delivery_failed(id, error, max_attempts, backoff, backoff_max)!
+-- The next attempt waits backoff, doubling per attempt up to backoff_max; after the last
+-- attempt the delivery is given up.
+UPDATE alert_deliveries
+SET last_error = :error,
+    failed_at = CASE WHEN attempts >= :max_attempts THEN now() END,
+    next_attempt_at = now() + make_interval(secs => least(
+        :backoff::float8 * power(2, attempts - 1), :backoff_max::float8))
+WHERE id = :id;
+
+-- name: list_alerts(open_only, max_rows)
+-- Open alerts first, then the most recent; with how their webhook deliveries went.
+SELECT a.id, a.rule, a.subject, a.region_code, a.hospital_code, a.bed_class, a.message,
+       a.fired_at, a.resolved_at,
+       count(d.id)::int AS deliveries,
+       count(d.delivered_at)::int AS delivered,
+       count(d.failed_at)::int AS failed
+FROM alerts a
+LEFT JOIN alert_deliveries d ON d.alert_id = a.id
+WHERE NOT :open_only::boolean OR a.resolved_at IS NULL
+GROUP BY a.id
+ORDER BY (a.resolved_at IS NULL) DESC, a.fired_at DESC, a.id DESC
+LIMIT :max_rows;

@@ -1,0 +1,293 @@
+"""The citizens' page and the dashboard in a real browser (the distribution's Chromium, driven
+by Playwright) against bedsvc served by granian in a subprocess, as in production."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bedsvc.settings import Settings
+from tests.conftest import Factory, bearer, report, ward
+
+CHROMIUM = Path(os.environ.get("BEDSVC_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"bedsvc exited during start-up:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"bedsvc was not ready within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings) -> Iterator[str]:
+    """`python -m bedsvc serve` on a free port, on this session's database and Redis prefix."""
+    database_url, redis_url = settings.urls()
+    env = os.environ | {
+        "BEDSVC_DATABASE_URL": database_url,
+        "BEDSVC_REDIS_URL": redis_url,
+        "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
+        "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
+        "BEDSVC_LOG_JSON": "false",
+        "BEDSVC_LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bedsvc", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url, process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_path.unlink(missing_ok=True)
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: the browser tests need it. Install it "
+            "with `scripts/install-system-deps chromium` (`make test` does this when it can), "
+            "or point BEDSVC_TEST_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    require_chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+async def new_page(browser: Browser, viewport: dict[str, int], **options: Any) -> Page:
+    context = await browser.new_context(viewport=viewport, locale="id-ID", **options)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def screenshot(name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS / name
+
+
+async def seed(factory: Factory, base_url: str) -> dict[str, str]:
+    """Three hospitals near Kesambi: two fresh, one that last reported two hours ago."""
+    hospitals = [
+        ("3274011", "RSUD Gunung Jati", -6.7196, 108.5567, "(0231) 206330"),
+        ("3274022", "RS Pelabuhan Cirebon", -6.7105, 108.5671, "0231-204900"),
+        ("3274033", "RS Mitra Plumbon", -6.7459, 108.5213, "0231-8800700"),
+    ]
+    keys = {}
+    for code, name, lat, lon, phone in hospitals:
+        await factory.hospital(code, "3274", name=name, lat=lat, lon=lon, phone=phone)
+        keys[code] = await factory.key(hospital_code=code)
+    now = datetime.now(UTC)
+    reports = {
+        "3274011": report(ward("MAWAR", "KL3", 20, 3), ward("ICU", "ICU", 6, 2), at=now),
+        "3274022": report(ward("KENANGA", "KL3", 12, 5), ward("ICU", "ICU", 4, 0), at=now),
+        "3274033": report(ward("MELATI", "KL3", 10, 4), at=now - timedelta(hours=2)),
+    }
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        for code, body in reports.items():
+            response = await http.post(
+                f"/api/v1/hospitals/{code}/occupancy", json=body, headers=bearer(keys[code])
+            )
+            assert response.status_code == 200, response.text
+    return keys
+
+
+def count(page: Page, code: str) -> Any:
+    return page.locator(f'li[data-code="{code}"] .count-number')
+
+
+async def test_citizen_page_updates_live_without_reload(
+    server: str, browser: Browser, factory: Factory
+) -> None:
+    keys = await seed(factory, server)
+    page = await new_page(browser, PHONE)
+    await page.goto(f"{server}/?poll=0.5")
+
+    await expect(count(page, "3274011")).to_have_text("5")  # KL3 3 + ICU 2
+    await expect(page.locator("li.hospital")).to_have_count(3)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Cari tempat tidur kosong")
+    fresh = page.locator('li[data-code="3274011"]')
+    await expect(fresh.locator(".updated-text")).to_have_text(re.compile(r"^diperbarui "))
+    await expect(fresh.locator(".badge-stale")).to_have_count(0)
+    stale = page.locator('li[data-code="3274033"]')
+    await expect(stale.locator(".badge-stale")).to_have_text("Data lama")
+    await expect(stale.locator(".updated-text")).to_have_text("diperbarui 2 jam lalu")
+    call = fresh.get_by_role("link", name=re.compile("Telepon IGD RSUD Gunung Jati"))
+    assert await call.get_attribute("href") == "tel:0231206330"
+    await page.screenshot(path=screenshot("citizen.png"), full_page=True)
+
+    await page.evaluate("window.__sameDocument = true")
+    async with httpx.AsyncClient(base_url=server) as http:
+        response = await http.post(
+            "/api/v1/hospitals/3274011/occupancy",
+            json=report(ward("MAWAR", "KL3", 20, 9), at=datetime.now(UTC)),
+            headers=bearer(keys["3274011"]),
+        )
+        assert response.status_code == 200
+
+    await expect(count(page, "3274011")).to_have_text("11")
+    assert await page.evaluate("window.__sameDocument") is True
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_class_filter_shows_that_class_only(
+    server: str, browser: Browser, factory: Factory
+) -> None:
+    await seed(factory, server)
+    page = await new_page(browser, PHONE)
+    await page.goto(f"{server}/?poll=0.5")
+    await expect(page.locator("li.hospital")).to_have_count(3)
+
+    await page.get_by_label("Kelas perawatan").select_option("ICU")
+
+    # RS Pelabuhan's ICU is full and RS Mitra has none: only RSUD Gunung Jati is left.
+    await expect(page.locator("li.hospital")).to_have_count(1)
+    await expect(count(page, "3274011")).to_have_text("2")
+    await expect(page.locator('li[data-code="3274011"] .count-capacity')).to_have_text("dari 6")
+
+    # The keyboard alone works the filters: Space toggles the focused checkbox.
+    await page.get_by_label("Hanya yang masih ada tempat kosong").focus()
+    await page.keyboard.press("Space")
+
+    await expect(page.locator("li.hospital")).to_have_count(2)
+    full = page.locator('li[data-code="3274022"] .count')
+    await expect(full).to_contain_text("Penuh")
+    await expect(full.locator(".count-number")).to_have_text("0")
+
+
+async def test_nearest_first_and_english(server: str, browser: Browser, factory: Factory) -> None:
+    await seed(factory, server)
+    near_mitra = {"latitude": -6.7470, "longitude": 108.5200}
+    page = await new_page(browser, PHONE, geolocation=near_mitra, permissions=["geolocation"])
+    await page.goto(f"{server}/?poll=0.5")
+    await expect(page.locator("li.hospital")).to_have_count(3)
+
+    await page.get_by_role("button", name="Urutkan dari yang terdekat").click()
+
+    codes = page.locator("li.hospital")
+    await expect(codes.first).to_have_attribute("data-code", "3274033")
+    await expect(codes.nth(1)).to_have_attribute("data-code", "3274011")
+    await expect(codes.first.locator(".hospital-meta")).to_contain_text("km")
+
+    await page.get_by_role("button", name="EN").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Find a free hospital bed")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_label("Ward class")).to_be_visible()
+    await expect(codes.first.locator(".badge-stale")).to_have_text("Outdated")
+    await page.screenshot(path=screenshot("citizen-en.png"), full_page=True)
+
+
+async def test_dashboard_shows_summary_and_stale_hospital(
+    server: str, browser: Browser, factory: Factory
+) -> None:
+    await seed(factory, server)
+    monitor_key = await factory.key("monitor")
+    page = await new_page(browser, DESKTOP)
+    await page.goto(f"{server}/dashboard")
+
+    await page.get_by_label("Kunci API monitor").fill("bsk_wrong")
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Kunci ditolak")
+
+    await page.get_by_label("Kunci API monitor").fill(monitor_key)
+    await page.get_by_role("button", name="Masuk").click()
+
+    # 20 + 6 + 12 + 4 + 10 beds; 3 + 2 + 5 + 0 + 4 free.
+    await expect(page.locator("#kpi-capacity")).to_have_text("52")
+    await expect(page.locator("#kpi-available")).to_have_text("14")
+    await expect(page.locator("#kpi-bor")).to_have_text("73,1%")
+    stale = page.locator("#stale-list li")
+    await expect(stale).to_have_count(1)
+    await expect(stale).to_contain_text("RS Mitra Plumbon")
+    await expect(stale).to_contain_text("2 jam lalu")
+    await expect(page.locator('#classes-table tr[data-class="ICU"]')).to_contain_text("80,0%")
+    await expect(page.locator("#chart svg.chart")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('bedsvc.monitorKey')") == monitor_key
+    await page.screenshot(path=screenshot("dashboard.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_pages_and_files_are_served_by_bedsvc(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    page = await client.get("/")
+    dashboard = await client.get("/dashboard")
+
+    for response in (page, dashboard):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.headers["cache-control"] == "no-cache"
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
+        assert assets
+        # No third-party host anywhere: the pages work on a network without internet.
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', response.text)
+        for asset in assets:
+            served = await client.get(asset)
+            assert served.status_code == 200, asset
+            assert "max-age=31536000" in served.headers["cache-control"], asset
+            assert "immutable" in served.headers["cache-control"], asset
