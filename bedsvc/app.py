@@ -22,6 +22,8 @@ from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.public.fastpath import FastPath, FastPathApp
+from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
@@ -50,6 +52,8 @@ async def build_services(settings: Settings) -> Services:
     feed = ChangeFeed(
         sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
     )
+    public = PublicCache(feed, settings)
+    feed.add_listener(public)
     return Services(
         settings=settings,
         pool=pool,
@@ -59,10 +63,13 @@ async def build_services(settings: Settings) -> Services:
         sync=sync,
         bed_classes=bed_classes,
         feed=feed,
+        public=public,
     )
 
 
 def create_app(settings: Settings) -> Litestar:
+    fast_path = FastPath()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
@@ -71,10 +78,13 @@ def create_app(settings: Settings) -> Litestar:
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
         await services.feed.start()
+        if settings.public_fast_path:
+            fast_path.cache = services.public
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
+            fast_path.cache = None
             await services.feed.stop()
             await cancel(reconciler)
             await services.redis.aclose()
@@ -89,7 +99,8 @@ def create_app(settings: Settings) -> Litestar:
             r"^/(healthz|readyz|metrics|schema)",
         ],
     )
-    return Litestar(
+    return FastPathApp(
+        fast_path=fast_path,
         route_handlers=[
             PublicController,
             IngestController,

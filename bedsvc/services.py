@@ -13,6 +13,7 @@ from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.public.nearcache import PublicCache
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
@@ -39,6 +40,7 @@ class Services:
     sync: CacheSync
     bed_classes: list[BedClass]
     feed: ChangeFeed
+    public: PublicCache
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

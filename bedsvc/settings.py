@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
     )
+    public_max_age_seconds: int = Field(
+        default=1, ge=0, description="Cache-Control max-age of the public reads."
+    )
+    public_stale_while_revalidate_seconds: int = Field(
+        default=10, ge=0, description="Cache-Control stale-while-revalidate of the public reads."
+    )
+    public_gzip_level: int = Field(
+        default=6, ge=1, le=9, description="gzip level of the cached public documents."
+    )
+    public_fast_path: bool = Field(
+        default=True, description="Answer cached public reads before the framework's routing."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
 

@@ -1,0 +1,276 @@
+"""Each worker's near-cache of the public documents, already encoded and gzipped.
+
+It listens to the change feed and holds, per response variant (region x bed class x
+available_only), the JSON body and its gzip form, and per hospital the encoded view of it under
+each (bed class, available_only) filter. A variant's body is those per-hospital fragments
+joined in code order, so a change re-encodes one hospital, and `near=` re-sorts the fragments
+and splices in the distance instead of encoding the document again.
+
+Nothing is rebuilt when a change arrives: a cached piece remembers the state, version and
+stale count it was built from and is rebuilt on the first request that finds them changed. The
+event loop runs one request at a time, so concurrent requests share that one rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import msgspec
+
+from bedsvc.availability import (
+    AvailabilityFilter,
+    HospitalState,
+    distance_km,
+    hospital_availability,
+    hospital_detail,
+)
+from bedsvc.feed import ChangeFeed
+from bedsvc.public.encoded import Encoded, Encoding
+from bedsvc.public.staleness import Staleness
+from bedsvc.settings import Settings
+
+T = TypeVar("T")
+VariantKey = tuple[str | None, str | None, bool]
+FilterKey = tuple[str | None, bool]
+
+_encoder = msgspec.json.Encoder()
+# Variants and filters are keyed by client-chosen strings: past this many, start over.
+_MAX_ENTRIES = 256
+
+
+class _Fragment:
+    """One hospital's encoded view under one filter; `body` is None when the filter drops it."""
+
+    __slots__ = ("body", "stale", "state")
+
+    def __init__(self, state: HospitalState, stale: int, body: bytes | None) -> None:
+        self.state = state
+        self.stale = stale
+        self.body = body
+
+
+class _Variant:
+    __slots__ = ("built_at", "document", "entries", "epoch", "version")
+
+    def __init__(
+        self,
+        version: int,
+        epoch: int,
+        built_at: datetime,
+        entries: list[tuple[HospitalState, bytes]],
+        document: Encoded,
+    ) -> None:
+        self.version = version
+        self.epoch = epoch
+        self.built_at = built_at
+        self.entries = entries
+        self.document = document
+
+
+class _Detail:
+    __slots__ = ("document", "stale", "state")
+
+    def __init__(self, state: HospitalState, stale: int, document: Encoded) -> None:
+        self.state = state
+        self.stale = stale
+        self.document = document
+
+
+def _etag(version: int, stale: int) -> bytes:
+    return b'W/"%d.%d"' % (version, stale)
+
+
+def _same(a: HospitalState, b: HospitalState) -> bool:
+    # After a reload the states are new objects, mostly equal to the old ones.
+    return a is b or a == b
+
+
+def _prune(cached: dict[str, T], hospitals: Mapping[str, HospitalState]) -> None:
+    for code in [code for code in cached if code not in hospitals]:
+        del cached[code]
+
+
+class PublicCache:
+    """A `FeedListener`: the public documents of the feed's current state."""
+
+    def __init__(self, feed: ChangeFeed, settings: Settings) -> None:
+        self.feed = feed
+        self.encoding = Encoding(
+            settings.public_gzip_level,
+            settings.public_max_age_seconds,
+            settings.public_stale_while_revalidate_seconds,
+        )
+        self.staleness = Staleness(timedelta(seconds=settings.stale_after_seconds))
+        self._fragments: dict[FilterKey, dict[str, _Fragment]] = {}
+        self._variants: dict[VariantKey, _Variant] = {}
+        self._details: dict[str, _Detail] = {}
+        self._regions: dict[str, str] = {}
+        self._codes: dict[str | None, list[str]] | None = None
+
+    # FeedListener
+
+    def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
+        self.staleness.update(code, state, datetime.now(UTC))
+        region = None if state is None else state.region_code
+        if self._regions.get(code) != region:
+            self._codes = None
+
+    def reloaded(self, version: int) -> None:
+        self.staleness.reset(self.feed.hospitals.values(), datetime.now(UTC))
+        self._codes = None
+
+    # Reads
+
+    def clock(self) -> None:
+        """Brings the stale counts up to date if a ward may have crossed the threshold."""
+        if self.staleness.due():
+            self._now()
+
+    def etag(self) -> bytes:
+        """The ETag every availability document has right now, whatever its filter."""
+        self.clock()
+        return _etag(self.feed.version, self.staleness.total)
+
+    def hospital_etag(self, code: str) -> bytes | None:
+        self.clock()
+        state = self.feed.hospitals.get(code)
+        if state is None:
+            return None
+        return _etag(state.version, self.staleness.counts.get(code, 0))
+
+    def availability(self, flt: AvailabilityFilter) -> Encoded:
+        self.clock()
+        key = (flt.region, flt.bed_class, flt.available_only)
+        variant = self._variants.get(key)
+        if (
+            variant is None
+            or variant.version != self.feed.version
+            or variant.epoch != self.staleness.total
+        ):
+            variant = self._build_variant(key)
+        if flt.near is None and flt.limit is None:
+            return variant.document
+        if flt.near is not None:
+            bodies = self._by_distance(variant.entries, flt.near)
+        else:
+            bodies = [body for _, body in variant.entries]
+        if flt.limit is not None:
+            bodies = bodies[: flt.limit]
+        body = self._document(variant.version, variant.built_at, bodies)
+        return Encoded(variant.document.etag, body, self.encoding)
+
+    def hospital(self, code: str) -> Encoded | None:
+        self.clock()
+        state = self.feed.hospitals.get(code)
+        if state is None:
+            return None
+        stale = self.staleness.counts.get(code, 0)
+        detail = self._details.get(code)
+        if detail is not None and detail.stale == stale and _same(detail.state, state):
+            detail.state = state
+            return detail.document
+        now = self._now()
+        stale = self.staleness.counts.get(code, 0)
+        body = _encoder.encode(hospital_detail(state, self.staleness.stale_after, now))
+        document = Encoded(_etag(state.version, stale), body, self.encoding)
+        if len(self._details) > len(self.feed.hospitals):
+            _prune(self._details, self.feed.hospitals)
+        self._details[code] = _Detail(state, stale, document)
+        return document
+
+    # Building
+
+    def _now(self) -> datetime:
+        # The stale flags of everything built now must agree with the counts in the ETag.
+        now = datetime.now(UTC)
+        self.staleness.catch_up(self.feed.hospitals, now)
+        return now
+
+    def _codes_in(self, region: str | None) -> list[str]:
+        if self._codes is None:
+            hospitals = self.feed.hospitals
+            self._regions = {code: state.region_code for code, state in hospitals.items()}
+            codes: dict[str | None, list[str]] = {None: sorted(hospitals)}
+            for code in codes[None]:
+                codes.setdefault(self._regions[code], []).append(code)
+            self._codes = codes
+            for fragments in self._fragments.values():
+                _prune(fragments, hospitals)
+        return self._codes.get(region, [])
+
+    def _build_variant(self, key: VariantKey) -> _Variant:
+        region, bed_class, available_only = key
+        now = self._now()
+        version, epoch = self.feed.version, self.staleness.total
+        fragments = self._fragments_for((bed_class, available_only))
+        hospitals = self.feed.hospitals
+        entries = []
+        for code in self._codes_in(region):
+            state = hospitals[code]
+            body = self._fragment(fragments, state, bed_class, available_only, now)
+            if body is not None:
+                entries.append((state, body))
+        bodies = [body for _, body in entries]
+        document = Encoded(
+            _etag(version, epoch), self._document(version, now, bodies), self.encoding
+        )
+        variant = _Variant(version, epoch, now, entries, document)
+        if len(self._variants) >= _MAX_ENTRIES and key not in self._variants:
+            self._variants.clear()
+        self._variants[key] = variant
+        return variant
+
+    def _fragments_for(self, key: FilterKey) -> dict[str, _Fragment]:
+        fragments = self._fragments.get(key)
+        if fragments is None:
+            if len(self._fragments) >= _MAX_ENTRIES:
+                self._fragments.clear()
+            fragments = self._fragments[key] = {}
+        return fragments
+
+    def _fragment(
+        self,
+        fragments: dict[str, _Fragment],
+        state: HospitalState,
+        bed_class: str | None,
+        available_only: bool,
+        now: datetime,
+    ) -> bytes | None:
+        stale = self.staleness.counts.get(state.code, 0)
+        fragment = fragments.get(state.code)
+        if fragment is not None and fragment.stale == stale and _same(fragment.state, state):
+            fragment.state = state
+            return fragment.body
+        flt = AvailabilityFilter(bed_class=bed_class, available_only=available_only)
+        view = hospital_availability(state, flt, now, self.staleness.stale_after)
+        body = None if view is None else _encoder.encode(view)
+        fragments[state.code] = _Fragment(state, stale, body)
+        return body
+
+    @staticmethod
+    def _by_distance(
+        entries: list[tuple[HospitalState, bytes]], near: tuple[float, float]
+    ) -> list[bytes]:
+        lat, lon = near
+        ranked = []
+        for state, body in entries:
+            if state.lat is None or state.lon is None:
+                ranked.append((True, 0.0, state.code, body))
+                continue
+            distance = round(distance_km(lat, lon, state.lat, state.lon), 2)
+            # `distance_km` is the view's last field: splice it in before the closing brace.
+            spliced = b'%b,"distance_km":%b}' % (body[:-1], _encoder.encode(distance))
+            ranked.append((False, distance, state.code, spliced))
+        ranked.sort(key=lambda item: item[:3])
+        return [item[3] for item in ranked]
+
+    @staticmethod
+    def _document(version: int, now: datetime, bodies: list[bytes]) -> bytes:
+        # The encoding of `AvailabilityResponse`, assembled from already-encoded hospitals.
+        return b'{"version":%d,"generated_at":%b,"hospitals":[%b]}' % (
+            version,
+            _encoder.encode(now),
+            b",".join(bodies),
+        )
