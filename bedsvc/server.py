@@ -17,11 +17,10 @@ def export_urls(settings: Settings) -> None:
     os.environ["BEDSVC_DATABASE_URL"], os.environ["BEDSVC_REDIS_URL"] = settings.urls()
 
 
-def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
-    asyncio.run(migrate(settings.urls()[0]))
-    export_urls(settings)
+def serve_granian(target: str, host: str, port: int, workers: int) -> None:
+    """Serves the ASGI app factory `target` ("module:function") as `bedsvc serve` does."""
     Granian(
-        "bedsvc.asgi:app_from_env",
+        target,
         factory=True,
         address=host,
         port=port,
@@ -30,3 +29,9 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
         log_access=False,
         workers_kill_timeout=10,
     ).serve()
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+    asyncio.run(migrate(settings.urls()[0]))
+    export_urls(settings)
+    serve_granian("bedsvc.asgi:app_from_env", host, port, workers)

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import msgspec
 
 from bedsvc.availability import (
     AvailabilityFilter,
     HospitalState,
-    distance_km,
+    Point,
+    great_circle_km,
     hospital_availability,
     hospital_detail,
+    point,
 )
 from bedsvc.feed import ChangeFeed
 from bedsvc.public.encoded import Encoded, Encoding
@@ -40,15 +42,23 @@ _encoder = msgspec.json.Encoder()
 _MAX_ENTRIES = 256
 
 
+class _Entry(NamedTuple):
+    """What a document needs of one hospital: its code, encoded view and position."""
+
+    code: str
+    body: bytes
+    position: Point | None
+
+
 class _Fragment:
-    """One hospital's encoded view under one filter; `body` is None when the filter drops it."""
+    """One hospital under one filter; `entry` is None when the filter leaves it out."""
 
-    __slots__ = ("body", "stale", "state")
+    __slots__ = ("entry", "stale", "state")
 
-    def __init__(self, state: HospitalState, stale: int, body: bytes | None) -> None:
+    def __init__(self, state: HospitalState, stale: int, entry: _Entry | None) -> None:
         self.state = state
         self.stale = stale
-        self.body = body
+        self.entry = entry
 
 
 class _Variant:
@@ -59,7 +69,7 @@ class _Variant:
         version: int,
         epoch: int,
         built_at: datetime,
-        entries: list[tuple[HospitalState, bytes]],
+        entries: list[_Entry],
         document: Encoded,
     ) -> None:
         self.version = version
@@ -90,6 +100,38 @@ def _same(a: HospitalState, b: HospitalState) -> bool:
 def _prune(cached: dict[str, T], hospitals: Mapping[str, HospitalState]) -> None:
     for code in [code for code in cached if code not in hospitals]:
         del cached[code]
+
+
+def _document(version: int, built_at: datetime, hospitals: bytes) -> bytes:
+    # The encoding of `AvailabilityResponse`, assembled from already-encoded hospitals.
+    return b'{"version":%d,"generated_at":%b,"hospitals":[%b]}' % (
+        version,
+        _encoder.encode(built_at),
+        hospitals,
+    )
+
+
+def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> bytes:
+    """The hospitals joined nearest first, each with its `distance_km`."""
+    ranked = []
+    for index, entry in enumerate(entries):
+        if entry.position is None:
+            ranked.append((True, 0.0, entry.code, index))
+        else:
+            distance = round(great_circle_km(near, entry.position), 2)
+            ranked.append((False, distance, entry.code, index))
+    ranked.sort()
+    parts: list[bytes] = []
+    for missing, distance, _, index in ranked[:limit]:
+        body = entries[index].body
+        if missing:
+            parts += (body, b",")
+        else:
+            # `distance_km` is the view's last field: it goes before the closing brace.
+            parts += (body[:-1], b',"distance_km":', _encoder.encode(distance), b"},")
+    if parts:
+        parts[-1] = parts[-1][:-1]
+    return b"".join(parts)
 
 
 class PublicCache:
@@ -152,14 +194,12 @@ class PublicCache:
             variant = self._build_variant(key)
         if flt.near is None and flt.limit is None:
             return variant.document
-        if flt.near is not None:
-            bodies = self._by_distance(variant.entries, flt.near)
+        if flt.near is None:
+            hospitals = b",".join(entry.body for entry in variant.entries[: flt.limit])
         else:
-            bodies = [body for _, body in variant.entries]
-        if flt.limit is not None:
-            bodies = bodies[: flt.limit]
-        body = self._document(variant.version, variant.built_at, bodies)
-        return Encoded(variant.document.etag, body, self.encoding)
+            hospitals = _nearest_first(variant.entries, point(*flt.near), flt.limit)
+        body = _document(variant.version, variant.built_at, hospitals)
+        return Encoded(variant.document.etag, body, self.encoding, per_request=True)
 
     def hospital(self, code: str) -> Encoded | None:
         self.clock()
@@ -208,14 +248,11 @@ class PublicCache:
         hospitals = self.feed.hospitals
         entries = []
         for code in self._codes_in(region):
-            state = hospitals[code]
-            body = self._fragment(fragments, state, bed_class, available_only, now)
-            if body is not None:
-                entries.append((state, body))
-        bodies = [body for _, body in entries]
-        document = Encoded(
-            _etag(version, epoch), self._document(version, now, bodies), self.encoding
-        )
+            entry = self._entry(fragments, hospitals[code], bed_class, available_only, now)
+            if entry is not None:
+                entries.append(entry)
+        body = _document(version, now, b",".join(entry.body for entry in entries))
+        document = Encoded(_etag(version, epoch), body, self.encoding)
         variant = _Variant(version, epoch, now, entries, document)
         if len(self._variants) >= _MAX_ENTRIES and key not in self._variants:
             self._variants.clear()
@@ -230,47 +267,26 @@ class PublicCache:
             fragments = self._fragments[key] = {}
         return fragments
 
-    def _fragment(
+    def _entry(
         self,
         fragments: dict[str, _Fragment],
         state: HospitalState,
         bed_class: str | None,
         available_only: bool,
         now: datetime,
-    ) -> bytes | None:
+    ) -> _Entry | None:
         stale = self.staleness.counts.get(state.code, 0)
         fragment = fragments.get(state.code)
         if fragment is not None and fragment.stale == stale and _same(fragment.state, state):
             fragment.state = state
-            return fragment.body
+            return fragment.entry
         flt = AvailabilityFilter(bed_class=bed_class, available_only=available_only)
         view = hospital_availability(state, flt, now, self.staleness.stale_after)
-        body = None if view is None else _encoder.encode(view)
-        fragments[state.code] = _Fragment(state, stale, body)
-        return body
-
-    @staticmethod
-    def _by_distance(
-        entries: list[tuple[HospitalState, bytes]], near: tuple[float, float]
-    ) -> list[bytes]:
-        lat, lon = near
-        ranked = []
-        for state, body in entries:
-            if state.lat is None or state.lon is None:
-                ranked.append((True, 0.0, state.code, body))
-                continue
-            distance = round(distance_km(lat, lon, state.lat, state.lon), 2)
-            # `distance_km` is the view's last field: splice it in before the closing brace.
-            spliced = b'%b,"distance_km":%b}' % (body[:-1], _encoder.encode(distance))
-            ranked.append((False, distance, state.code, spliced))
-        ranked.sort(key=lambda item: item[:3])
-        return [item[3] for item in ranked]
-
-    @staticmethod
-    def _document(version: int, now: datetime, bodies: list[bytes]) -> bytes:
-        # The encoding of `AvailabilityResponse`, assembled from already-encoded hospitals.
-        return b'{"version":%d,"generated_at":%b,"hospitals":[%b]}' % (
-            version,
-            _encoder.encode(now),
-            b",".join(bodies),
-        )
+        entry = None
+        if view is not None:
+            position = None
+            if state.lat is not None and state.lon is not None:
+                position = point(state.lat, state.lon)
+            entry = _Entry(state.code, _encoder.encode(view), position)
+        fragments[state.code] = _Fragment(state, stale, entry)
+        return entry
