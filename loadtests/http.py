@@ -59,6 +59,9 @@ HANDLER = [
     Scenario("full document, fast path off", FULL),
     Scenario("304 revalidation, fast path off", FULL, revalidate=True),
 ]
+BARE_HANDLER = [
+    Scenario("304 revalidation, fast path off, no middleware", FULL, revalidate=True),
+]
 
 
 def free_port() -> int:
@@ -128,6 +131,13 @@ async def candidate(server_kind: str, load: Load, backing: Backing, logs: Path) 
             "/readyz",
             HANDLER,
         ),
+        (
+            "bedsvc-bare",
+            "loadtests.variants:bedsvc_without_middleware",
+            backing.env() | {"BEDSVC_PUBLIC_FAST_PATH": "false"},
+            "/readyz",
+            BARE_HANDLER,
+        ),
     ]
     for name, target, env, ready, scenarios in plan:
         server = serve(name, target, env, ready)
@@ -141,19 +151,20 @@ async def candidate(server_kind: str, load: Load, backing: Backing, logs: Path) 
 
 
 async def propagation(backing: Backing, logs: Path, pushes: int) -> dict[str, Any]:
-    """Two single-worker instances (one per core): each worker follows the channel itself."""
+    """Two single-worker instances on the server core, so the polling client stays off it;
+    each worker follows the change channel on its own, as every worker process does."""
     instances = [
         start(
-            f"bedsvc-{core}",
+            f"bedsvc-{n}",
             "bedsvc.asgi:app_from_env",
             server="granian",
             port=free_port(),
             env=backing.env(),
             ready_path="/readyz",
-            core=core,
+            core=SERVER_CORE,
             log_dir=logs,
         )
-        for core in (0, 1)
+        for n in (1, 2)
     ]
     try:
         urls = [instance.base_url for instance in instances]

@@ -14,12 +14,13 @@ counted in `bedsvc_public_fast_responses_total` instead.
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import (
-    HTTPScope,
     LifeSpanReceive,
     LifeSpanScope,
     LifeSpanSend,
@@ -27,7 +28,10 @@ from litestar.types import (
     Scope,
     Send,
 )
-from prometheus_client import Counter
+from prometheus_client import REGISTRY
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from bedsvc.availability import AvailabilityFilter
 from bedsvc.errors import InvalidInput
@@ -38,11 +42,24 @@ from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 AVAILABILITY = "/api/v1/availability"
 HOSPITALS = "/api/v1/hospitals/"
 
-RESPONSES = Counter(
-    "bedsvc_public_fast_responses",
-    "Public reads answered from the near-cache before routing.",
-    ["path", "status_code"],
-)
+# Counted in plain ints, read by the collector at scrape time: a prometheus_client Counter
+# takes a lock per increment, measured at a sixth of this path's own Python time.
+_responses: Counter[tuple[str, int]] = Counter()
+
+
+class _ResponsesCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "bedsvc_public_fast_responses",
+            "Public reads answered from the near-cache before routing.",
+            labels=["path", "status_code"],
+        )
+        for (path, status), count in sorted(_responses.items()):
+            family.add_metric([path, str(status)], count)
+        yield family
+
+
+REGISTRY.register(_ResponsesCollector())
 
 # What the fast path takes as is; anything else (escapes, '+', odd values) goes to Litestar.
 _PLAIN = re.compile(rb"[A-Za-z0-9_.\-]{1,32}")
@@ -99,9 +116,8 @@ class FastPath:
     def __init__(self) -> None:
         self.cache: PublicCache | None = None
         self._filters: dict[bytes, AvailabilityFilter | None] = {}
-        self._counters: dict[tuple[str, int], Any] = {}
 
-    def answer(self, scope: HTTPScope) -> Reply | None:
+    def answer(self, scope: Mapping[str, Any]) -> Reply | None:
         cache = self.cache
         if cache is None or scope["method"] != "GET":
             return None
@@ -128,17 +144,11 @@ class FastPath:
         else:
             return None
         if reply is not None:
-            self._count(path, reply.status)
+            _responses[path, reply.status] += 1
         return reply
 
-    def _count(self, path: str, status: int) -> None:
-        counter = self._counters.get((path, status))
-        if counter is None:
-            counter = self._counters[path, status] = RESPONSES.labels(path, str(status))
-        counter.inc()
 
-
-def _conditional_headers(scope: HTTPScope) -> tuple[bytes | None, bytes | None]:
+def _conditional_headers(scope: Mapping[str, Any]) -> tuple[bytes | None, bytes | None]:
     if_none_match = accept_encoding = None
     for name, value in scope["headers"]:
         if name == b"if-none-match":
@@ -162,10 +172,10 @@ class FastPathApp(Litestar):
         send: Send | LifeSpanSend,
     ) -> None:
         if scope["type"] == ScopeType.HTTP:
-            reply = self.fast_path.answer(cast(HTTPScope, scope))
+            reply = self.fast_path.answer(scope)
             if reply is not None:
                 status, headers, body = reply
-                http_send = cast(Send, send)
+                http_send: Send = send  # type: ignore[assignment]  # an http scope's send
                 await http_send(
                     {"type": "http.response.start", "status": status, "headers": headers}
                 )
