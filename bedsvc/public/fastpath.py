@@ -67,6 +67,7 @@ _NEAR = re.compile(rb"-?[0-9.]{1,20}(,|%2C|%2c)-?[0-9.]{1,20}")
 _BOOLEANS = {b"true": True, b"false": False}
 _FIELDS = {b"region", b"bed_class", b"available_only", b"near", b"limit"}
 _MAX_REMEMBERED = 1024
+_UNSEEN = object()
 
 
 def _filter(query_string: bytes) -> AvailabilityFilter | None:
@@ -115,6 +116,7 @@ class FastPath:
 
     def __init__(self) -> None:
         self.cache: PublicCache | None = None
+        # Parsed query strings (None: leave it to Litestar); most clients repeat theirs.
         self._filters: dict[bytes, AvailabilityFilter | None] = {}
 
     def answer(self, scope: Mapping[str, Any]) -> Reply | None:
@@ -124,11 +126,11 @@ class FastPath:
         path: str = scope["path"]
         if path == AVAILABILITY:
             query_string = scope["query_string"]
-            flt = self._filters.get(query_string, self)
-            if flt is self:
+            flt = self._filters.get(query_string, _UNSEEN)
+            if flt is _UNSEEN:
                 flt = _filter(query_string) if query_string else AvailabilityFilter()
                 if len(self._filters) >= _MAX_REMEMBERED:
-                    self._filters.clear()
+                    del self._filters[next(iter(self._filters))]
                 self._filters[query_string] = flt
             if not isinstance(flt, AvailabilityFilter):
                 return None

@@ -33,13 +33,14 @@ from bedsvc.public.encoded import Encoded, Encoding
 from bedsvc.public.staleness import Staleness
 from bedsvc.settings import Settings
 
+K = TypeVar("K")
 T = TypeVar("T")
 VariantKey = tuple[str | None, str | None, bool]
 FilterKey = tuple[str | None, bool]
 
 _encoder = msgspec.json.Encoder()
-# Variants and filters are keyed by client-chosen strings: past this many, start over.
-_MAX_ENTRIES = 256
+# Variants and filters are keyed by client-chosen strings: past this many, the oldest goes.
+_MAX_ENTRIES = 1024
 
 
 class _Entry(NamedTuple):
@@ -62,16 +63,18 @@ class _Fragment:
 
 
 class _Variant:
-    __slots__ = ("built_at", "document", "entries", "epoch", "version")
+    __slots__ = ("built_at", "document", "entries", "epoch", "generation", "version")
 
     def __init__(
         self,
+        generation: int,
         version: int,
         epoch: int,
         built_at: datetime,
         entries: list[_Entry],
         document: Encoded,
     ) -> None:
+        self.generation = generation
         self.version = version
         self.epoch = epoch
         self.built_at = built_at
@@ -100,6 +103,11 @@ def _same(a: HospitalState, b: HospitalState) -> bool:
 def _prune(cached: dict[str, T], hospitals: Mapping[str, HospitalState]) -> None:
     for code in [code for code in cached if code not in hospitals]:
         del cached[code]
+
+
+def _make_room(cached: dict[K, T]) -> None:
+    if len(cached) >= _MAX_ENTRIES:
+        del cached[next(iter(cached))]
 
 
 def _document(version: int, built_at: datetime, hospitals: bytes) -> bytes:
@@ -150,6 +158,8 @@ class PublicCache:
         self._details: dict[str, _Detail] = {}
         self._regions: dict[str, str] = {}
         self._codes: dict[str | None, list[str]] | None = None
+        # Counts reloads: whatever was built before one is rebuilt (reusing equal fragments).
+        self._generation = 0
 
     # FeedListener
 
@@ -162,6 +172,7 @@ class PublicCache:
     def reloaded(self, version: int) -> None:
         self.staleness.reset(self.feed.hospitals.values(), datetime.now(UTC))
         self._codes = None
+        self._generation += 1
 
     # Reads
 
@@ -190,6 +201,7 @@ class PublicCache:
             variant is None
             or variant.version != self.feed.version
             or variant.epoch != self.staleness.total
+            or variant.generation != self._generation
         ):
             variant = self._build_variant(key)
         if flt.near is None and flt.limit is None:
@@ -253,17 +265,16 @@ class PublicCache:
                 entries.append(entry)
         body = _document(version, now, b",".join(entry.body for entry in entries))
         document = Encoded(_etag(version, epoch), body, self.encoding)
-        variant = _Variant(version, epoch, now, entries, document)
-        if len(self._variants) >= _MAX_ENTRIES and key not in self._variants:
-            self._variants.clear()
+        variant = _Variant(self._generation, version, epoch, now, entries, document)
+        if key not in self._variants:
+            _make_room(self._variants)
         self._variants[key] = variant
         return variant
 
     def _fragments_for(self, key: FilterKey) -> dict[str, _Fragment]:
         fragments = self._fragments.get(key)
         if fragments is None:
-            if len(self._fragments) >= _MAX_ENTRIES:
-                self._fragments.clear()
+            _make_room(self._fragments)
             fragments = self._fragments[key] = {}
         return fragments
 
