@@ -31,7 +31,7 @@ from bedsvc.cache import (
     HospitalRemoved,
     change_decoder,
 )
-from bedsvc.sync import CacheSync, load_snapshot
+from bedsvc.sync import CacheSync, cancel, load_snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +85,7 @@ class ChangeFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
 
     async def reload(self, *, from_database: bool = False) -> None:
         if from_database:

@@ -130,6 +130,13 @@ class CacheSync:
 
 
 async def cancel(task: asyncio.Task[Any]) -> None:
-    task.cancel()
+    """Cancels a task and waits for it to end.
+
+    Cancels again while it runs: redis-py can turn a cancellation that lands while it
+    connects into a connection error, which a loop that outlives Redis outages then survives.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
     with contextlib.suppress(asyncio.CancelledError):
         await task
