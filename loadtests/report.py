@@ -23,23 +23,31 @@ def dataset_summary(backing: Backing) -> dict[str, int]:
 
 def print_line(server: str, scenario: str, result: dict[str, Any]) -> None:
     print(
-        f"  {server:8} {scenario:34} {result['requests_per_second']:>9,.0f} req/s"
+        f"  {server:8} {scenario:48} {result['requests_per_second']:>9,.0f} req/s"
         f"  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms"
         f"  errors {result['errors']}  server {result['server_cpu_us_per_request']:,.0f} us/req",
         flush=True,
     )
 
 
-def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+def _ratio(value: float, baseline: float, digits: int) -> float | None:
+    return round(value / baseline, digits) if baseline > 0 else None
+
+
+def ratios(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     hello = results[HELLO]["requests_per_second"]
     postgres = results[POSTGRES]["requests_per_second"]
     return {
         name: {
-            "vs_hello": round(result["requests_per_second"] / hello, 3),
-            "vs_postgres": round(result["requests_per_second"] / postgres, 1),
+            "vs_hello": _ratio(result["requests_per_second"], hello, 3),
+            "vs_postgres": _ratio(result["requests_per_second"], postgres, 1),
         }
         for name, result in results.items()
     }
+
+
+def _times(ratio: float | None, digits: int) -> str:
+    return "n/a" if ratio is None else f"{ratio:.{digits}f}"
 
 
 def markdown(outcome: dict[str, Any]) -> str:
@@ -71,7 +79,8 @@ def markdown(outcome: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {result['requests_per_second']:,.0f} | {result['p50_ms']:.2f} "
                 f"| {result['p99_ms']:.2f} | {result['errors']} "
-                f"| {relative[name]['vs_hello']:.2f} | {relative[name]['vs_postgres']:.1f} "
+                f"| {_times(relative[name]['vs_hello'], 2)} "
+                f"| {_times(relative[name]['vs_postgres'], 1)} "
                 f"| {result['server_cpu_us_per_request']:,.0f} | {result['response_bytes']:,} |"
             )
             if "pushes_per_second" in result:
@@ -111,7 +120,7 @@ def write(outcome: dict[str, Any], base: Path) -> None:
         print(f"ratios on {server}:")
         for name, ratio in relative.items():
             print(
-                f"  {name:34} {ratio['vs_hello']:6.2f} x hello"
-                f"  {ratio['vs_postgres']:8.1f} x PostgreSQL per request"
+                f"  {name:48} {_times(ratio['vs_hello'], 2):>6} x hello"
+                f"  {_times(ratio['vs_postgres'], 1):>8} x PostgreSQL per request"
             )
     print(f"written: {base.with_suffix('.json')}, {base.with_suffix('.md')}")
