@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         default=10, ge=0, description="Cache-Control stale-while-revalidate of the public reads."
     )
     public_gzip_level: int = Field(
-        default=6, ge=1, le=9, description="gzip level of the cached public documents."
+        default=1, ge=0, le=3, description="ISA-L gzip level (0-3) of the public documents."
     )
     public_fast_path: bool = Field(
         default=True, description="Answer cached public reads before the framework's routing."

@@ -110,17 +110,25 @@ def _make_room(cached: dict[K, T]) -> None:
         del cached[next(iter(cached))]
 
 
-def _document(version: int, built_at: datetime, hospitals: bytes) -> bytes:
-    # The encoding of `AvailabilityResponse`, assembled from already-encoded hospitals.
-    return b'{"version":%d,"generated_at":%b,"hospitals":[%b]}' % (
+def _document(version: int, built_at: datetime, hospitals: list[bytes]) -> bytes:
+    """The encoding of `AvailabilityResponse` around already-encoded, comma-separated
+    hospitals, copied once."""
+    head = b'{"version":%d,"generated_at":%b,"hospitals":[' % (
         version,
         _encoder.encode(built_at),
-        hospitals,
     )
+    return b"".join([head, *hospitals, b"]}"])
 
 
-def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> bytes:
-    """The hospitals joined nearest first, each with its `distance_km`."""
+def _in_order(entries: list[_Entry]) -> list[bytes]:
+    parts: list[bytes] = []
+    for entry in entries:
+        parts += (entry.body, b",")
+    return parts[:-1]
+
+
+def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> list[bytes]:
+    """The hospitals nearest first, each with its `distance_km`."""
     ranked = []
     for index, entry in enumerate(entries):
         if entry.position is None:
@@ -138,8 +146,8 @@ def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> byt
             # `distance_km` is the view's last field: it goes before the closing brace.
             parts += (body[:-1], b',"distance_km":', _encoder.encode(distance), b"},")
     if parts:
-        parts[-1] = parts[-1][:-1]
-    return b"".join(parts)
+        parts[-1] = b"}"
+    return parts
 
 
 class PublicCache:
@@ -207,11 +215,11 @@ class PublicCache:
         if flt.near is None and flt.limit is None:
             return variant.document
         if flt.near is None:
-            hospitals = b",".join(entry.body for entry in variant.entries[: flt.limit])
+            hospitals = _in_order(variant.entries[: flt.limit])
         else:
             hospitals = _nearest_first(variant.entries, point(*flt.near), flt.limit)
         body = _document(variant.version, variant.built_at, hospitals)
-        return Encoded(variant.document.etag, body, self.encoding, per_request=True)
+        return Encoded(variant.document.etag, body, self.encoding)
 
     def hospital(self, code: str) -> Encoded | None:
         self.clock()
@@ -257,13 +265,22 @@ class PublicCache:
         now = self._now()
         version, epoch = self.feed.version, self.staleness.total
         fragments = self._fragments_for((bed_class, available_only))
-        hospitals = self.feed.hospitals
+        hospitals, counts = self.feed.hospitals, self.staleness.counts
         entries = []
         for code in self._codes_in(region):
-            entry = self._entry(fragments, hospitals[code], bed_class, available_only, now)
+            state, fragment = hospitals[code], fragments.get(code)
+            # Inline check first: after a change, all but one hospital pass it.
+            if (
+                fragment is not None
+                and fragment.state is state
+                and fragment.stale == counts.get(code, 0)
+            ):
+                entry = fragment.entry
+            else:
+                entry = self._entry(fragments, state, bed_class, available_only, now)
             if entry is not None:
                 entries.append(entry)
-        body = _document(version, now, b",".join(entry.body for entry in entries))
+        body = _document(version, now, _in_order(entries))
         document = Encoded(_etag(version, epoch), body, self.encoding)
         variant = _Variant(self._generation, version, epoch, now, entries, document)
         if key not in self._variants:
