@@ -144,10 +144,8 @@ def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> lis
             parts += (body, b",")
         else:
             # `distance_km` is the view's last field: it goes before the closing brace.
-            parts += (body[:-1], b',"distance_km":', _encoder.encode(distance), b"},")
-    if parts:
-        parts[-1] = b"}"
-    return parts
+            parts += (body[:-1], b',"distance_km":', _encoder.encode(distance), b"}", b",")
+    return parts[:-1]
 
 
 class PublicCache:
