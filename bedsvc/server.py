@@ -6,7 +6,7 @@ import asyncio
 import os
 
 from granian import Granian
-from granian.constants import Interfaces
+from granian.constants import Interfaces, Loops
 
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
@@ -26,6 +26,9 @@ def serve_granian(target: str, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         interface=Interfaces.ASGI,
+        # uvloop rather than asyncio's loop: measured faster for the Litestar routes and as
+        # fast for the cached reads (README, Performance).
+        loop=Loops.uvloop,
         log_access=False,
         workers_kill_timeout=10,
     ).serve()
