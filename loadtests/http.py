@@ -31,8 +31,10 @@ from loadtests.pushers import freshness, pushing
 from loadtests.wrk import Load, require_wrk, run
 
 SERVER_CORE = 0
+BASELINES = {"hello", "postgres"}
 FULL = "/api/v1/availability"
 CITY_NEAR = f"/api/v1/availability?region={CITY}&near=-6.71,108.55"
+GZIP = {"Accept-Encoding": "gzip"}
 
 
 @dataclass
@@ -41,7 +43,10 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     revalidate: bool = False  # send If-None-Match with the current ETag: 304s
-    pushes: bool = False  # simulated hospitals push into the server under test meanwhile
+    # Simulated hospitals push 100 reports/s meanwhile: into the worker under test ("same"),
+    # or into another instance on the client core ("other"), so that the worker under test
+    # only follows the change channel, as a read worker behind a write/read split would.
+    pushes: str | None = None
 
 
 BEDSVC = [
@@ -49,10 +54,11 @@ BEDSVC = [
     Scenario("region filter (40 hospitals)", f"{FULL}?region={CITY}"),
     Scenario("region + near", CITY_NEAR),
     Scenario("304 revalidation", FULL, revalidate=True),
-    Scenario("full document, gzip", FULL, {"Accept-Encoding": "gzip"}),
-    Scenario("region + near, gzip", CITY_NEAR, {"Accept-Encoding": "gzip"}),
-    Scenario("full document, 100 pushes/s", FULL, pushes=True),
-    Scenario("full document, gzip, 100 pushes/s", FULL, {"Accept-Encoding": "gzip"}, pushes=True),
+    Scenario("full document, gzip", FULL, GZIP),
+    Scenario("region + near, gzip", CITY_NEAR, GZIP),
+    Scenario("full document, 100 pushes/s into it", FULL, pushes="same"),
+    Scenario("full document, 100 pushes/s elsewhere", FULL, pushes="other"),
+    Scenario("full document, gzip, 100 pushes/s elsewhere", FULL, GZIP, pushes="other"),
     Scenario("hospital detail", "/api/v1/hospitals/3274001"),
 ]
 # The same app with the fast path off: what routing and middleware cost on the hot path.
@@ -87,18 +93,37 @@ def prepare_request(server: Server, scenario: Scenario) -> tuple[dict[str, str],
 
 
 async def measure(
-    server: Server, scenario: Scenario, load: Load, backing: Backing
+    server: Server, scenario: Scenario, load: Load, backing: Backing, logs: Path
 ) -> dict[str, Any]:
     headers, size = prepare_request(server, scenario)
-    if not scenario.pushes:
+    if scenario.pushes is None:
         result = await asyncio.to_thread(run, server, scenario.path, headers, load, size)
         return result.as_dict()
-    async with pushing(server.base_url, backing.hospitals, backing.keys, 100) as stats:
-        result = await asyncio.to_thread(run, server, scenario.path, headers, load, size)
+    ingest = None
+    if scenario.pushes == "other":
+        ingest = start(
+            "bedsvc-ingest",
+            "bedsvc.asgi:app_from_env",
+            server="granian",
+            port=free_port(),
+            env=backing.env(),
+            ready_path="/readyz",
+            core=load.client_core,
+            log_dir=logs,
+        )
+    target = server if ingest is None else ingest
+    try:
+        async with pushing(target.base_url, backing.hospitals, backing.keys, 100) as stats:
+            result = await asyncio.to_thread(run, server, scenario.path, headers, load, size)
+    finally:
+        if ingest is not None:
+            ingest.stop()
     return result.as_dict() | stats.summary(load.duration + load.warmup)
 
 
-async def candidate(server_kind: str, load: Load, backing: Backing, logs: Path) -> dict[str, Any]:
+async def candidate(
+    server_kind: str, load: Load, backing: Backing, logs: Path, only: str
+) -> dict[str, Any]:
     """Baselines and bedsvc on one ASGI server, all pinned to the same core."""
     results: dict[str, Any] = {}
 
@@ -140,11 +165,14 @@ async def candidate(server_kind: str, load: Load, backing: Backing, logs: Path) 
             BARE_HANDLER,
         ),
     ]
-    for name, target, env, ready, scenarios in plan:
+    for name, target, env, ready, all_scenarios in plan:
+        scenarios = [s for s in all_scenarios if name in BASELINES or only in s.name]
+        if not scenarios:
+            continue
         server = serve(name, target, env, ready)
         try:
             for scenario in scenarios:
-                results[scenario.name] = await measure(server, scenario, load, backing)
+                results[scenario.name] = await measure(server, scenario, load, backing, logs)
                 report.print_line(server_kind, scenario.name, results[scenario.name])
         finally:
             server.stop()
@@ -210,7 +238,9 @@ async def main_async(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory(prefix="bedsvc-load-logs-") as folder:
                 for kind in args.servers.split(","):
                     print(f"{kind}:", flush=True)
-                    outcome["servers"][kind] = await candidate(kind, load, backing, Path(folder))
+                    outcome["servers"][kind] = await candidate(
+                        kind, load, backing, Path(folder), args.only
+                    )
                 if args.freshness_pushes > 0:
                     print("propagation to every worker:", flush=True)
                     fresh = await propagation(backing, Path(folder), args.freshness_pushes)
@@ -227,6 +257,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--servers", default="granian,uvicorn", help="ASGI servers to compare")
     parser.add_argument("--freshness-pushes", type=int, default=200)
+    parser.add_argument("--only", default="", help="bedsvc scenarios whose name has this")
     parser.add_argument(
         "--output",
         default=str(Path(__file__).with_name("results") / "http"),
