@@ -27,6 +27,8 @@ from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.public.fastpath import FastPath, FastPathApp
+from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
@@ -57,6 +59,8 @@ async def build_services(settings: Settings) -> Services:
     feed = ChangeFeed(
         sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
     )
+    public = PublicCache(feed, settings)
+    feed.add_listener(public)
     return Services(
         settings=settings,
         pool=pool,
@@ -67,10 +71,13 @@ async def build_services(settings: Settings) -> Services:
         bed_classes=bed_classes,
         feed=feed,
         secret_box=load_secret_box(settings),
+        public=public,
     )
 
 
 def create_app(settings: Settings) -> Litestar:
+    fast_path = FastPath()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
@@ -82,10 +89,13 @@ def create_app(settings: Settings) -> Litestar:
             run_alerts(services.pool, services.queries, settings, services.stale_after)
         )
         await services.feed.start()
+        if settings.public_fast_path:
+            fast_path.cache = services.public
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
+            fast_path.cache = None
             await services.feed.stop()
             await cancel(alerts)
             await cancel(reconciler)
@@ -103,7 +113,8 @@ def create_app(settings: Settings) -> Litestar:
             r"^/($|dashboard$|static/)",
         ],
     )
-    return Litestar(
+    return FastPathApp(
+        fast_path=fast_path,
         route_handlers=[
             PublicController,
             IngestController,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import msgspec
 
@@ -138,12 +139,28 @@ def summarize_classes(
     return classes
 
 
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+class Point(NamedTuple):
+    """A position with its latitude's radians and cosine worked out once."""
+
+    phi: float
+    cos_phi: float
+    lon: float
+
+
+def point(lat: float, lon: float) -> Point:
+    phi = math.radians(lat)
+    return Point(phi, math.cos(phi), lon)
+
+
+def great_circle_km(a: Point, b: Point) -> float:
     """Great-circle distance (haversine) in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0088 * 2 * math.asin(math.sqrt(a))
+    dp, dl = b.phi - a.phi, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + a.cos_phi * b.cos_phi * math.sin(dl / 2) ** 2
+    return 6371.0088 * 2 * math.asin(math.sqrt(h))
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return great_circle_km(point(lat1, lon1), point(lat2, lon2))
 
 
 def hospital_availability(

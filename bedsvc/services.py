@@ -13,6 +13,7 @@ from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.public.nearcache import PublicCache
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
@@ -41,6 +42,7 @@ class Services:
     bed_classes: list[BedClass]
     feed: ChangeFeed
     secret_box: SecretBox
+    public: PublicCache
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     )
     alert_webhook_backoff_max_seconds: float = Field(default=300.0, gt=0)
     alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    public_max_age_seconds: int = Field(
+        default=1, ge=0, description="Cache-Control max-age of the public reads."
+    )
+    public_stale_while_revalidate_seconds: int = Field(
+        default=10, ge=0, description="Cache-Control stale-while-revalidate of the public reads."
+    )
+    public_gzip_level: int = Field(
+        default=1, ge=0, le=3, description="ISA-L gzip level (0-3) of the public documents."
+    )
+    public_fast_path: bool = Field(
+        default=True, description="Answer cached public reads before the framework's routing."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(

@@ -1,21 +1,51 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
-from bedsvc.availability import (
-    AvailabilityFilter,
-    AvailabilityResponse,
-    HospitalDetail,
-    availability,
-    hospital_detail,
-)
-from bedsvc.errors import NotFound, invalid
+from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
+from bedsvc.errors import NotFound
+from bedsvc.public.params import parse_near
+from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 from bedsvc.services import Services
+
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(name="if-none-match", description="An ETag from an earlier response"),
+]
+AcceptEncoding = Annotated[
+    str | None, HeaderParameter(name="accept-encoding", description="gzip is offered")
+]
+
+_CACHED = (
+    "Served from each worker's cache of the current state. The weak ETag is the version and "
+    "the number of stale wards; send it back in If-None-Match to get 304 Not Modified."
+)
+_NOT_MODIFIED = {304: ResponseSpec(None, description="Not modified since the given ETag")}
+_CACHE_HEADERS = [
+    ResponseHeader(name="ETag", description='W/"version.stale_wards"', documentation_only=True),
+    ResponseHeader(name="Cache-Control", documentation_only=True),
+    ResponseHeader(name="Vary", description="Accept-Encoding", documentation_only=True),
+]
+
+
+def _raw(header: str | None) -> bytes | None:
+    return None if header is None else header.encode("latin-1")
+
+
+def _response(reply: Reply) -> Response[Any]:
+    headers = {
+        name.decode(): value.decode("latin-1")
+        for name, value in reply.headers
+        if name not in (b"content-type", b"content-length")
+    }
+    return Response(reply.body, status_code=reply.status, headers=headers)
 
 
 class BedClassOut(msgspec.Struct, frozen=True):
@@ -28,24 +58,17 @@ class BedClassOut(msgspec.Struct, frozen=True):
     is_intensive: bool
 
 
-def parse_near(near: str | None) -> tuple[float, float] | None:
-    if near is None:
-        return None
-    try:
-        lat_text, lon_text = near.split(",")
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError:
-        raise invalid("near", "expected 'lat,lon' in decimal degrees, e.g. -6.71,108.55") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise invalid("near", "latitude must lie in [-90, 90] and longitude in [-180, 180]")
-    return lat, lon
-
-
 class PublicController(Controller):
     path = "/api/v1"
     tags = ["public"]
 
-    @get("/availability", summary="Free beds per hospital and class")
+    @get(
+        "/availability",
+        summary="Free beds per hospital and class",
+        description=_CACHED,
+        responses=_NOT_MODIFIED,
+        response_headers=_CACHE_HEADERS,
+    )
     async def availability(
         self,
         services: NamedDependency[Services],
@@ -56,7 +79,9 @@ class PublicController(Controller):
             str | None, QueryParameter(description="'lat,lon': sort nearest first")
         ] = None,
         limit: Annotated[int | None, QueryParameter(ge=1, le=5000)] = None,
-    ) -> AvailabilityResponse:
+        if_none_match: IfNoneMatch = None,
+        accept_encoding: AcceptEncoding = None,
+    ) -> Response[AvailabilityResponse]:
         flt = AvailabilityFilter(
             region=region,
             bed_class=bed_class,
@@ -64,17 +89,29 @@ class PublicController(Controller):
             near=parse_near(near),
             limit=limit,
         )
-        feed = services.feed
-        return availability(feed.hospitals.values(), feed.version, flt, services.stale_after)
+        reply = availability_reply(services.public, flt, _raw(if_none_match), _raw(accept_encoding))
+        return _response(reply)
 
-    @get("/hospitals/{hospital_code:str}", summary="One hospital with its wards")
+    @get(
+        "/hospitals/{hospital_code:str}",
+        summary="One hospital with its wards",
+        description=_CACHED,
+        responses=_NOT_MODIFIED,
+        response_headers=_CACHE_HEADERS,
+    )
     async def hospital(
-        self, services: NamedDependency[Services], hospital_code: FromPath[str]
-    ) -> HospitalDetail:
-        state = services.feed.hospitals.get(hospital_code)
-        if state is None:
+        self,
+        services: NamedDependency[Services],
+        hospital_code: FromPath[str],
+        if_none_match: IfNoneMatch = None,
+        accept_encoding: AcceptEncoding = None,
+    ) -> Response[HospitalDetail]:
+        reply = hospital_reply(
+            services.public, hospital_code, _raw(if_none_match), _raw(accept_encoding)
+        )
+        if reply is None:
             raise NotFound(f"No hospital with code '{hospital_code}'.")
-        return hospital_detail(state, services.stale_after)
+        return _response(reply)
 
     @get("/bed-classes", summary="The bed-class vocabulary and its mappings")
     async def bed_classes(self, services: NamedDependency[Services]) -> list[BedClassOut]:

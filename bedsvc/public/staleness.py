@@ -1,0 +1,86 @@
+"""When cached public documents go out of date without any change: the stale threshold.
+
+A ward is stale once its last report is older than the threshold; a class or hospital is stale
+when all its wards are. So for one version (one set of wards) every `stale` flag of every
+document follows from which wards are stale, and since wards only ever become stale as time
+passes, the number of stale wards identifies that set. Counted per hospital, it joins the
+version in the ETag, and a cached document stays valid until the next ward crosses the
+threshold. Every worker counts the same for the same version at the same time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from bedsvc.availability import HospitalState
+
+NEVER = datetime.max.replace(tzinfo=UTC)
+# The cheap per-request check uses the float clock; looking a little early lets it stay a
+# float comparison while the exact decision is taken on datetimes.
+_EARLY = 0.001
+
+
+class Staleness:
+    def __init__(self, stale_after: timedelta) -> None:
+        self.stale_after = stale_after
+        self.counts: dict[str, int] = {}
+        self.total = 0
+        self._next: dict[str, datetime] = {}
+        self.next_transition = NEVER
+        self._check_at = float("inf")
+
+    def _measure(self, state: HospitalState, now: datetime) -> tuple[int, datetime]:
+        stale, upcoming = 0, NEVER
+        for ward in state.wards:
+            transition = ward.reported_at + self.stale_after
+            if now > transition:
+                stale += 1
+            elif transition < upcoming:
+                upcoming = transition
+        return stale, upcoming
+
+    def _set(self, code: str, state: HospitalState | None, now: datetime) -> None:
+        self.total -= self.counts.pop(code, 0)
+        self._next.pop(code, None)
+        if state is None:
+            return
+        count, upcoming = self._measure(state, now)
+        self.counts[code] = count
+        self.total += count
+        if upcoming is not NEVER:
+            self._next[code] = upcoming
+
+    def _schedule(self) -> None:
+        self.next_transition = min(self._next.values(), default=NEVER)
+        self._check_at = (
+            float("inf")
+            if self.next_transition is NEVER
+            else self.next_transition.timestamp() - _EARLY
+        )
+
+    def reset(self, states: Iterable[HospitalState], now: datetime) -> None:
+        self.counts.clear()
+        self._next.clear()
+        self.total = 0
+        for state in states:
+            self._set(state.code, state, now)
+        self._schedule()
+
+    def update(self, code: str, state: HospitalState | None, now: datetime) -> None:
+        self._set(code, state, now)
+        self._schedule()
+
+    def due(self) -> bool:
+        """Whether a ward may have crossed the threshold since the last count (cheap)."""
+        return time.time() >= self._check_at
+
+    def catch_up(self, states: Mapping[str, HospitalState], now: datetime) -> bool:
+        """Recounts the hospitals whose wards crossed the threshold by `now`; True if any did."""
+        if now <= self.next_transition:
+            return False
+        for code in [code for code, upcoming in self._next.items() if now > upcoming]:
+            self._set(code, states.get(code), now)
+        self._schedule()
+        return True

@@ -1,0 +1,114 @@
+"""Servers under test: started pinned to a core, waited for, measured, stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    pids: list[int] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pids)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start(
+    name: str,
+    target: str,
+    *,
+    server: str,
+    port: int,
+    env: dict[str, str],
+    ready_path: str,
+    core: int | None,
+    log_dir: Path,
+    workers: int = 1,
+) -> Server:
+    command = [sys.executable, "-m", "loadtests.serve", "--server", server]
+    command += ["--port", str(port), "--workers", str(workers), target]
+    if core is not None:
+        command = ["taskset", "-c", str(core), *command]
+    log = log_dir / f"{name}-{server}-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT
+        )
+    started = Server(name=name, port=port, process=process, log=log)
+    try:
+        wait_ready(started, ready_path)
+    except BaseException:
+        started.stop()
+        raise
+    # Granian and uvicorn run the app in child processes: measure the whole tree.
+    started.pids = descendants(process.pid)
+    return started
+
+
+def wait_ready(server: Server, path: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited; see {server.log}")
+        try:
+            if httpx.get(server.base_url + path, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name} not ready within {timeout:.0f} s; see {server.log}")
