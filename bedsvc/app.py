@@ -20,6 +20,9 @@ from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
+from bedsvc.live.hub import live_hub
+from bedsvc.live.sse import LiveEventsController
+from bedsvc.live.websocket import live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.routes import PublicController
@@ -59,6 +62,7 @@ async def build_services(settings: Settings) -> Services:
         sync=sync,
         bed_classes=bed_classes,
         feed=feed,
+        live=live_hub(feed, settings),
     )
 
 
@@ -71,10 +75,12 @@ def create_app(settings: Settings) -> Litestar:
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
         await services.feed.start()
+        services.live.start()
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
+            services.live.stop()
             await services.feed.stop()
             await cancel(reconciler)
             await services.redis.aclose()
@@ -94,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
             PublicController,
             IngestController,
             AdminController,
+            LiveEventsController,
+            live_socket,
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},

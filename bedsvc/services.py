@@ -13,6 +13,7 @@ from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.live.hub import LiveHub
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
@@ -39,6 +40,7 @@ class Services:
     sync: CacheSync
     bed_classes: list[BedClass]
     feed: ChangeFeed
+    live: LiveHub
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

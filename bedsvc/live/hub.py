@@ -1,0 +1,336 @@
+"""The live fan-out: one listener of the worker's change feed serving every local subscriber.
+
+Subscribers are grouped by filter. A change is turned into each group's public view once and
+encoded once (`Frame`); every subscriber of the group is handed the same frame. A subscriber
+keeps at most one unsent frame per hospital (latest wins), in version order, so a slow one
+costs memory bounded by the number of hospitals and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from bedsvc.availability import (
+    AvailabilityFilter,
+    HospitalAvailability,
+    HospitalState,
+    availability,
+    hospital_availability,
+)
+from bedsvc.feed import ChangeFeed
+from bedsvc.live.access import allowed_origins
+from bedsvc.live.messages import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW, Delta, Removed, Snapshot, encoder
+from bedsvc.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+FilterKey = tuple[str | None, str | None]
+
+# A snapshot encoded for a group is reused by the subscribers that join or resync within this
+# many seconds at the same version (a reconnect storm costs one encoding, not thousands);
+# short, because `stale` flags follow the clock.
+SNAPSHOT_REUSE_SECONDS = 1.0
+
+
+class Frame:
+    """One message, encoded once, in the forms the transports send."""
+
+    __slots__ = ("_sse", "text", "version", "ws")
+
+    def __init__(self, version: int, payload: bytes) -> None:
+        self.version = version
+        self.text = payload.decode()
+        # The ASGI event itself is shared by every WebSocket subscriber of the group.
+        self.ws = {"type": "websocket.send", "text": self.text}
+        self._sse: bytes | None = None
+
+    @property
+    def sse(self) -> bytes:
+        if self._sse is None:
+            self._sse = f"id: {self.version}\ndata: {self.text}\n\n".encode()
+        return self._sse
+
+
+class Subscriber:
+    """What one connection has yet to be sent. Transports subclass it to say how to send."""
+
+    __slots__ = (
+        "busy_since",
+        "closed",
+        "group",
+        "hub",
+        "last_version",
+        "needs_snapshot",
+        "pending",
+        "sending",
+    )
+
+    def __init__(self, group: FilterGroup) -> None:
+        self.hub = group.hub
+        self.group = group
+        self.pending: dict[str, Frame] = {}
+        self.needs_snapshot = True
+        self.last_version = 0
+        self.closed = False
+        self.sending = False
+        self.busy_since = time.monotonic()
+
+    def offer(self, code: str, frame: Frame) -> None:
+        pending = self.pending
+        # Re-inserting moves the hospital to the end, so the dict stays in version order.
+        pending.pop(code, None)
+        pending[code] = frame
+        self.wake()
+
+    def resync(self) -> None:
+        self.pending.clear()
+        self.needs_snapshot = True
+        self.wake()
+
+    def next_frame(self) -> Frame | None:
+        if self.needs_snapshot:
+            return self._snapshot()
+        pending = self.pending
+        if not pending:
+            return None
+        frame = pending.pop(next(iter(pending)))
+        if frame.version <= self.last_version:
+            # A change older than what this client holds (the feed applied a late message):
+            # only a fresh snapshot keeps versions growing.
+            return self._snapshot()
+        self.last_version = frame.version
+        return frame
+
+    def _snapshot(self) -> Frame:
+        self.pending.clear()
+        self.needs_snapshot = False
+        frame = self.group.snapshot()
+        self.last_version = frame.version
+        return frame
+
+    def wake(self) -> None:
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        raise NotImplementedError
+
+    def close(self, code: int | None, reason: str) -> None:
+        """Ends the subscription; `code` None when the client is already gone."""
+        if self.closed:
+            return
+        self.closed = True
+        self.pending.clear()
+        self.hub.leave(self)
+
+
+class FilterGroup:
+    """The subscribers sharing one filter, and the views they were last sent."""
+
+    def __init__(self, hub: LiveHub, flt: AvailabilityFilter) -> None:
+        self.hub = hub
+        self.flt = flt
+        self.subscribers: dict[Subscriber, None] = {}
+        self.views: dict[str, HospitalAvailability] = {}
+        self._snapshot: Frame | None = None
+        self._snapshot_at = 0.0
+
+    def load(self, hospitals: Iterable[HospitalState], now: datetime) -> None:
+        stale_after = self.hub.stale_after
+        self.views = {
+            state.code: view
+            for state in hospitals
+            if (view := hospital_availability(state, self.flt, now, stale_after)) is not None
+        }
+        self._snapshot = None
+
+    def change(
+        self, version: int, code: str, state: HospitalState | None, now: datetime
+    ) -> Frame | None:
+        """The frame this change means to the group, or None when its subscribers see no
+        difference."""
+        view = None
+        if state is not None:
+            view = hospital_availability(state, self.flt, now, self.hub.stale_after)
+        previous = self.views.get(code)
+        if view is None:
+            if previous is None:
+                return None
+            del self.views[code]
+            payload = encoder.encode(Removed(version=version, code=code))
+        else:
+            if view == previous:
+                return None
+            self.views[code] = view
+            payload = encoder.encode(Delta(version=version, hospital=view))
+        self._snapshot = None
+        return Frame(version, payload)
+
+    def snapshot(self) -> Frame:
+        feed = self.hub.feed
+        cached = self._snapshot
+        clock = time.monotonic()
+        if (
+            cached is not None
+            and cached.version == feed.version
+            and clock - self._snapshot_at < SNAPSHOT_REUSE_SECONDS
+        ):
+            return cached
+        listing = availability(
+            feed.hospitals.values(), feed.version, self.flt, self.hub.stale_after
+        )
+        frame = Frame(
+            listing.version,
+            encoder.encode(Snapshot(version=listing.version, hospitals=listing.hospitals)),
+        )
+        self._snapshot, self._snapshot_at = frame, clock
+        return frame
+
+    def changes_since(self, version: int) -> list[tuple[str, Frame]] | None:
+        """What a client that holds everything up to `version` lacks, oldest first; None when
+        that cannot be told from what this worker knows (then only a snapshot will do)."""
+        hub = self.hub
+        if version < hub.horizon or version > hub.feed.version:
+            return None
+        now = datetime.now(UTC)
+        frames = []
+        for code, state in hub.feed.hospitals.items():
+            if state.version <= version:
+                continue
+            view = hospital_availability(state, self.flt, now, hub.stale_after)
+            message = (
+                Removed(version=state.version, code=code)
+                if view is None
+                else Delta(version=state.version, hospital=view)
+            )
+            frames.append((code, Frame(state.version, encoder.encode(message))))
+        frames += [
+            (code, Frame(removed_at, encoder.encode(Removed(version=removed_at, code=code))))
+            for code, removed_at in hub.removed.items()
+            if removed_at > version
+        ]
+        frames.sort(key=lambda item: item[1].version)
+        return frames
+
+
+class LiveHub:
+    """Every live subscriber of this worker; a listener of its change feed."""
+
+    def __init__(
+        self,
+        feed: ChangeFeed,
+        stale_after: timedelta,
+        *,
+        max_connections: int,
+        ping_seconds: float,
+        send_timeout_seconds: float,
+        origins: frozenset[str] | None = None,
+    ) -> None:
+        self.feed = feed
+        self.origins = origins
+        self.stale_after = stale_after
+        self.max_connections = max_connections
+        self.ping_seconds = ping_seconds
+        self.send_timeout_seconds = send_timeout_seconds
+        self.groups: dict[FilterKey, FilterGroup] = {}
+        self.subscribers: dict[Subscriber, None] = {}
+        # Changes since `horizon` are known hospital by hospital (a resume can be answered
+        # with deltas); `removed` remembers the hospitals unlisted since then.
+        self.horizon = 0
+        self.removed: dict[str, int] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.horizon = self.feed.version
+        self.feed.add_listener(self)
+        self._ticker = asyncio.create_task(self._tick(), name="live-ticker")
+
+    def stop(self) -> None:
+        """Closes every subscriber at once; none is waited for."""
+        self.feed.remove_listener(self)
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for subscriber in tuple(self.subscribers):
+            subscriber.close(CLOSE_GOING_AWAY, "server shutting down")
+        log.info("live subscribers closed")
+
+    @property
+    def full(self) -> bool:
+        return len(self.subscribers) >= self.max_connections
+
+    def group(self, flt: AvailabilityFilter) -> FilterGroup:
+        """The group of this filter; join a subscriber of it right away (an empty group is
+        dropped only when its last subscriber leaves)."""
+        key = (flt.region, flt.bed_class)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = FilterGroup(self, flt)
+            group.load(self.feed.hospitals.values(), datetime.now(UTC))
+        return group
+
+    def join(self, subscriber: Subscriber) -> None:
+        subscriber.group.subscribers[subscriber] = None
+        self.subscribers[subscriber] = None
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self.subscribers.pop(subscriber, None)
+        group = subscriber.group
+        group.subscribers.pop(subscriber, None)
+        key = (group.flt.region, group.flt.bed_class)
+        if not group.subscribers and self.groups.get(key) is group:
+            del self.groups[key]
+
+    def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
+        if state is None:
+            self.removed[code] = version
+        else:
+            self.removed.pop(code, None)
+        now = datetime.now(UTC)
+        for group in tuple(self.groups.values()):
+            frame = group.change(version, code, state, now)
+            if frame is None:
+                continue
+            for subscriber in tuple(group.subscribers):
+                subscriber.offer(code, frame)
+
+    def reloaded(self, version: int) -> None:
+        # What changed during a reload is not known hospital by hospital: everyone starts over.
+        self.horizon = version
+        self.removed.clear()
+        now = datetime.now(UTC)
+        for group in self.groups.values():
+            group.load(self.feed.hospitals.values(), now)
+        for subscriber in tuple(self.subscribers):
+            subscriber.resync()
+
+    async def _tick(self) -> None:
+        interval = min(1.0, self.ping_seconds / 2, self.send_timeout_seconds / 2)
+        while True:
+            await asyncio.sleep(interval)
+            self.sweep(time.monotonic())
+
+    def sweep(self, clock: float) -> None:
+        """Closes subscribers stuck on one send for too long; pings the quiet ones."""
+        for subscriber in tuple(self.subscribers):
+            idle = clock - subscriber.busy_since
+            if subscriber.sending:
+                if idle > self.send_timeout_seconds:
+                    log.info("closing a subscriber too slow to receive", seconds=round(idle, 1))
+                    subscriber.close(CLOSE_TOO_SLOW, "too slow to receive")
+            elif idle > self.ping_seconds:
+                subscriber.ping()
+
+
+def live_hub(feed: ChangeFeed, settings: Settings) -> LiveHub:
+    return LiveHub(
+        feed,
+        timedelta(seconds=settings.stale_after_seconds),
+        max_connections=settings.live_max_connections,
+        ping_seconds=settings.live_ping_seconds,
+        send_timeout_seconds=settings.live_send_timeout_seconds,
+        origins=allowed_origins(settings),
+    )
