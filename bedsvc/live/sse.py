@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter, QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from bedsvc.availability import AvailabilityFilter
@@ -120,7 +120,7 @@ class LiveEventsController(Controller):
         bed_class: Annotated[str | None, QueryParameter(max_length=32)] = None,
         last_event_id: Annotated[
             str | None,
-            Parameter(header="Last-Event-ID", description="Resume after this version."),
+            HeaderParameter(name="Last-Event-ID", description="Resume after this version."),
         ] = None,
     ) -> Stream:
         """The same messages as `WS /api/v1/live`, one per event, `id:` = version.
