@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -74,9 +74,9 @@ def two_servers(settings: Settings, clean: None) -> Iterator[tuple[ServerProcess
 @pytest.fixture
 async def servers(
     two_servers: tuple[ServerProcess, ServerProcess],
-) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+) -> tuple[ServerProcess, ServerProcess]:
     await asyncio.gather(*(server.ready() for server in two_servers))
-    yield two_servers
+    return two_servers
 
 
 async def test_a_push_to_one_instance_reaches_subscribers_of_the_other(
