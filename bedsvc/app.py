@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
@@ -22,7 +25,7 @@ from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.hub import live_hub
 from bedsvc.live.sse import LiveEventsController
-from bedsvc.live.websocket import live_socket
+from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.routes import PublicController
@@ -66,6 +69,25 @@ async def build_services(settings: Settings) -> Services:
     )
 
 
+class BedsvcApp(Litestar):
+    """Litestar, except that the live WebSocket gets the server's own `send`: its fan-out
+    chains sends on the server's futures, and every layer Litestar wraps around `send` would
+    cost a task per message per subscriber (see bedsvc/live/websocket.py)."""
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET and scope.get("path") == LIVE_PATH:
+            connection = cast(Scope, scope)
+            connection["app"] = connection["litestar_app"] = self
+            await serve_live_socket(connection, cast(Receive, receive), cast(Send, send))
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -95,7 +117,7 @@ def create_app(settings: Settings) -> Litestar:
             r"^/(healthz|readyz|metrics|schema)",
         ],
     )
-    return Litestar(
+    return BedsvcApp(
         route_handlers=[
             PublicController,
             IngestController,

@@ -67,7 +67,9 @@ async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartSe
             for _ in range(200):
                 with contextlib.suppress(httpx.TransportError):
                     if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        return LiveServer(app, port)
+                        server = LiveServer(app, port)
+                        await settled(server)
+                        return server
                 await asyncio.sleep(0.025)
         raise RuntimeError("test server did not start")
 
@@ -75,6 +77,19 @@ async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartSe
     for server, task in running:
         server.stop()
         await asyncio.wait_for(task, 15)
+
+
+async def settled(server: LiveServer) -> None:
+    """Waits for the worker's first cache rebuild (an empty Redis is rebuilt at start, and the
+    feed reloads on hearing of it), so that tests see no reload they did not cause."""
+    services = server.services
+    for _ in range(200):
+        cached = await services.cache.version()
+        if cached is not None and services.feed.version == cached:
+            await asyncio.sleep(0.05)
+            return
+        await asyncio.sleep(0.02)
+    raise RuntimeError("the worker's cache was not rebuilt")
 
 
 async def receive(ws: ClientConnection, timeout: float = 3.0) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""From acknowledgements and what each subscriber received to latency, losses and order."""
+
+from __future__ import annotations
+
+import msgspec
+
+from loadtests.live.client import Received
+
+
+class Ack(msgspec.Struct, array_like=True):
+    version: int
+    hospital: str
+    at: float
+
+
+class Delivery(msgspec.Struct):
+    subscribers: int
+    reports: int
+    expected: int
+    delivered: int
+    lost: int
+    superseded: int
+    out_of_order: int
+    closed_by_server: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    min_ms: float
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
+    """Every subscriber should see every acknowledged version (the stream is unfiltered).
+
+    A version a subscriber did not get is `superseded` when it got a later version of the same
+    hospital (latest wins: allowed, it holds the newer state), otherwise `lost`."""
+    latencies: list[float] = []
+    lost = superseded = out_of_order = 0
+    hospital_of = {ack.version: ack.hospital for ack in acks}
+    for result in received:
+        arrived = dict(zip(result.versions, result.times, strict=True))
+        previous = result.snapshot
+        for version in result.versions:
+            out_of_order += version <= previous
+            previous = max(previous, version)
+        newest: dict[str, int] = {}
+        for version in result.versions:
+            code = hospital_of.get(version)
+            if code is not None:
+                newest[code] = max(newest.get(code, 0), version)
+        for ack in acks:
+            if ack.version <= result.snapshot:
+                continue
+            at = arrived.get(ack.version)
+            if at is not None:
+                latencies.append(at - ack.at)
+            elif newest.get(ack.hospital, 0) > ack.version:
+                superseded += 1
+            else:
+                lost += 1
+    latencies.sort()
+    return Delivery(
+        subscribers=len(received),
+        reports=len(acks),
+        expected=len(latencies) + lost + superseded,
+        delivered=len(latencies),
+        lost=lost,
+        superseded=superseded,
+        out_of_order=out_of_order,
+        closed_by_server=sum(r.close_code is not None for r in received),
+        p50_ms=round(percentile(latencies, 0.50) * 1000, 1),
+        p90_ms=round(percentile(latencies, 0.90) * 1000, 1),
+        p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+        max_ms=round((latencies[-1] if latencies else float("nan")) * 1000, 1),
+        min_ms=round((latencies[0] if latencies else float("nan")) * 1000, 1),
+    )
