@@ -24,7 +24,7 @@ from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.hub import live_hub
-from bedsvc.live.sse import LiveEventsController
+from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
 from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.ops import metric_handlers, prometheus_config
@@ -70,9 +70,10 @@ async def build_services(settings: Settings) -> Services:
 
 
 class BedsvcApp(Litestar):
-    """Litestar, except that the live WebSocket gets the server's own `send`: its fan-out
+    """Litestar, except that the live streams get the server's own `send`: their fan-out
     chains sends on the server's futures, and every layer Litestar wraps around `send` would
-    cost a task per message per subscriber (see bedsvc/live/websocket.py)."""
+    cost a task per message per subscriber (see bedsvc/live/). The WebSocket skips Litestar
+    altogether; the event stream is routed, validated and documented by Litestar."""
 
     async def __call__(
         self,
@@ -85,6 +86,8 @@ class BedsvcApp(Litestar):
             connection["app"] = connection["litestar_app"] = self
             await serve_live_socket(connection, cast(Receive, receive), cast(Send, send))
             return
+        if scope["type"] == ScopeType.HTTP and scope.get("path") == EVENTS_PATH:
+            scope[RAW_SEND] = send  # type: ignore[literal-required]
         await super().__call__(scope, receive, send)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import structlog
 
@@ -37,60 +38,123 @@ FilterKey = tuple[str | None, str | None]
 SNAPSHOT_REUSE_SECONDS = 1.0
 
 
-class Frame:
-    """One message, encoded once, in the forms the transports send."""
+# The ASGI send, with events as plain dicts.
+RawSend = Callable[[dict[str, Any]], Awaitable[Any]]
 
-    __slots__ = ("_sse", "text", "version", "ws")
+
+class Frame:
+    """One message, encoded once, as the ASGI events the transports send: each event is shared
+    by every subscriber of the group."""
+
+    __slots__ = ("_sse_event", "_ws_event", "payload", "version")
 
     def __init__(self, version: int, payload: bytes) -> None:
         self.version = version
-        self.text = payload.decode()
-        # The ASGI event itself is shared by every WebSocket subscriber of the group.
-        self.ws = {"type": "websocket.send", "text": self.text}
-        self._sse: bytes | None = None
+        self.payload = payload
+        self._ws_event: dict[str, Any] | None = None
+        self._sse_event: dict[str, Any] | None = None
 
     @property
-    def sse(self) -> bytes:
-        if self._sse is None:
-            self._sse = f"id: {self.version}\ndata: {self.text}\n\n".encode()
-        return self._sse
+    def ws_event(self) -> dict[str, Any]:
+        if self._ws_event is None:
+            self._ws_event = {"type": "websocket.send", "text": self.payload.decode()}
+        return self._ws_event
+
+    @property
+    def sse_event(self) -> dict[str, Any]:
+        if self._sse_event is None:
+            body = b"id: %d\ndata: %s\n\n" % (self.version, self.payload)
+            self._sse_event = {"type": "http.response.body", "body": body, "more_body": True}
+        return self._sse_event
+
+
+def in_flight(sent: Awaitable[Any]) -> asyncio.Future[Any] | None:
+    """What to wait on until a send has completed, or None when it has already.
+
+    granian starts a WebSocket send at once and answers with a future; an HTTP body chunk that
+    fits its buffer is taken at once (the answer is an awaitable that is complete), one that
+    does not gets a future. Other servers answer with a coroutine, run here as a task.
+    """
+    if isinstance(sent, asyncio.Future) or hasattr(sent, "add_done_callback"):
+        return cast(asyncio.Future[Any], sent)
+    if asyncio.iscoroutine(sent):
+        return asyncio.ensure_future(sent)
+    try:
+        waiting_on = next(sent.__await__())
+    except StopIteration:
+        return None
+    # By asyncio's protocol an awaitable that is not done yields the future it waits on.
+    return cast(asyncio.Future[Any], waiting_on)
 
 
 class Subscriber:
-    """What one connection has yet to be sent. Transports subclass it to say how to send."""
+    """One connection: what it has yet to be sent, and the send in flight to it.
+
+    Frames are pushed to the server as they come while the previous send has completed; while
+    one is in flight they wait in `pending`, one per hospital (latest wins), and the next goes
+    out from the completion callback, without a task or coroutine per message. Transports say
+    how a frame looks on their wire (`event_of`).
+    """
 
     __slots__ = (
         "busy_since",
+        "close_code",
+        "close_reason",
         "closed",
+        "done",
         "group",
         "hub",
         "last_version",
         "needs_snapshot",
         "pending",
+        "send",
         "sending",
     )
 
-    def __init__(self, group: FilterGroup) -> None:
+    ping_event: dict[str, Any]
+
+    def __init__(self, group: FilterGroup, send: RawSend, done: asyncio.Future[None]) -> None:
         self.hub = group.hub
         self.group = group
+        self.send = send
+        self.done = done
         self.pending: dict[str, Frame] = {}
         self.needs_snapshot = True
         self.last_version = 0
         self.closed = False
         self.sending = False
         self.busy_since = time.monotonic()
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    def event_of(self, frame: Frame) -> dict[str, Any]:
+        raise NotImplementedError
 
     def offer(self, code: str, frame: Frame) -> None:
-        pending = self.pending
-        # Re-inserting moves the hospital to the end, so the dict stays in version order.
-        pending.pop(code, None)
-        pending[code] = frame
-        self.wake()
+        if self.sending or self.closed or self.needs_snapshot or self.pending:
+            pending = self.pending
+            # Re-inserting moves the hospital to the end: the dict stays in version order.
+            pending.pop(code, None)
+            pending[code] = frame
+            return
+        # The common case, a subscriber keeping up: straight to the server, nothing queued.
+        if frame.version <= self.last_version:
+            self.resync()
+        else:
+            self._transmit(self.event_of(frame), frame.version)
 
     def resync(self) -> None:
         self.pending.clear()
         self.needs_snapshot = True
         self.wake()
+
+    def wake(self) -> None:
+        if not self.sending and not self.closed:
+            self._pump()
+
+    def ping(self) -> None:
+        if not self.sending and not self.closed:
+            self._transmit(self.ping_event, self.last_version)
 
     def next_frame(self) -> Frame | None:
         if self.needs_snapshot:
@@ -103,29 +167,50 @@ class Subscriber:
             # A change older than what this client holds (the feed applied a late message):
             # only a fresh snapshot keeps versions growing.
             return self._snapshot()
-        self.last_version = frame.version
         return frame
 
     def _snapshot(self) -> Frame:
         self.pending.clear()
         self.needs_snapshot = False
-        frame = self.group.snapshot()
-        self.last_version = frame.version
-        return frame
+        return self.group.snapshot()
 
-    def wake(self) -> None:
-        raise NotImplementedError
+    def _pump(self) -> None:
+        while not self.closed and (frame := self.next_frame()) is not None:
+            if not self._transmit(self.event_of(frame), frame.version):
+                return  # in flight: `_sent` carries on
 
-    def ping(self) -> None:
-        raise NotImplementedError
+    def _transmit(self, event: dict[str, Any], version: int) -> bool:
+        """Hands one event to the server; True when it has been taken already."""
+        self.last_version = version
+        self.busy_since = time.monotonic()
+        try:
+            waiter = in_flight(self.send(event))
+        except (RuntimeError, OSError):
+            self.close(None, "")  # the server has let go of the connection
+            return False
+        if waiter is None:
+            return True
+        self.sending = True
+        waiter.add_done_callback(self._sent)
+        return False
+
+    def _sent(self, sent: asyncio.Future[Any]) -> None:
+        self.sending = False
+        if sent.cancelled() or sent.exception() is not None:
+            self.close(None, "")  # the client is gone
+        else:
+            self.wake()
 
     def close(self, code: int | None, reason: str) -> None:
         """Ends the subscription; `code` None when the client is already gone."""
         if self.closed:
             return
         self.closed = True
+        self.close_code, self.close_reason = code, reason
         self.pending.clear()
         self.hub.leave(self)
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 class FilterGroup:

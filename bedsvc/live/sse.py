@@ -1,27 +1,37 @@
 """`GET /api/v1/live/events`: the live stream as Server-Sent Events, for clients behind
 proxies that break WebSockets. `id:` is the version; a client that reconnects with
-`Last-Event-ID` gets what changed since, or a snapshot when that cannot be told."""
+`Last-Event-ID` gets what changed since, or a snapshot when that cannot be told.
+
+The route is a Litestar handler (validation, errors, the OpenAPI entry), which answers with an
+ASGI app that streams the events itself. It writes to the server's own `send` when `BedsvcApp`
+left it in the scope, as for the WebSocket and for the same reason (see `Subscriber`): granian
+takes an event-stream chunk that fits its buffer at once, so a keeping-up subscriber costs one
+call per message, and one that does not gets a future to wait on (latest wins meanwhile).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+import contextlib
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
-from litestar.response import Stream
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bedsvc.availability import AvailabilityFilter
 from bedsvc.errors import BedsvcError, Forbidden
 from bedsvc.live.access import live_filter, origin_allowed
-from bedsvc.live.hub import FilterGroup, LiveHub, Subscriber
+from bedsvc.live.hub import Frame, LiveHub, RawSend, Subscriber
+from bedsvc.live.websocket import CLOSE_WAIT_SECONDS, read_until_gone
 from bedsvc.services import Services
 
-PING_CHUNK = b": ping\n\n"
-RETRY_CHUNK = b"retry: 2000\n\n"
+EVENTS_PATH = "/api/v1/live/events"
+RAW_SEND = "bedsvc.raw_send"  # scope key: the server's send, put there by BedsvcApp
+
+RETRY_EVENT = {"type": "http.response.body", "body": b"retry: 2000\n\n", "more_body": True}
+END_EVENT = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 class TooManyConnections(BedsvcError):
@@ -30,30 +40,12 @@ class TooManyConnections(BedsvcError):
 
 
 class EventSubscriber(Subscriber):
-    """Frames are pulled by the response stream; `wake` only tells it there is something."""
+    __slots__ = ()
 
-    __slots__ = ("event", "ping_due", "task")
+    ping_event = {"type": "http.response.body", "body": b": ping\n\n", "more_body": True}
 
-    def __init__(self, group: FilterGroup) -> None:
-        super().__init__(group)
-        self.event = asyncio.Event()
-        self.ping_due = False
-        self.task = asyncio.current_task()
-
-    def wake(self) -> None:
-        self.event.set()
-
-    def ping(self) -> None:
-        self.ping_due = True
-        self.event.set()
-
-    def close(self, code: int | None, reason: str) -> None:
-        if self.closed:
-            return
-        super().close(code, reason)
-        self.event.set()
-        if self.sending and self.task is not None:
-            self.task.cancel()  # stuck in a write the client does not take
+    def event_of(self, frame: Frame) -> dict[str, Any]:
+        return frame.sse_event
 
     def resume(self, since: int | None) -> None:
         """Starts after `since` with the changes since, when the hub can tell them."""
@@ -65,37 +57,34 @@ class EventSubscriber(Subscriber):
         for code, frame in changes:
             self.pending[code] = frame
 
-    def next_chunk(self) -> bytes | None:
-        frame = self.next_frame()
-        if frame is not None:
-            return frame.sse
-        if self.ping_due:
-            return PING_CHUNK
-        self.event.clear()
-        return None
 
+class EventStream:
+    """The response: subscribes when it starts streaming, so nothing stays subscribed for a
+    response that never starts."""
 
-async def event_stream(
-    hub: LiveHub, flt: AvailabilityFilter, since: int | None
-) -> AsyncIterator[bytes]:
-    # Subscribed only once the response streams, so that nothing stays subscribed if the
-    # response never starts.
-    subscriber = EventSubscriber(hub.group(flt))
-    hub.join(subscriber)
-    subscriber.resume(since)
-    try:
-        yield RETRY_CHUNK
-        while not subscriber.closed:
-            chunk = subscriber.next_chunk()
-            if chunk is None:
-                await subscriber.event.wait()
-                continue
-            subscriber.ping_due = False
-            subscriber.sending, subscriber.busy_since = True, time.monotonic()
-            yield chunk
-            subscriber.sending = False
-    finally:
-        subscriber.close(None, "")
+    def __init__(
+        self, hub: LiveHub, flt: AvailabilityFilter, since: int | None, headers: dict[str, str]
+    ) -> None:
+        self.hub = hub
+        self.flt = flt
+        self.since = since
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_send = cast(RawSend, scope.get(RAW_SEND) or send)
+        await raw_send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await raw_send(RETRY_EVENT)
+        done = asyncio.get_running_loop().create_future()
+        subscriber = EventSubscriber(self.hub.group(self.flt), raw_send, done)
+        self.hub.join(subscriber)
+        subscriber.resume(self.since)
+        subscriber.wake()
+        try:
+            await read_until_gone(receive, subscriber)
+        finally:
+            subscriber.close(None, "")
+        with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+            await asyncio.wait_for(raw_send(END_EVENT), CLOSE_WAIT_SECONDS)
 
 
 def _last_event_id(value: str | None) -> int | None:
@@ -110,7 +99,10 @@ class LiveEventsController(Controller):
     tags = ["live"]
 
     @get(
-        "/events", summary="Live availability as Server-Sent Events", media_type="text/event-stream"
+        "/events",
+        summary="Live availability as Server-Sent Events",
+        media_type="text/event-stream",
+        response_description="`snapshot`, then `delta` / `removed` events; `id:` = version.",
     )
     async def events(
         self,
@@ -122,7 +114,7 @@ class LiveEventsController(Controller):
             str | None,
             HeaderParameter(name="Last-Event-ID", description="Resume after this version."),
         ] = None,
-    ) -> Stream:
+    ) -> ASGIApp:
         """The same messages as `WS /api/v1/live`, one per event, `id:` = version.
 
         With `Last-Event-ID`, the stream starts with the hospitals changed since that version
@@ -134,9 +126,12 @@ class LiveEventsController(Controller):
         flt = live_filter(region, bed_class, services.bed_class_codes)
         if hub.full:
             raise TooManyConnections("This server holds its maximum of live connections.")
-        chunks = event_stream(hub, flt, _last_event_id(last_event_id))
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        headers = {
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
         if origin is not None:
             headers["Access-Control-Allow-Origin"] = "*" if hub.origins is None else origin
             headers["Vary"] = "Origin"
-        return Stream(chunks, media_type="text/event-stream", headers=headers)
+        return EventStream(hub, flt, _last_event_id(last_event_id), headers)

@@ -1,20 +1,18 @@
 """`WS /api/v1/live`: the live stream over WebSocket.
 
 A plain ASGI handler rather than a Litestar websocket handler, and reached before Litestar's
-middleware (`BedsvcApp` in bedsvc/app.py): the fan-out hands each subscriber's frame straight to
-the server's own `send`, which granian starts at once and answers with a future, and chains the
-next frame from that future's callback, with no task or coroutine per message. Through Litestar
-every `send` is wrapped in a coroutine (its exception middleware, and its WebSocket class), so
-each message to each subscriber costs a task: measured with 10,000 subscribers, task creation
-alone was a fifth of the worker's time and one report's fan-out took over a second.
+middleware (`BedsvcApp` in bedsvc/app.py): the fan-out hands each frame straight to the
+server's own `send` and chains the next one from its completion (see `Subscriber`). Through
+Litestar every `send` is wrapped in a coroutine (its exception middleware, its WebSocket class),
+so each message to each subscriber would cost a task: measured with 10,000 subscribers, task
+creation alone took a fifth of the worker's time and one report's fan-out over a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import parse_qs
 
@@ -25,7 +23,7 @@ from litestar.types import Receive, Scope, Send
 
 from bedsvc.errors import InvalidInput
 from bedsvc.live.access import live_filter, origin_allowed
-from bedsvc.live.hub import FilterGroup, Frame, Subscriber
+from bedsvc.live.hub import Frame, RawSend, Subscriber
 from bedsvc.live.messages import (
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
@@ -37,81 +35,22 @@ from bedsvc.live.messages import (
 )
 from bedsvc.services import Services, get_services
 
-# The ASGI send, with events as plain dicts (Litestar types each event; these are few and fixed).
-RawSend = Callable[[dict[str, Any]], Awaitable[Any]]
+LIVE_PATH = "/api/v1/live"
 
+# A client that takes nothing (the reason for some closes) takes no close frame either.
 CLOSE_WAIT_SECONDS = 1.0
-
-PING_EVENT = {"type": "websocket.send", "text": encoder.encode(Ping()).decode()}
 
 
 class SocketSubscriber(Subscriber):
-    """Sends one frame at a time; the next is chosen when the previous one has left."""
+    __slots__ = ()
 
-    __slots__ = ("close_event", "done", "send")
+    ping_event = {"type": "websocket.send", "text": encoder.encode(Ping()).decode()}
 
-    def __init__(self, group: FilterGroup, send: RawSend, done: asyncio.Future[None]) -> None:
-        super().__init__(group)
-        self.send = send
-        self.done = done
-        self.close_event: dict[str, Any] | None = None
-
-    def offer(self, code: str, frame: Frame) -> None:
-        # The common case, a subscriber keeping up: straight to the server, nothing queued.
-        if self.sending or self.closed or self.needs_snapshot or self.pending:
-            super().offer(code, frame)
-        elif frame.version > self.last_version:
-            self.last_version = frame.version
-            self._transmit(frame.ws)
-        else:
-            self.resync()
-
-    def wake(self) -> None:
-        if not self.sending and not self.closed:
-            self._pump()
-
-    def ping(self) -> None:
-        if not self.sending and not self.closed:
-            self._transmit(PING_EVENT)
-
-    def _pump(self) -> None:
-        frame = self.next_frame()
-        if frame is not None:
-            self._transmit(frame.ws)
-
-    def _transmit(self, event: dict[str, Any]) -> None:
-        self.sending = True
-        self.busy_since = time.monotonic()
-        try:
-            sent = self.send(event)
-        except (RuntimeError, OSError):
-            self.close(None, "")
-            return
-        try:
-            # granian has started the write already and answers with a future.
-            sent.add_done_callback(self._sent)  # type: ignore[attr-defined]
-        except AttributeError:
-            # Other servers answer with a coroutine, to be run as a task.
-            asyncio.ensure_future(sent).add_done_callback(self._sent)
-
-    def _sent(self, sent: asyncio.Future[None]) -> None:
-        self.sending = False
-        if sent.cancelled() or sent.exception() is not None:
-            self.close(None, "")  # the client is gone
-        elif not self.closed:
-            self._pump()
-
-    def close(self, code: int | None, reason: str) -> None:
-        if self.closed:
-            return
-        super().close(code, reason)
-        if code is not None:
-            self.close_event = {"type": "websocket.close", "code": code, "reason": reason}
-        if not self.done.done():
-            self.done.set_result(None)
+    def event_of(self, frame: Frame) -> dict[str, Any]:
+        return frame.ws_event
 
 
-async def _read(receive: Receive, subscriber: SocketSubscriber, max_bytes: int) -> None:
+async def read_until_gone(receive: Receive, subscriber: Subscriber, on_message: Any = None) -> None:
     """Reads what the client sends until it leaves or the subscriber is closed."""
     while not subscriber.closed:
         incoming = asyncio.ensure_future(receive())
@@ -122,8 +61,14 @@ async def _read(receive: Receive, subscriber: SocketSubscriber, max_bytes: int) 
         if incoming.cancelled() or incoming.exception() is not None:
             return
         message = incoming.result()
-        if message["type"] != "websocket.receive":
+        if message["type"] in ("websocket.disconnect", "http.disconnect"):
             return
+        if on_message is not None:
+            on_message(message)
+
+
+def client_message(subscriber: Subscriber, max_bytes: int) -> Callable[[dict[str, Any]], None]:
+    def handle(message: dict[str, Any]) -> None:
         data = message.get("text") or message.get("bytes") or b""
         if len(data) > max_bytes:
             subscriber.close(CLOSE_TOO_BIG, f"messages are limited to {max_bytes} bytes")
@@ -131,17 +76,16 @@ async def _read(receive: Receive, subscriber: SocketSubscriber, max_bytes: int) 
         try:
             request = client_decoder.decode(data)
         except msgspec.DecodeError:
-            continue  # unknown messages are ignored, so that clients may be newer than us
+            return  # unknown messages are ignored, so that clients may be newer than us
         if isinstance(request, Resync):
             subscriber.resync()
+
+    return handle
 
 
 async def _refuse(send: RawSend, code: int, reason: str) -> None:
     await send({"type": "websocket.accept"})
     await send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-LIVE_PATH = "/api/v1/live"
 
 
 @asgi(LIVE_PATH, copy_scope=False)
@@ -156,15 +100,14 @@ async def serve_live_socket(scope: Scope, receive: Receive, send: Send) -> None:
         await _not_websocket(raw_send)
         return
     services: Services = get_services(scope["app"].state)
-    headers = dict(scope["headers"])
-    origin = headers.get(b"origin")
-    if not origin_allowed(origin.decode("latin-1") if origin else None, services.live.origins):
+    hub = services.live
+    origin = dict(scope["headers"]).get(b"origin")
+    if not origin_allowed(origin.decode("latin-1") if origin else None, hub.origins):
         # Closing before accepting refuses the handshake itself (HTTP 403).
         await raw_send({"type": "websocket.close", "code": CLOSE_POLICY})
         return
     if (await receive())["type"] != "websocket.connect":
         return
-    hub = services.live
     if hub.full:
         await _refuse(raw_send, CLOSE_TRY_AGAIN_LATER, "too many live connections on this server")
         return
@@ -183,15 +126,19 @@ async def serve_live_socket(scope: Scope, receive: Receive, send: Send) -> None:
     subscriber = SocketSubscriber(hub.group(flt), raw_send, done)
     hub.join(subscriber)
     subscriber.wake()  # the snapshot
+    limit = services.settings.live_max_message_bytes
     try:
-        await _read(receive, subscriber, services.settings.live_max_message_bytes)
+        await read_until_gone(receive, subscriber, client_message(subscriber, limit))
     finally:
         subscriber.close(None, "")
-    if subscriber.close_event is not None:
-        # Bounded: a client that takes nothing (the reason for some closes) takes no close
-        # frame either.
+    if subscriber.close_code is not None:
+        event = {
+            "type": "websocket.close",
+            "code": subscriber.close_code,
+            "reason": subscriber.close_reason,
+        }
         with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-            await asyncio.wait_for(raw_send(subscriber.close_event), CLOSE_WAIT_SECONDS)
+            await asyncio.wait_for(raw_send(event), CLOSE_WAIT_SECONDS)
 
 
 async def _not_websocket(send: RawSend) -> None:

@@ -50,6 +50,7 @@ class Run(msgspec.Struct):
     command: str
     started_at: str
     machine: str
+    transport: str
     subscribers_requested: int
     subscribers_connected: int
     client_processes: int
@@ -178,6 +179,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="reports per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of pushing")
     parser.add_argument("--hospitals", type=int, default=50)
+    parser.add_argument(
+        "--transport", choices=["ws", "sse"], default="ws", help="WebSocket or Server-Sent Events"
+    )
     parser.add_argument("--name", default=None, help="results file name (default from sizes)")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
@@ -196,7 +200,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    name = args.name or f"{args.subscribers}-subscribers-{args.rate:g}-per-s"
+    name = args.name or f"{args.transport}-{args.subscribers}-subscribers-{args.rate:g}-per-s"
     os.sched_setaffinity(0, {args.client_cpu})
     prefix = f"bedsvc-live-load-{secrets.token_hex(4)}"
     database = asyncio.run(create_database(args.database_url))
@@ -229,7 +233,9 @@ def measure(
     profiler = None
     try:
         server.wait_ready()
-        base, url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/api/v1/live"
+        base = f"http://127.0.0.1:{port}"
+        path = "/api/v1/live" if args.transport == "ws" else "/api/v1/live/events"
+        url = f"{base}{path}"
         asyncio.run(push_reports(base, keys, rate=20, duration=1))  # warm every code path
         time.sleep(1)
         rss_before = server.rss()
@@ -249,7 +255,7 @@ def measure(
             if args.profile:
                 profiler = subprocess.Popen(
                     [
-                        "py-spy",
+                        str(Path(sys.executable).with_name("py-spy")),
                         "record",
                         "-p",
                         str(server.worker.pid),
@@ -276,7 +282,11 @@ def measure(
         name=name,
         command="python -m loadtests.live " + " ".join(sys.argv[1:]),
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        machine=f"{os.cpu_count()} cores, Python {platform.python_version()}, granian {granian.__version__}",
+        machine=(
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"granian {granian.__version__}"
+        ),
+        transport=args.transport,
         subscribers_requested=args.subscribers,
         subscribers_connected=connected,
         client_processes=args.clients,
@@ -299,14 +309,18 @@ def measure(
 
 def markdown(run: Run) -> str:
     d, m = run.delivery, run.memory
+    mib = 1 << 20
     rows = [
+        ("transport", "WebSocket" if run.transport == "ws" else "Server-Sent Events"),
         (
             "subscribers connected",
-            f"{run.subscribers_connected} of {run.subscribers_requested} ({run.client_processes} client processes, {run.connect_seconds} s)",
+            f"{run.subscribers_connected} of {run.subscribers_requested} "
+            f"({run.client_processes} client processes, {run.connect_seconds} s)",
         ),
         (
             "reports",
-            f"{run.reports_acknowledged} acknowledged at {run.rate_per_second:g}/s for {run.duration_seconds:g} s ({run.push_errors} errors)",
+            f"{run.reports_acknowledged} acknowledged at {run.rate_per_second:g}/s "
+            f"for {run.duration_seconds:g} s ({run.push_errors} errors)",
         ),
         ("deliveries", f"{d.delivered} of {d.expected}"),
         (
@@ -320,7 +334,9 @@ def markdown(run: Run) -> str:
         ("closed by the server", str(d.closed_by_server)),
         (
             "server memory per connection",
-            f"{m.per_connection_bytes / 1024:.1f} KiB (RSS {m.rss_before_bytes >> 20} → {m.rss_connected_bytes >> 20} MiB connected, {m.rss_after_bytes >> 20} MiB after)",
+            f"{m.per_connection_bytes / 1024:.1f} KiB (worker RSS {m.rss_before_bytes // mib} "
+            f"→ {m.rss_connected_bytes // mib} MiB connected, "
+            f"{m.rss_after_bytes // mib} MiB after)",
         ),
         ("server CPU while pushing", f"{run.server_cpu_percent} % of its core"),
     ]
@@ -331,9 +347,11 @@ def markdown(run: Run) -> str:
         "",
         "| measure | value |",
         "|---|---|",
+        *(f"| {k} | {v} |" for k, v in rows),
+        "",
+        run.note,
+        "",
     ]
-    lines += [f"| {k} | {v} |" for k, v in rows]
-    lines += ["", run.note, ""]
     return "\n".join(lines)
 
 
