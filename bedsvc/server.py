@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 
 from granian import Granian
 from granian.constants import Interfaces
@@ -17,9 +18,22 @@ def export_urls(settings: Settings) -> None:
     os.environ["BEDSVC_DATABASE_URL"], os.environ["BEDSVC_REDIS_URL"] = settings.urls()
 
 
+def raise_open_files_limit(needed: int) -> None:
+    """Every live subscriber holds a socket: lift the soft limit towards the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     asyncio.run(migrate(settings.urls()[0]))
     export_urls(settings)
+    # granian holds back requests beyond `backpressure` per worker (default 1024), and an
+    # event stream is a request that lasts: leave room for every live connection and as many
+    # ordinary requests again as the default.
+    backpressure = settings.live_max_connections + 1024
+    raise_open_files_limit(backpressure + 1024)
     Granian(
         "bedsvc.asgi:app_from_env",
         factory=True,
@@ -29,4 +43,5 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
         interface=Interfaces.ASGI,
         log_access=False,
         workers_kill_timeout=10,
+        backpressure=backpressure,
     ).serve()

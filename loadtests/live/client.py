@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import msgspec
@@ -60,9 +61,8 @@ class Subscriber(asyncio.Protocol):
         raise NotImplementedError
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.snapshot.done():
@@ -170,7 +170,7 @@ async def connect_one(
             _, subscriber = await loop.create_connection(
                 lambda: kind(f"{host}:{port}", target), host, port
             )
-            await asyncio.wait_for(subscriber.snapshot, 60)
+            await asyncio.wait_for(subscriber.snapshot, 20)
         except (OSError, ConnectionError, TimeoutError):
             return None
     return subscriber
@@ -192,7 +192,15 @@ async def main(url: str, count: int) -> list[Received]:
     return results
 
 
+def run(url: str, count: int) -> list[Received]:
+    try:
+        import uvloop  # optional: a cheaper event loop for the clients
+    except ImportError:
+        return asyncio.run(main(url, count))
+    return uvloop.run(main(url, count))
+
+
 if __name__ == "__main__":
-    received = asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    received = run(sys.argv[1], int(sys.argv[2]))
     Path(sys.argv[3]).write_bytes(msgspec.msgpack.encode(received))
     print("done", flush=True)

@@ -11,6 +11,7 @@ class Ack(msgspec.Struct, array_like=True):
     version: int
     hospital: str
     at: float
+    sent: float
 
 
 class Delivery(msgspec.Struct):
@@ -27,6 +28,9 @@ class Delivery(msgspec.Struct):
     p99_ms: float
     max_ms: float
     min_ms: float
+    from_request_p50_ms: float
+    from_request_p99_ms: float
+    from_request_max_ms: float
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -41,6 +45,7 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     A version a subscriber did not get is `superseded` when it got a later version of the same
     hospital (latest wins: allowed, it holds the newer state), otherwise `lost`."""
     latencies: list[float] = []
+    from_request: list[float] = []
     lost = superseded = out_of_order = 0
     hospital_of = {ack.version: ack.hospital for ack in acks}
     for result in received:
@@ -60,11 +65,13 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
             at = arrived.get(ack.version)
             if at is not None:
                 latencies.append(at - ack.at)
+                from_request.append(at - ack.sent)
             elif newest.get(ack.hospital, 0) > ack.version:
                 superseded += 1
             else:
                 lost += 1
     latencies.sort()
+    from_request.sort()
     return Delivery(
         subscribers=len(received),
         reports=len(acks),
@@ -79,4 +86,7 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
         p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
         max_ms=round((latencies[-1] if latencies else float("nan")) * 1000, 1),
         min_ms=round((latencies[0] if latencies else float("nan")) * 1000, 1),
+        from_request_p50_ms=round(percentile(from_request, 0.50) * 1000, 1),
+        from_request_p99_ms=round(percentile(from_request, 0.99) * 1000, 1),
+        from_request_max_ms=round((from_request[-1] if from_request else float("nan")) * 1000, 1),
     )
