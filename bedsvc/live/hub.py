@@ -68,6 +68,15 @@ class Frame:
         return self._sse_event
 
 
+# Answers known by their type, so that the fan-out's hot path skips the generic checks below
+# (measured to cost as much as the send itself): futures are futures, and granian's answer for
+# a body chunk its buffer took (not importable, so learnt when first seen) is complete by
+# construction.
+_FUTURES: set[type] = {asyncio.Future, asyncio.Task}
+_TAKEN_AT_ONCE: set[type] = set()
+_COMPLETE_BY_CONSTRUCTION = ("granian._granian", "PyEmptyAwaitable")
+
+
 def in_flight(sent: Awaitable[Any]) -> asyncio.Future[Any] | None:
     """What to wait on until a send has completed, or None when it has already.
 
@@ -75,13 +84,21 @@ def in_flight(sent: Awaitable[Any]) -> asyncio.Future[Any] | None:
     fits its buffer is taken at once (the answer is an awaitable that is complete), one that
     does not gets a future. Other servers answer with a coroutine, run here as a task.
     """
-    if isinstance(sent, asyncio.Future) or hasattr(sent, "add_done_callback"):
+    kind = type(sent)
+    if kind in _TAKEN_AT_ONCE:
+        return None
+    if kind in _FUTURES:
+        return cast(asyncio.Future[Any], sent)
+    if hasattr(sent, "add_done_callback"):
+        _FUTURES.add(kind)
         return cast(asyncio.Future[Any], sent)
     if asyncio.iscoroutine(sent):
         return asyncio.ensure_future(sent)
     try:
         waiting_on = next(sent.__await__())
     except StopIteration:
+        if (kind.__module__, kind.__name__) == _COMPLETE_BY_CONSTRUCTION:
+            _TAKEN_AT_ONCE.add(kind)
         return None
     # By asyncio's protocol an awaitable that is not done yields the future it waits on.
     return cast(asyncio.Future[Any], waiting_on)
@@ -109,6 +126,8 @@ class Subscriber:
         "pending",
         "send",
         "sending",
+        "sent_count",
+        "swept_count",
     )
 
     ping_event: dict[str, Any]
@@ -124,6 +143,8 @@ class Subscriber:
         self.closed = False
         self.sending = False
         self.busy_since = time.monotonic()
+        self.sent_count = 0
+        self.swept_count = 0
         self.close_code: int | None = None
         self.close_reason = ""
 
@@ -182,7 +203,7 @@ class Subscriber:
     def _transmit(self, event: dict[str, Any], version: int) -> bool:
         """Hands one event to the server; True when it has been taken already."""
         self.last_version = version
-        self.busy_since = time.monotonic()
+        self.sent_count += 1
         try:
             waiter = in_flight(self.send(event))
         except (RuntimeError, OSError):
@@ -191,6 +212,7 @@ class Subscriber:
         if waiter is None:
             return True
         self.sending = True
+        self.busy_since = time.monotonic()
         waiter.add_done_callback(self._sent)
         return False
 
@@ -401,12 +423,18 @@ class LiveHub:
     def sweep(self, clock: float) -> None:
         """Closes subscribers stuck on one send for too long; pings the quiet ones."""
         for subscriber in tuple(self.subscribers):
-            idle = clock - subscriber.busy_since
             if subscriber.sending:
-                if idle > self.send_timeout_seconds:
-                    log.info("closing a subscriber too slow to receive", seconds=round(idle, 1))
+                # `busy_since`: when the send it waits on began.
+                stuck = clock - subscriber.busy_since
+                if stuck > self.send_timeout_seconds:
+                    log.info("closing a subscriber too slow to receive", seconds=round(stuck, 1))
                     subscriber.close(CLOSE_TOO_SLOW, "too slow to receive")
-            elif idle > self.ping_seconds:
+            elif subscriber.sent_count != subscriber.swept_count:
+                # Sent something since the last sweep (counted, not timed: the hot path is
+                # cheaper without a clock read per message).
+                subscriber.swept_count = subscriber.sent_count
+                subscriber.busy_since = clock
+            elif clock - subscriber.busy_since > self.ping_seconds:
                 subscriber.ping()
 
 
