@@ -61,6 +61,7 @@ class Run(msgspec.Struct):
     duration_seconds: float
     reports_acknowledged: int
     push_errors: int
+    pushes_overtaken: int
     server_cpu_percent: float
     memory: Memory
     delivery: Delivery
@@ -89,16 +90,16 @@ def report_body(n: int) -> dict[str, object]:
 
 async def push_reports(
     base: str, keys: dict[str, str], rate: float, duration: float
-) -> tuple[list[Ack], int]:
+) -> tuple[list[Ack], int, int]:
     """Open loop: report n is sent at start + n / rate whatever the earlier ones are doing."""
     codes = sorted(keys)
     acks: list[Ack] = []
-    errors = 0
+    errors = stale = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
 
         async def push(n: int) -> None:
-            nonlocal errors
+            nonlocal errors, stale
             code = codes[n % len(codes)]
             sent = time.monotonic()
             response = await http.post(
@@ -107,10 +108,14 @@ async def push_reports(
                 headers={"Authorization": f"Bearer {keys[code]}"},
             )
             at = time.monotonic()
-            if response.status_code != 200 or not response.json()["applied"]:
+            if response.status_code != 200:
                 errors += 1
                 if errors <= 3:
                     print(f"push refused: {response.status_code} {response.text[:200]}", flush=True)
+                return
+            if not response.json()["applied"]:
+                # Overtaken by the hospital's next report (both in flight at once): no change.
+                stale += 1
                 return
             acks.append(Ack(version=response.json()["version"], hospital=code, at=at, sent=sent))
 
@@ -121,7 +126,7 @@ async def push_reports(
             tasks.append(asyncio.create_task(push(n)))
         await asyncio.gather(*tasks)
     acks.sort(key=lambda ack: ack.version)
-    return acks, errors
+    return acks, errors, stale
 
 
 def start_clients(
@@ -280,7 +285,7 @@ def measure(
             with contextlib.suppress(PermissionError):
                 os.setpriority(os.PRIO_PROCESS, 0, -10)
             cpu_before, pushing_since = server.cpu_seconds(), time.monotonic()
-            acks, errors = asyncio.run(push_reports(base, keys, args.rate, args.duration))
+            acks, errors, stale = asyncio.run(push_reports(base, keys, args.rate, args.duration))
             time.sleep(3)  # the last report's fan-out
             cpu_used = server.cpu_seconds() - cpu_before
             cpu_percent = 100 * cpu_used / (time.monotonic() - pushing_since)
@@ -307,6 +312,7 @@ def measure(
         duration_seconds=args.duration,
         reports_acknowledged=len(acks),
         push_errors=errors,
+        pushes_overtaken=stale,
         server_cpu_percent=round(cpu_percent, 1),
         memory=Memory(
             rss_before_bytes=rss_before,
@@ -332,7 +338,8 @@ def markdown(run: Run) -> str:
         (
             "reports",
             f"{run.reports_acknowledged} acknowledged at {run.rate_per_second:g}/s "
-            f"for {run.duration_seconds:g} s ({run.push_errors} errors)",
+            f"for {run.duration_seconds:g} s ({run.push_errors} errors, "
+            f"{run.pushes_overtaken} overtaken by the hospital's next report)",
         ),
         ("deliveries", f"{d.delivered} of {d.expected}"),
         (
