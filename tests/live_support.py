@@ -83,7 +83,7 @@ async def settled(server: LiveServer) -> None:
     """Waits for the worker's first cache rebuild (an empty Redis is rebuilt at start, and the
     feed reloads on hearing of it), so that tests see no reload they did not cause."""
     services = server.services
-    for _ in range(200):
+    for _ in range(500):
         cached = await services.cache.version()
         if cached is not None and services.feed.version == cached:
             await asyncio.sleep(0.05)
