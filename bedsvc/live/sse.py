@@ -83,6 +83,8 @@ class EventStream:
             await read_until_gone(receive, subscriber)
         finally:
             subscriber.close(None, "")
+        # A client that takes nothing takes no end of stream either: granian then keeps the
+        # socket (and the little it buffered, its bounded channel) until the client leaves.
         with contextlib.suppress(TimeoutError, RuntimeError, OSError):
             await asyncio.wait_for(raw_send(END_EVENT), CLOSE_WAIT_SECONDS)
 

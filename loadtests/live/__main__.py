@@ -354,6 +354,10 @@ def markdown(run: Run) -> str:
             "lost / superseded (latest wins) / out of order",
             f"{d.lost} / {d.superseded} / {d.out_of_order}",
         ),
+        (
+            "covered by a later snapshot (worker reloads)",
+            f"{d.resynced} ({d.later_snapshots} snapshots after the first)",
+        ),
         ("closed by the server", str(d.closed_by_server)),
         (
             "server memory per connection",

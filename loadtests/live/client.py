@@ -35,8 +35,9 @@ START = b'{"type":"'
 
 
 class Received(msgspec.Struct, array_like=True):
-    """What one subscriber saw: the snapshot's version, then (version, monotonic time) of each
-    delta or removal, and whether the server ended the connection before the run did."""
+    """What one subscriber saw: the first snapshot's version, then (version, monotonic time) of
+    each delta or removal, and of each later snapshot as its negated version; and whether the
+    server ended the connection before the run did."""
 
     snapshot: int
     versions: list[int]
@@ -98,13 +99,15 @@ class Subscriber(asyncio.Protocol):
         versions, times = self.result.versions, self.result.times
         for match in MESSAGE.finditer(buffer):
             kind, version = match.group(1), int(match.group(2))
-            if kind == b"s":
-                self.result.snapshot = version
-                if not self.snapshot.done():
-                    self.snapshot.set_result(None)
-            else:
+            if kind != b"s":
                 versions.append(version)
                 times.append(now)
+            elif self.snapshot.done():
+                versions.append(-version)  # a fresh snapshot later on: kept in sequence
+                times.append(now)
+            else:
+                self.result.snapshot = version
+                self.snapshot.set_result(None)
             end = match.end()
         # Keep only what may begin a message not yet complete.
         start = buffer.find(START, end)

@@ -33,13 +33,13 @@ class ServerUnderTest:
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("bedsvc serve exited")
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{self.port}{path}").status_code == 200:
                     return
             time.sleep(0.1)
         raise RuntimeError("bedsvc serve did not become ready")

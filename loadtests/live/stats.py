@@ -21,6 +21,8 @@ class Delivery(msgspec.Struct):
     delivered: int
     lost: int
     superseded: int
+    resynced: int
+    later_snapshots: int
     out_of_order: int
     closed_by_server: int
     p50_ms: float
@@ -42,20 +44,26 @@ def percentile(ordered: list[float], fraction: float) -> float:
 def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     """Every subscriber should see every acknowledged version (the stream is unfiltered).
 
-    A version a subscriber did not get is `superseded` when it got a later version of the same
-    hospital (latest wins: allowed, it holds the newer state), otherwise `lost`."""
+    A version a subscriber did not get is `resynced` when a later snapshot covered it (the
+    worker reloaded), `superseded` when it got a later version of the same hospital (latest
+    wins: allowed, it holds the newer state), otherwise `lost`."""
     latencies: list[float] = []
     from_request: list[float] = []
-    lost = superseded = out_of_order = 0
+    lost = superseded = resynced = out_of_order = snapshots = 0
     hospital_of = {ack.version: ack.hospital for ack in acks}
     for result in received:
-        arrived = dict(zip(result.versions, result.times, strict=True))
-        previous = result.snapshot
-        for version in result.versions:
-            out_of_order += version <= previous
-            previous = max(previous, version)
+        arrived: dict[int, float] = {}
         newest: dict[str, int] = {}
-        for version in result.versions:
+        covered = previous = result.snapshot
+        for version, at in zip(result.versions, result.times, strict=True):
+            if version < 0:  # a later snapshot
+                snapshots += 1
+                covered = previous = max(previous, -version)
+                continue
+            if version <= previous:
+                out_of_order += 1
+            previous = max(previous, version)
+            arrived[version] = at
             code = hospital_of.get(version)
             if code is not None:
                 newest[code] = max(newest.get(code, 0), version)
@@ -68,6 +76,8 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
                 from_request.append(at - ack.sent)
             elif newest.get(ack.hospital, 0) > ack.version:
                 superseded += 1
+            elif ack.version <= covered:
+                resynced += 1
             else:
                 lost += 1
     latencies.sort()
@@ -75,18 +85,24 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     return Delivery(
         subscribers=len(received),
         reports=len(acks),
-        expected=len(latencies) + lost + superseded,
+        expected=len(latencies) + lost + superseded + resynced,
         delivered=len(latencies),
         lost=lost,
         superseded=superseded,
+        resynced=resynced,
+        later_snapshots=snapshots,
         out_of_order=out_of_order,
         closed_by_server=sum(r.close_code is not None for r in received),
-        p50_ms=round(percentile(latencies, 0.50) * 1000, 1),
-        p90_ms=round(percentile(latencies, 0.90) * 1000, 1),
-        p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
-        max_ms=round((latencies[-1] if latencies else float("nan")) * 1000, 1),
-        min_ms=round((latencies[0] if latencies else float("nan")) * 1000, 1),
-        from_request_p50_ms=round(percentile(from_request, 0.50) * 1000, 1),
-        from_request_p99_ms=round(percentile(from_request, 0.99) * 1000, 1),
-        from_request_max_ms=round((from_request[-1] if from_request else float("nan")) * 1000, 1),
+        p50_ms=ms(percentile(latencies, 0.50)),
+        p90_ms=ms(percentile(latencies, 0.90)),
+        p99_ms=ms(percentile(latencies, 0.99)),
+        max_ms=ms(latencies[-1] if latencies else float("nan")),
+        min_ms=ms(latencies[0] if latencies else float("nan")),
+        from_request_p50_ms=ms(percentile(from_request, 0.50)),
+        from_request_p99_ms=ms(percentile(from_request, 0.99)),
+        from_request_max_ms=ms(from_request[-1] if from_request else float("nan")),
     )
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
