@@ -14,20 +14,13 @@ import psutil
 
 
 class ServerUnderTest:
-    def __init__(self, port: int, cpu: int, env: dict[str, str]) -> None:
+    def __init__(
+        self, port: int, cpu: int, env: dict[str, str], command: list[str] | None = None
+    ) -> None:
         self.port = port
+        command = command or ["-m", "bedsvc", "serve", "--port", str(port)]
         self.process = subprocess.Popen(
-            [
-                "taskset",
-                "-c",
-                str(cpu),
-                sys.executable,
-                "-m",
-                "bedsvc",
-                "serve",
-                "--port",
-                str(port),
-            ],
+            ["taskset", "-c", str(cpu), sys.executable, *command],
             env=os.environ | env,
             stdout=subprocess.DEVNULL,
             start_new_session=True,

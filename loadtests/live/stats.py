@@ -55,7 +55,7 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
         arrived: dict[int, float] = {}
         newest: dict[str, int] = {}
         covered = previous = result.snapshot
-        for version, at in zip(result.versions, result.times, strict=True):
+        for version, arrival in zip(result.versions, result.times, strict=True):
             if version < 0:  # a later snapshot
                 snapshots += 1
                 covered = previous = max(previous, -version)
@@ -63,7 +63,7 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
             if version <= previous:
                 out_of_order += 1
             previous = max(previous, version)
-            arrived[version] = at
+            arrived[version] = arrival
             code = hospital_of.get(version)
             if code is not None:
                 newest[code] = max(newest.get(code, 0), version)
