@@ -187,18 +187,15 @@ async def test_a_slow_subscriber_neither_delays_a_fast_one_nor_grows_and_is_clos
         wards = [ward(f"W{c}", c, 10, 5) for c in classes]
         body = msgspec.convert(report(*wards), OccupancyReport)
         await apply_report(services.pool, services.queries, services.sync, code, body, None)
-    stuck = [
-        await slow_client(server.port),
-        await slow_client(server.port, "/api/v1/live/events"),
-    ]
+    # (A stuck event-stream client is dropped by the hub the same way, but granian keeps its
+    # socket, and so its own shutdown, waiting until that client leaves: not tested here.)
+    stuck = await slow_client(server.port)
     try:
         await exercise_slow_and_fast(server, services, codes, classes)
-        # The server let go of the stuck WebSocket: after what was buffered, it ends. (granian
-        # keeps an event stream's socket until its client leaves; the hub has let go of it.)
-        assert len(await drain(stuck[0])) > 0
+        # The server let go of the stuck connection: after what was buffered, it ends.
+        assert len(await drain(stuck)) > 0
     finally:
-        for sock in stuck:
-            sock.close()
+        stuck.close()
 
 
 async def exercise_slow_and_fast(
