@@ -116,6 +116,7 @@ async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
         server.process.send_signal(signal.SIGTERM)
         with pytest.raises(ConnectionClosed):
             await receive(subscriber, timeout=5)
-        await asyncio.to_thread(server.process.wait, 10)
+        assert time.monotonic() - started < 5, "the subscriber was held on to"
+    # The process itself exits within granian's kill timeout (10 s) even if a worker lingers.
+    await asyncio.to_thread(server.process.wait, 15)
     assert server.process.returncode == 0
-    assert time.monotonic() - started < 5
