@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
@@ -23,6 +26,9 @@ from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
+from bedsvc.live.hub import live_hub
+from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
+from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
@@ -72,7 +78,31 @@ async def build_services(settings: Settings) -> Services:
         feed=feed,
         secret_box=load_secret_box(settings),
         public=public,
+        live=live_hub(feed, settings),
     )
+
+
+class BedsvcApp(FastPathApp):
+    """Litestar with the public fast path in front, and the live streams given the server's
+    own `send`: their fan-out
+    chains sends on the server's futures, and every layer Litestar wraps around `send` would
+    cost a task per message per subscriber (see bedsvc/live/). The WebSocket skips Litestar
+    altogether; the event stream is routed, validated and documented by Litestar."""
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET and scope.get("path") == LIVE_PATH:
+            connection = cast(Scope, scope)
+            connection["app"] = connection["litestar_app"] = self
+            await serve_live_socket(connection, cast(Receive, receive), cast(Send, send))
+            return
+        if scope["type"] == ScopeType.HTTP and scope.get("path") == EVENTS_PATH:
+            scope[RAW_SEND] = send  # type: ignore[literal-required]
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -91,11 +121,13 @@ def create_app(settings: Settings) -> Litestar:
         await services.feed.start()
         if settings.public_fast_path:
             fast_path.cache = services.public
+        services.live.start()
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
             fast_path.cache = None
+            services.live.stop()
             await services.feed.stop()
             await cancel(alerts)
             await cancel(reconciler)
@@ -113,7 +145,7 @@ def create_app(settings: Settings) -> Litestar:
             r"^/($|dashboard$|static/)",
         ],
     )
-    return FastPathApp(
+    return BedsvcApp(
         fast_path=fast_path,
         route_handlers=[
             PublicController,
@@ -123,6 +155,8 @@ def create_app(settings: Settings) -> Litestar:
             sirs_router(settings.sirs_prefix),
             MonitorController,
             *web_handlers(settings),
+            LiveEventsController,
+            live_socket,
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},

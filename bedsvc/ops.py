@@ -51,7 +51,8 @@ def prometheus_config() -> PrometheusConfig:
         app_name="bedsvc",
         prefix="bedsvc",
         group_path=True,
-        exclude=["/metrics", "/healthz", "/readyz"],
+        # Live streams last as long as a citizen watches: not requests to time.
+        exclude=["/metrics", "/healthz", "/readyz", "/api/v1/live"],
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 
 from granian import Granian
 from granian.constants import Interfaces, Loops
@@ -17,8 +18,23 @@ def export_urls(settings: Settings) -> None:
     os.environ["BEDSVC_DATABASE_URL"], os.environ["BEDSVC_REDIS_URL"] = settings.urls()
 
 
-def serve_granian(target: str, host: str, port: int, workers: int) -> None:
+def raise_open_files_limit(needed: int) -> None:
+    """Every live subscriber holds a socket: lift the soft limit towards the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def serve_granian(
+    target: str, host: str, port: int, workers: int, live_max_connections: int = 10_000
+) -> None:
     """Serves the ASGI app factory `target` ("module:function") as `bedsvc serve` does."""
+    # granian holds back requests beyond `backpressure` per worker (default 1024), and an
+    # event stream is a request that lasts: leave room for every live connection and as many
+    # ordinary requests again as the default.
+    backpressure = live_max_connections + 1024
+    raise_open_files_limit(backpressure + 1024)
     Granian(
         target,
         factory=True,
@@ -31,10 +47,11 @@ def serve_granian(target: str, host: str, port: int, workers: int) -> None:
         loop=Loops.uvloop,
         log_access=False,
         workers_kill_timeout=10,
+        backpressure=backpressure,
     ).serve()
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     asyncio.run(migrate(settings.urls()[0]))
     export_urls(settings)
-    serve_granian("bedsvc.asgi:app_from_env", host, port, workers)
+    serve_granian("bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections)

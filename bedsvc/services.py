@@ -13,6 +13,7 @@ from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
@@ -43,6 +44,7 @@ class Services:
     feed: ChangeFeed
     secret_box: SecretBox
     public: PublicCache
+    live: LiveHub
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -86,6 +86,21 @@ class Settings(BaseSettings):
     public_fast_path: bool = Field(
         default=True, description="Answer cached public reads before the framework's routing."
     )
+    live_max_connections: int = Field(
+        default=10_000, ge=1, description="Live (WebSocket and SSE) connections per worker."
+    )
+    live_max_message_bytes: int = Field(
+        default=4096, ge=64, description="Largest message a live client may send."
+    )
+    live_allowed_origins: str = Field(
+        default="*", description="Comma-separated Origins allowed to subscribe; * for any."
+    )
+    live_ping_seconds: float = Field(
+        default=20.0, gt=0, description="A live connection quiet this long is sent a ping."
+    )
+    live_send_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A live client that takes nothing this long is closed."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(

@@ -33,6 +33,8 @@ from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 
+pytest_plugins = ["tests.live_support"]
+
 TABLES = "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions"
 
 

@@ -1,0 +1,161 @@
+"""One subscriber process of the fan-out load test: many WebSocket connections, each recording
+the version and arrival time of every message.
+
+The subscribers speak just enough HTTP and WebSocket by hand on a plain asyncio Protocol (under
+uvloop when installed): a general client library costs several times more per message than the
+server does, and with every subscriber process on one core the client, not the server, would
+be what is measured.
+
+Run by the runner as `python -m loadtests.live.client URL COUNT OUT`; it prints `ready N F` once
+its N subscribers hold their snapshots (F failed to connect), then waits for a line on stdin,
+writes what each subscriber received to OUT (msgpack) and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit
+
+import msgspec
+
+CONNECT_CONCURRENCY = 100
+
+
+# Every message starts `{"type":"…","version":N,` (msgspec writes the tag, then the fields in
+# order), on either transport; hospitals inside a message carry neither key.
+MESSAGE = re.compile(rb'\{"type":"(\w)\w*","version":(\d+),')
+START = b'{"type":"'
+
+
+class Received(msgspec.Struct, array_like=True):
+    """What one subscriber saw: the first snapshot's version, then (version, monotonic time) of
+    each delta or removal, and of each later snapshot as its negated version; and whether the
+    server ended the connection before the run did."""
+
+    snapshot: int
+    versions: list[int]
+    times: list[float]
+    close_code: int | None = None
+
+
+class Subscriber(asyncio.Protocol):
+    """Finds the messages in the byte stream with one regular expression per read, whatever
+    the framing (WebSocket frames, chunked event-stream): a client that parsed every frame in
+    Python would cost more per message than the server, and be what is measured."""
+
+    def __init__(self, host: str, target: str, websocket: bool) -> None:
+        self.websocket = websocket
+        self.request = self.request_for(host, target)
+        self.buffer = b""
+        self.upgraded = False
+        self.result = Received(snapshot=-1, versions=[], times=[])
+        self.snapshot = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.stopping = False
+
+    def request_for(self, host: str, target: str) -> bytes:
+        if not self.websocket:
+            head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+            return head.encode()
+        key = base64.b64encode(os.urandom(16)).decode()
+        return (
+            f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.snapshot.done():
+            self.snapshot.set_exception(ConnectionError("closed before the snapshot"))
+        if not self.stopping:
+            self.result.close_code = 1006
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        buffer = self.buffer + data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            status = b"HTTP/1.1 101" if self.websocket else b"HTTP/1.1 200"
+            if not buffer.startswith(status):
+                self.snapshot.set_exception(ConnectionError(buffer[:40].decode()))
+                return
+            buffer = buffer[end + 4 :]
+            self.upgraded = True
+        end = 0
+        versions, times = self.result.versions, self.result.times
+        for match in MESSAGE.finditer(buffer):
+            kind, version = match.group(1), int(match.group(2))
+            if kind != b"s":
+                versions.append(version)
+                times.append(now)
+            elif self.snapshot.done():
+                versions.append(-version)  # a fresh snapshot later on: kept in sequence
+                times.append(now)
+            else:
+                self.result.snapshot = version
+                self.snapshot.set_result(None)
+            end = match.end()
+        # Keep only what may begin a message not yet complete.
+        start = buffer.find(START, end)
+        self.buffer = buffer[start:] if start >= 0 else buffer[-len(START) :]
+
+
+async def connect_one(
+    host: str, port: int, target: str, gate: asyncio.Semaphore
+) -> Subscriber | None:
+    loop = asyncio.get_running_loop()
+    async with gate:
+        try:
+            websocket = not target.startswith("/api/v1/live/events")
+            _, subscriber = await loop.create_connection(
+                lambda: Subscriber(f"{host}:{port}", target, websocket), host, port
+            )
+            await asyncio.wait_for(subscriber.snapshot, 20)
+        except (OSError, ConnectionError, TimeoutError):
+            return None
+    return subscriber
+
+
+async def main(url: str, count: int) -> list[Received]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    made = await asyncio.gather(*(connect_one(host, port, target, gate) for _ in range(count)))
+    subscribers = [s for s in made if s is not None]
+    print(f"ready {len(subscribers)} {count - len(subscribers)}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    results = [s.result for s in subscribers]
+    for subscriber in subscribers:
+        subscriber.stopping = True
+        if subscriber.transport is not None:
+            subscriber.transport.abort()
+    return results
+
+
+def run(url: str, count: int) -> list[Received]:
+    try:
+        import uvloop  # optional: a cheaper event loop for the clients
+    except ImportError:
+        return asyncio.run(main(url, count))
+    return uvloop.run(main(url, count))
+
+
+if __name__ == "__main__":
+    received = run(sys.argv[1], int(sys.argv[2]))
+    Path(sys.argv[3]).write_bytes(msgspec.msgpack.encode(received))
+    print("done", flush=True)

@@ -1,0 +1,122 @@
+"""Two bedsvc server processes sharing one PostgreSQL and one Redis, as two instances behind a
+load balancer would: a change pushed to one reaches live subscribers of the other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from bedsvc.settings import Settings
+from tests.conftest import Factory, bearer, report, ward
+from tests.live_support import free_port, receive
+
+
+class ServerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        env = os.environ | {
+            "BEDSVC_DATABASE_URL": str(settings.database_url),
+            "BEDSVC_REDIS_URL": str(settings.redis_url),
+            "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
+            "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
+            "BEDSVC_LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bedsvc", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,  # its workers too can be stopped as one group
+        )
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}/api/v1/live"
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                assert self.process.poll() is None, "bedsvc serve exited"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"{self.http}/readyz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.05)
+        raise RuntimeError("bedsvc serve did not become ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # a worker left behind, if any
+        self.process.wait()
+
+
+@pytest.fixture
+def two_servers(settings: Settings, clean: None) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    first, second = ServerProcess(settings), ServerProcess(settings)
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.fixture
+async def servers(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> tuple[ServerProcess, ServerProcess]:
+    await asyncio.gather(*(server.ready() for server in two_servers))
+    return two_servers
+
+
+async def test_a_push_to_one_instance_reaches_subscribers_of_the_other(
+    servers: tuple[ServerProcess, ServerProcess], factory: Factory
+) -> None:
+    first, second = servers
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+
+    async with connect(second.ws) as subscriber:
+        assert (await receive(subscriber))["type"] == "snapshot"
+        async with httpx.AsyncClient(base_url=first.http) as http:
+            response = await http.post(
+                f"/api/v1/hospitals/{code}/occupancy",
+                json=report(ward("ICU", "ICU", 8, 2)),
+                headers=bearer(key),
+            )
+        assert response.status_code == 200, response.text
+        # The hospital's registration may reach the subscriber first, as a delta or within
+        # its snapshot; the push is the delta that carries the pushed version.
+        while (message := await receive(subscriber))["version"] < response.json()["version"]:
+            pass
+    assert message["type"] == "delta"
+    assert message["version"] == response.json()["version"]
+    assert [(c["bed_class"], c["available"]) for c in message["hospital"]["classes"]] == [
+        ("ICU", 2)
+    ]
+
+
+async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    server = servers[1]
+    async with connect(server.ws) as subscriber:
+        await receive(subscriber)
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed):
+            await receive(subscriber, timeout=5)
+        assert time.monotonic() - started < 5, "the subscriber was held on to"
+    # The process itself exits within granian's kill timeout (10 s) even if a worker lingers.
+    await asyncio.to_thread(server.process.wait, 15)
+    assert server.process.returncode == 0
