@@ -162,7 +162,9 @@ class ChangeFeed:
 
     async def handle(self, message: ChangeMessage) -> None:
         if isinstance(message, CacheRebuilt):
-            if message.version >= self.version:
+            # A rebuild at a version this worker already holds adds nothing: reloading would
+            # only resend every live subscriber a snapshot, just when the system is busiest.
+            if message.version > self.version:
                 await self.reload()
             return
         if message.version <= self.version:
