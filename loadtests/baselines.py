@@ -4,6 +4,9 @@
   and server cost with no work at all.
 - `naive_app`: availability the naive way: the availability query against PostgreSQL, the
   view built and encoded, on every request.
+
+And `raw_bytes_app`, no framework at all: constant bytes (`BEDSVC_LOADTEST_BYTES` of them)
+from a bare ASGI callable, what the server and the loopback cost for a body of that size.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 import asyncpg
 from litestar import Litestar, Request, get
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, availability
 from bedsvc.store import connect_pool, load_queries
@@ -54,3 +59,15 @@ def naive_app() -> Litestar:
             await app.state.pool.close()
 
     return Litestar(route_handlers=[naive_availability], lifespan=[lifespan])
+
+
+def raw_bytes_app() -> ASGIApp:
+    body = b"x" * int(os.environ.get("BEDSVC_LOADTEST_BYTES", "5"))
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return app
