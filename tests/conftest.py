@@ -261,3 +261,13 @@ def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def own_redis_client(
+    settings: Settings, clean: None, redis_process: RedisProcess
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app on a Redis server the test can stop and start."""
+    app = create_app(settings.model_copy(update={"redis_url": redis_process.url}))
+    async with AsyncTestClient(app=app) as client:
+        yield client

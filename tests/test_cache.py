@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import msgspec
-import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
-from bedsvc.app import create_app
 from bedsvc.availability import HospitalState
 from bedsvc.cache import HospitalChanged
 from bedsvc.services import Services
@@ -21,16 +18,6 @@ from bedsvc.settings import Settings
 from tests.conftest import Factory, RedisProcess, bearer, report, wait_for_version, ward
 
 Client = AsyncTestClient[Litestar]
-
-
-@pytest.fixture
-async def own_redis_client(
-    settings: Settings, clean: None, redis_process: RedisProcess
-) -> AsyncIterator[Client]:
-    """The app on a Redis server the test can stop and start."""
-    app = create_app(settings.model_copy(update={"redis_url": redis_process.url}))
-    async with AsyncTestClient(app=app) as client:
-        yield client
 
 
 async def test_push_succeeds_with_redis_down_and_cache_is_rebuilt_when_back(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -20,15 +17,6 @@ async def test_health_and_readiness(client: Client) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "database": "ok", "redis": "ok"}
-
-
-@pytest.fixture
-async def own_redis_client(
-    settings: Settings, clean: None, redis_process: RedisProcess
-) -> AsyncIterator[Client]:
-    app = create_app(settings.model_copy(update={"redis_url": redis_process.url}))
-    async with AsyncTestClient(app=app) as client:
-        yield client
 
 
 async def test_not_ready_without_redis_but_still_serving(
