@@ -6,9 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import msgspec
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from bedsvc.errors import NotFound
+from bedsvc.ingest.schemas import OccupancyReport
+from bedsvc.ingest.service import apply_report
+from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, wait_for_version, ward
 
@@ -254,3 +260,12 @@ async def test_closing_a_ward_removes_it_until_a_newer_report(
     assert new.json()["applied"] == ["MAWAR"]
     again = await client.delete(f"/api/v1/hospitals/{code}/wards/NOPE", headers=bearer(key))
     assert again.status_code == 404
+
+
+async def test_service_refuses_a_report_for_an_unknown_hospital(
+    services: Services, settings: Settings
+) -> None:
+    body = msgspec.convert(report(ward()), OccupancyReport)
+    with pytest.raises(NotFound):
+        await apply_report(services.pool, services.queries, services.sync, "0000000", body, None)
+    assert await db_rows(settings, "SELECT 1 FROM occupancy_history") == []

@@ -37,21 +37,29 @@ async def apply_report(
     report: OccupancyReport,
     key_id: str | None,
 ) -> IngestResult:
-    """Applies the wards whose stored report is older, returns only after the commit."""
+    """Applies the wards whose stored report is older, returns only after the commit.
+
+    Callers have authorized the hospital (and so found it); the wards' foreign key still
+    refuses an unknown one, without a lookup of its own on every push.
+    """
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await require_hospital_exists(conn, queries, hospital_code)
             version: int = await queries.lock_next_version(conn)
-            applied = [
-                row["ward_code"]
-                async for row in queries.apply_report(
-                    conn,
-                    hospital_code=hospital_code,
-                    version=version,
-                    reported_at=report.reported_at,
-                    **_report_columns(report),
-                )
-            ]
+            try:
+                applied = [
+                    row["ward_code"]
+                    async for row in queries.apply_report(
+                        conn,
+                        hospital_code=hospital_code,
+                        version=version,
+                        reported_at=report.reported_at,
+                        **_report_columns(report),
+                    )
+                ]
+            except asyncpg.ForeignKeyViolationError as exc:
+                if exc.constraint_name != "wards_hospital_code_fkey":
+                    raise
+                raise NotFound(f"No hospital with code '{hospital_code}'.") from None
             if not applied:
                 # Nothing changed: the version is not taken, so versions stay gapless.
                 return IngestResult(
@@ -88,7 +96,6 @@ async def close_ward(
 ) -> WardClosed:
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await require_hospital_exists(conn, queries, hospital_code)
             version: int = await queries.lock_next_version(conn)
             closed = await queries.close_ward(
                 conn, hospital_code=hospital_code, ward_code=ward_code, version=version
