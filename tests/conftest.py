@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -102,7 +103,6 @@ async def clean(settings: Settings) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        await conn.execute("UPDATE change_counter SET version = 0")
     finally:
         await conn.close()
     client = aioredis.Redis.from_url(str(settings.redis_url))
@@ -194,9 +194,26 @@ def bearer(key: str) -> dict[str, str]:
 
 
 async def wait_for_version(
+    client: AsyncTestClient[Litestar], code: str, version: int, timeout: float = 3.0
+) -> None:
+    """The public API follows commits through the change stream: wait until it shows hospital
+    `code` at `version` (the version a push answered) or later."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    seen = -1
+    while asyncio.get_running_loop().time() < deadline:
+        response = await client.get(f"/api/v1/hospitals/{code}")
+        seen = response.json()["version"] if response.status_code == 200 else -1
+        if seen >= version:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"public API shows {code} at version {seen}, expected {version}")
+
+
+async def wait_for_global_version(
     client: AsyncTestClient[Litestar], version: int, timeout: float = 3.0
 ) -> None:
-    """The public API follows commits through the change channel: wait until it has `version`."""
+    """Waits until the public documents are at global `version` (as another worker's
+    documents said) or later."""
     deadline = asyncio.get_running_loop().time() + timeout
     seen = -1
     while asyncio.get_running_loop().time() < deadline:
@@ -204,7 +221,23 @@ async def wait_for_version(
         if seen >= version:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"public API still at version {seen}, expected {version}")
+    raise AssertionError(f"public documents still at version {seen}, expected {version}")
+
+
+def document_etag(version: int, stale: int = 0) -> re.Pattern[str]:
+    """The ETag of the documents at a global version: `W/"<version>.<fingerprint>.<stale>"`."""
+    return re.compile(rf'W/"{version}\.[0-9a-f]+\.{stale}"')
+
+
+async def wait_until_unlisted(
+    client: AsyncTestClient[Litestar], code: str, timeout: float = 3.0
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if (await client.get(f"/api/v1/hospitals/{code}")).status_code == 404:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"public API still lists {code}")
 
 
 class RedisProcess:
