@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
@@ -93,6 +94,7 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
         data_dir=embedded_dir / "data",
         redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
         cache_reconcile_seconds=0.2,
+        key_cache_seconds=1.0,
         log_json=False,
         log_level="WARNING",
     )
@@ -207,6 +209,25 @@ async def wait_for_version(
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"public API shows {code} at version {seen}, expected {version}")
+
+
+async def push_until_refused(
+    client: AsyncTestClient[Litestar], code: str, key: str, within: float
+) -> httpx.Response:
+    """Pushes until the key is refused: a checked key is trusted for `key_cache_seconds`, so a
+    revocation must take effect within that. The refusal, or an AssertionError."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        response = await client.post(
+            f"/api/v1/hospitals/{code}/occupancy",
+            json=report(ward(), minutes_ago=0),
+            headers=bearer(key),
+        )
+        if response.status_code != 200:
+            return response
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"key still accepted {within} s after its revocation")
+        await asyncio.sleep(0.05)
 
 
 async def wait_for_global_version(
