@@ -19,6 +19,7 @@ from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
+from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
@@ -40,17 +41,22 @@ from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.sync import CacheSync, cancel
+from bedsvc.sync import CacheSync
+from bedsvc.tasks import cancel
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
 
 
-def connect_redis(url: str) -> aioredis.Redis:
+def connect_redis(url: str, *, socket_timeout: float = 1.0) -> aioredis.Redis:
     # Short timeouts: with Redis down, a request must fall back quickly, not hang.
     return aioredis.Redis.from_url(
-        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15
+        url, socket_timeout=socket_timeout, socket_connect_timeout=1.0, health_check_interval=15
     )
+
+
+# How long the change feed's read waits for new entries; its connection times out later.
+FEED_BLOCK_SECONDS = 1.0
 
 
 async def build_services(settings: Settings) -> Services:
@@ -60,10 +66,14 @@ async def build_services(settings: Settings) -> Services:
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(redis_url)
-    cache = AvailabilityCache(client, settings.redis_prefix)
+    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
     sync = CacheSync(pool, cache, queries)
     feed = ChangeFeed(
-        sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
+        sync,
+        lambda: connect_redis(redis_url, socket_timeout=FEED_BLOCK_SECONDS + 5),
+        cache.stream_key,
+        block_seconds=FEED_BLOCK_SECONDS,
+        poll_interval=settings.cache_reconcile_seconds,
     )
     public = PublicCache(feed, settings)
     feed.add_listener(public)
@@ -79,6 +89,7 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=public,
         live=live_hub(feed, settings),
+        keys=KeyCache(settings.key_cache_seconds),
     )
 
 

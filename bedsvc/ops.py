@@ -34,7 +34,7 @@ async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
     database = redis = "ok"
     try:
         async with services.pool.acquire(timeout=2) as conn:
-            await services.queries.current_version(conn)
+            await services.queries.ping(conn)
     except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
         database = f"unreachable: {type(exc).__name__}"
     try:

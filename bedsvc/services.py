@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from litestar import Request
 from litestar.datastructures import State
 
+from bedsvc.auth import KeyCache
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
 from bedsvc.live.hub import LiveHub
@@ -45,6 +46,7 @@ class Services:
     secret_box: SecretBox
     public: PublicCache
     live: LiveHub
+    keys: KeyCache
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

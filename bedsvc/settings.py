@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     write_rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Authenticated writes per client address per worker."
     )
+    max_wards_per_hospital: int = Field(
+        default=2000,
+        ge=1,
+        description="Open wards a hospital may have; a report beyond is refused.",
+    )
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a checked API key is trusted without asking PostgreSQL again "
+        "(a revocation takes effect within this time).",
+    )
+    change_stream_length: int = Field(
+        default=10_000, ge=100, description="Entries the Redis change stream keeps."
+    )
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
     )

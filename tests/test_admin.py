@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Factory, bearer, wait_for_version
+from tests.conftest import Factory, bearer, wait_for_version, wait_until_unlisted
 
 Client = AsyncTestClient[Litestar]
 
@@ -34,7 +34,7 @@ async def test_admin_registers_and_updates_a_hospital(client: Client, factory: F
     assert created.status_code == 200, created.text
     assert created.json()["created"] is True
     assert updated.json()["created"] is False
-    await wait_for_version(client, updated.json()["version"])
+    await wait_for_version(client, HOSPITAL["code"], updated.json()["version"])
     [listed] = (await client.get("/api/v1/availability?region=3274")).json()["hospitals"]
     assert (listed["name"], listed["phone"], listed["classes"]) == (
         "RSD Gunung Jati",
@@ -50,7 +50,8 @@ async def test_deactivated_hospital_leaves_the_listing(client: Client, factory: 
         "/api/v1/admin/hospitals", json=HOSPITAL | {"active": False}, headers=admin
     )
 
-    await wait_for_version(client, gone.json()["version"])
+    await wait_until_unlisted(client, HOSPITAL["code"])
+    assert gone.json()["version"] == 2
     assert (await client.get("/api/v1/availability")).json()["hospitals"] == []
     assert (await client.get("/api/v1/hospitals/3274011")).status_code == 404
 

@@ -110,7 +110,15 @@ def direct(services: Services) -> Push:
 
     async def push_report(code: str, body: dict[str, Any]) -> object:
         data = msgspec.json.decode(msgspec.json.encode(body), type=OccupancyReport)
-        return await apply_report(services.pool, services.queries, services.sync, code, data, None)
+        return await apply_report(
+            services.pool,
+            services.queries,
+            services.sync,
+            code,
+            data,
+            None,
+            max_open_wards=services.settings.max_wards_per_hospital,
+        )
 
     return push_report
 

@@ -45,11 +45,6 @@ JOIN bed_classes bc ON bc.code = w.bed_class
 WHERE w.hospital_code = :hospital_code AND w.closed_at IS NULL
 ORDER BY bc.sort_order, w.ward_code;
 
--- name: open_ward(hospital_code, ward_code)^
-SELECT ward_code, name, bed_class
-FROM wards
-WHERE hospital_code = :hospital_code AND ward_code = :ward_code AND closed_at IS NULL;
-
 -- name: open_ward_by_id_t_tt(hospital_code, id_t_tt)^
 SELECT id_t_tt, ward_code, name, bed_class
 FROM wards
