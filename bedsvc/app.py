@@ -41,6 +41,7 @@ from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync, cancel
+from bedsvc.throttle import FailureThrottle
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -79,6 +80,9 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=public,
         live=live_hub(feed, settings),
+        throttle=FailureThrottle(
+            client, settings.redis_prefix, settings.signin_failure_window_seconds
+        ),
     )
 
 

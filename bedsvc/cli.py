@@ -158,7 +158,9 @@ def _issue_sirs(hospital_code: str, label: str) -> Callable[[Settings], Coroutin
     from bedsvc.admin.keys import issue_sirs_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await _cli_errors(issue_sirs_from_cli(_database_url(settings), hospital_code, label))
+        return await _cli_errors(
+            issue_sirs_from_cli(settings, _database_url(settings), hospital_code, label)
+        )
 
     return work
 

@@ -19,6 +19,7 @@ from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
+from bedsvc.throttle import FailureThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class Services:
     secret_box: SecretBox
     public: PublicCache
     live: LiveHub
+    throttle: FailureThrottle
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -46,10 +46,14 @@ async def issue_aplicares_from_cli(
         await pool.close()
 
 
-async def issue_sirs_from_cli(database_url: str, hospital_code: str, label: str) -> SirsCredential:
+async def issue_sirs_from_cli(
+    settings: Settings, database_url: str, hospital_code: str, label: str
+) -> SirsCredential:
+    """The password's hash is keyed with the service's key, as for Aplicares."""
+    box = load_secret_box(settings)
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await issue_sirs(pool, load_queries(), hospital_code, label)
+        return await issue_sirs(pool, load_queries(), box, hospital_code, label)
     finally:
         await pool.close()
 
