@@ -13,6 +13,7 @@ from litestar.datastructures import State
 
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.secret_box import SecretBox
@@ -47,6 +48,7 @@ class Services:
     public: PublicCache
     live: LiveHub
     throttle: FailureThrottle
+    health: Health
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -26,7 +26,9 @@ import asyncpg
 import httpx
 import msgspec
 import structlog
+from prometheus_client import Counter
 
+from bedsvc.health import Health
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
@@ -34,6 +36,12 @@ from bedsvc.store import Conn, Queries
 log = structlog.get_logger(__name__)
 
 _encoder = msgspec.json.Encoder()
+
+# A failing cycle means no alert fires: it must show on a dashboard, not only in a log line.
+cycle_failures = Counter(
+    "bedsvc_alert_cycle_failures",
+    "Alert evaluation or delivery cycles that failed (no alert fired in them).",
+)
 
 SIGNATURE_HEADER = "X-Bedsvc-Signature"
 TIMESTAMP_HEADER = "X-Bedsvc-Timestamp"
@@ -231,7 +239,11 @@ _DELIVERY_POLL_SECONDS = 1.0
 
 
 async def run_alerts(
-    pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
+    pool: asyncpg.Pool,
+    queries: Queries,
+    settings: Settings,
+    stale_after: timedelta,
+    health: Health,
 ) -> None:
     """The worker's background task: evaluate the rules, deliver what is due, repeat."""
     timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
@@ -244,6 +256,12 @@ async def run_alerts(
                     next_evaluation = loop.time() + settings.alert_interval_seconds
                     await evaluate(pool, queries, settings, stale_after)
                 await deliver_due(pool, queries, settings, client)
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.warning("alert evaluation skipped", error=str(exc))
+            # The loop must outlive any one failure, whatever it is, and say so loudly: a
+            # silent failure here means no alert ever fires.
+            except Exception as exc:
+                cycle_failures.inc()
+                health.alerts_failed(type(exc).__name__)
+                log.error("alert cycle failed", error=type(exc).__name__, exc_info=exc)
+            else:
+                health.alerts_evaluated()
             await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))

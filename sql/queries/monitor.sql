@@ -2,8 +2,8 @@
 -- Capacity and free beds per listed hospital and class over its open wards; a hospital
 -- without open wards comes once, with a null class.
 SELECT h.code, h.name, h.region_code, h.lat, h.lon, w.bed_class,
-       coalesce(sum(w.capacity), 0)::int AS capacity,
-       coalesce(sum(w.available), 0)::int AS available,
+       coalesce(sum(w.capacity), 0)::bigint AS capacity,
+       coalesce(sum(w.available), 0)::bigint AS available,
        max(w.reported_at) AS updated_at
 FROM hospitals h
 LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
@@ -102,9 +102,9 @@ segments AS (
     CROSS JOIN bounds b
 )
 SELECT bucket_start, s.hospital_code, s.bed_class,
-       sum(s.capacity)::int AS capacity,
-       sum(s.capacity - s.available)::int AS occupied,
-       sum(s.available)::int AS available
+       sum(s.capacity)::bigint AS capacity,
+       sum(s.capacity - s.available)::bigint AS occupied,
+       sum(s.available)::bigint AS available
 FROM segments s
 CROSS JOIN LATERAL generate_series(
     s.segment_start, s.segment_end - :bucket::interval, :bucket::interval) AS bucket_start
