@@ -25,7 +25,12 @@ HUGE_WARDS = 25_000
 HUGE_CAPACITY = 100_000
 
 
-async def huge_hospital(settings: Settings, factory: Factory, code: str = "3274011") -> None:
+async def huge_hospital(
+    settings: Settings,
+    factory: Factory,
+    code: str = "3274011",
+    reported_ago: timedelta = timedelta(minutes=10),
+) -> None:
     """A hospital whose open wards hold more beds than an int can count, all occupied, as
     written before the cap per hospital existed (straight into the tables)."""
     await factory.hospital(code)
@@ -37,12 +42,13 @@ async def huge_hospital(settings: Settings, factory: Factory, code: str = "32740
                 INSERT INTO wards (hospital_code, ward_code, name, bed_class, capacity, available,
                                    reported_at, received_at, version)
                 SELECT $1, 'W' || n, 'Ruang ' || n, 'ICU', $2, 0,
-                       now() - interval '10 minutes', now(), 1
+                       now() - $4::interval, now(), 1
                 FROM generate_series(1, $3) AS n
                 """,
                 code,
                 HUGE_CAPACITY,
                 HUGE_WARDS,
+                reported_ago,
             )
             await conn.execute(
                 """

@@ -111,3 +111,17 @@ CROSS JOIN LATERAL generate_series(
 WHERE s.change = 'report' AND (:bed_class::text IS NULL OR s.bed_class = :bed_class::text)
 GROUP BY bucket_start, s.hospital_code, s.bed_class
 ORDER BY bucket_start, s.hospital_code, s.bed_class;
+
+-- name: set_local_statement_timeout(timeout)$
+-- For the rest of the transaction only (milliseconds, as text): a pooled connection is shared.
+SELECT set_config('statement_timeout', :timeout, true);
+
+-- name: history_series_count(hospital_code, region_code, bed_class)$
+-- How many (hospital, class) series a history query may return: with its buckets, what it
+-- costs is known before it runs. Counted over the wards' current classes.
+SELECT count(DISTINCT (w.hospital_code, w.bed_class))
+FROM wards w
+JOIN hospitals h ON h.code = w.hospital_code
+WHERE (:hospital_code::text IS NULL OR w.hospital_code = :hospital_code::text)
+  AND (:region_code::text IS NULL OR h.region_code = :region_code::text)
+  AND (:bed_class::text IS NULL OR w.bed_class = :bed_class::text);
