@@ -23,6 +23,9 @@ from bedsvc.store import Conn, Queries
 
 T = TypeVar("T")
 
+# How soon PostgreSQL notices the connection of a running monitor query was closed.
+_CHECK_INTERVAL_MS = "1000"
+
 
 class QueryTooCostly(BedsvcError):
     status_code = HTTP_503_SERVICE_UNAVAILABLE
@@ -36,8 +39,8 @@ async def monitor_connection(
     """A connection in a transaction whose statements stop after `timeout_seconds`."""
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await queries.set_local_statement_timeout(
-                conn, timeout=str(int(timeout_seconds * 1000))
+            await queries.set_local_query_limits(
+                conn, timeout=str(int(timeout_seconds * 1000)), check_interval=_CHECK_INTERVAL_MS
             )
             yield conn
     except asyncpg.QueryCanceledError:

@@ -112,9 +112,12 @@ WHERE s.change = 'report' AND (:bed_class::text IS NULL OR s.bed_class = :bed_cl
 GROUP BY bucket_start, s.hospital_code, s.bed_class
 ORDER BY bucket_start, s.hospital_code, s.bed_class;
 
--- name: set_local_statement_timeout(timeout)$
+-- name: set_local_query_limits(timeout, check_interval)$
 -- For the rest of the transaction only (milliseconds, as text): a pooled connection is shared.
-SELECT set_config('statement_timeout', :timeout, true);
+-- The check interval makes PostgreSQL itself stop a query whose connection was closed (a
+-- cancelled request whose connection the pool dropped), not only when it next sends rows.
+SELECT set_config('statement_timeout', :timeout, true),
+       set_config('client_connection_check_interval', :check_interval, true);
 
 -- name: history_series_count(hospital_code, region_code, bed_class)$
 -- How many (hospital, class) series a history query may return: with its buckets, what it
