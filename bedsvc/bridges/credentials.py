@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 
 import asyncpg
 import msgspec
@@ -62,9 +64,15 @@ def sirs_digests(box: SecretBox, sent: str) -> list[str]:
 
 
 async def issue_aplicares(
-    pool: asyncpg.Pool, queries: Queries, box: SecretBox, hospital_code: str, label: str = ""
+    pool: asyncpg.Pool,
+    queries: Queries,
+    box: SecretBox,
+    hospital_code: str,
+    label: str = "",
+    allowed: Sequence[IPv4Network | IPv6Network] = (),
 ) -> AplicaresCredential:
-    """A numeric cons-id like BPJS's and a random secret, stored encrypted."""
+    """A numeric cons-id like BPJS's and a random secret, stored encrypted; with `allowed`,
+    usable only from those addresses (the signature does not cover the body)."""
     async with pool.acquire() as conn:
         hospital = await queries.get_hospital(conn, code=hospital_code)
         if hospital is None:
@@ -85,6 +93,7 @@ async def issue_aplicares(
                     hospital_code=hospital_code,
                     secret_enc=box.encrypt(secret),
                     label=label,
+                    allowed_addresses=list(allowed),
                 )
             except asyncpg.UniqueViolationError:
                 continue

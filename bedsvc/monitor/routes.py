@@ -20,11 +20,13 @@ from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
 from bedsvc.services import Services, get_services
+from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.
 MONITOR_ROLES = ("monitor", "admin")
 
-Code = Annotated[str | None, QueryParameter(max_length=32)]
+# Codes of hospitals, regions and classes; anything else cannot match and is refused (422).
+Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)]
 
 
 async def monitor_key_guard(

@@ -1,6 +1,6 @@
--- name: insert_aplicares_credential(cons_id, hospital_code, secret_enc, label)!
-INSERT INTO aplicares_credentials (cons_id, hospital_code, secret_enc, label)
-VALUES (:cons_id, :hospital_code, :secret_enc, :label);
+-- name: insert_aplicares_credential(cons_id, hospital_code, secret_enc, label, allowed_addresses)!
+INSERT INTO aplicares_credentials (cons_id, hospital_code, secret_enc, label, allowed_addresses)
+VALUES (:cons_id, :hospital_code, :secret_enc, :label, :allowed_addresses);
 
 -- name: find_aplicares_credential(cons_id)^
 -- The credential with the PPK code of its hospital, so one query answers both checks.
