@@ -22,7 +22,7 @@ from bedsvc.bridges.credentials import AplicaresCredential, issue_aplicares, rev
 from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from tests.conftest import Factory
+from tests.conftest import Factory, wait_until_current
 
 Client = AsyncTestClient[Litestar]
 BASE = "/aplicaresws/rest"
@@ -93,6 +93,7 @@ async def hospital_with_bridge(
 
 
 async def public_wards(client: Client, code: str = "3274011") -> dict[str, dict[str, Any]]:
+    await wait_until_current(client)
     detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
     return {w["ward_code"]: w for w in detail["wards"]}
 

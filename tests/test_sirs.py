@@ -19,7 +19,7 @@ from bedsvc.bridges.sirs.service import new_ward_code
 from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, report, ward
+from tests.conftest import Factory, bearer, report, wait_until_current, ward
 
 Client = AsyncTestClient[Litestar]
 PREFIX = "/sirs/fo/index.php"
@@ -89,6 +89,7 @@ async def hospital_with_bridge(
 
 
 async def public_wards(client: Client, code: str = "3274011") -> dict[str, dict[str, Any]]:
+    await wait_until_current(client)
     detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
     return {w["name"]: w for w in detail["wards"]}
 
