@@ -20,7 +20,6 @@ TEXT_PATTERN = f"\\A[^{_REFUSED_CHARACTERS}]*\\Z"
 # Codes: a letter or digit first, then letters, digits, '_', '.' or '-'.
 CODE_PATTERN = r"\A[A-Za-z0-9][\w.\-]*\Z"
 
-_TEXT = re.compile(TEXT_PATTERN)
 _CODE = re.compile(CODE_PATTERN)
 
 
@@ -29,12 +28,8 @@ def text(max_length: int, min_length: int = 0) -> Meta:
     return Meta(min_length=min_length, max_length=max_length, pattern=TEXT_PATTERN)
 
 
-def is_clean_text(value: str) -> bool:
-    """The same rule for text that does not pass through a Struct (path and query values)."""
-    return _TEXT.match(value) is not None
-
-
 def is_code(value: str, max_length: int = 64) -> bool:
+    """The code rule for values that do not pass through a Struct (path values)."""
     return len(value) <= max_length and _CODE.match(value) is not None
 
 
