@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -42,11 +43,16 @@ async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
     `alerts` tells whether the last alert evaluation failed; it does not make the worker
     unready, as serving does not depend on it."""
     health = services.health
-    ready = health.database == health.redis == "ok"
+    # A check that stopped coming is no evidence of health.
+    overdue = max(3 * services.settings.readiness_interval_seconds, 5.0)
+    current = health.checked_at is not None and (
+        datetime.now(UTC) - health.checked_at
+    ) <= timedelta(seconds=overdue)
+    ready = current and health.database == health.redis == "ok"
     body = Readiness(
         status="ready" if ready else "not ready",
-        database=health.database,
-        redis=health.redis,
+        database=health.database if current else "not checked lately",
+        redis=health.redis if current else "not checked lately",
         alerts=health.alerts,
         checked_at=health.checked_at.isoformat() if health.checked_at else "",
     )
@@ -61,7 +67,7 @@ async def check_readiness(
     try:
         async with pool.acquire(timeout=2) as conn:
             await queries.current_version(conn)
-    except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         database = f"unreachable: {type(exc).__name__}"
     try:
         await client.ping()
