@@ -26,6 +26,7 @@ from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.hub import live_hub
 from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
@@ -33,7 +34,7 @@ from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
@@ -43,6 +44,7 @@ from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync
 from bedsvc.tasks import cancel
+from bedsvc.throttle import FailureThrottle
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -90,6 +92,10 @@ async def build_services(settings: Settings) -> Services:
         public=public,
         live=live_hub(feed, settings),
         keys=KeyCache(settings.key_cache_seconds),
+        throttle=FailureThrottle(
+            client, settings.redis_prefix, settings.signin_failure_window_seconds
+        ),
+        health=Health(),
     )
 
 
@@ -127,7 +133,19 @@ def create_app(settings: Settings) -> Litestar:
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
         alerts = asyncio.create_task(
-            run_alerts(services.pool, services.queries, settings, services.stale_after)
+            run_alerts(
+                services.pool, services.queries, settings, services.stale_after, services.health
+            )
+        )
+        await check_readiness(services.health, services.pool, services.queries, services.redis)
+        readiness = asyncio.create_task(
+            run_readiness(
+                services.health,
+                services.pool,
+                services.queries,
+                services.redis,
+                settings.readiness_interval_seconds,
+            )
         )
         await services.feed.start()
         if settings.public_fast_path:
@@ -140,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
             fast_path.cache = None
             services.live.stop()
             await services.feed.stop()
+            await cancel(readiness)
             await cancel(alerts)
             await cancel(reconciler)
             await services.redis.aclose()

@@ -14,12 +14,14 @@ from litestar.datastructures import State
 from bedsvc.auth import KeyCache
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
+from bedsvc.throttle import FailureThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class Services:
     public: PublicCache
     live: LiveHub
     keys: KeyCache
+    throttle: FailureThrottle
+    health: Health
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -33,7 +33,7 @@ from bedsvc.auth import issue_key
 from bedsvc.embedded import start_postgres, start_redis
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from bedsvc.store import migrate
+from bedsvc.store import load_queries, migrate
 
 pytest_plugins = ["tests.live_support"]
 
@@ -259,6 +259,18 @@ async def wait_until_unlisted(
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"public API still lists {code}")
+
+
+async def wait_until_current(client: AsyncTestClient[Litestar], timeout: float = 3.0) -> None:
+    """Waits until the public API shows every change PostgreSQL has committed (for writes whose
+    answer carries no version, such as the bridges')."""
+    settings: Settings = client.app.state.services.settings
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        version: int = await load_queries().global_version(conn)
+    finally:
+        await conn.close()
+    await wait_for_global_version(client, version, timeout)
 
 
 class RedisProcess:

@@ -12,7 +12,6 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from bedsvc.app import create_app
 from bedsvc.errors import NotFound
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.service import Written, apply_report
@@ -75,7 +74,7 @@ async def test_push_is_committed_and_visible(
 
 
 async def test_older_or_equal_report_is_stale_and_changes_nothing(
-    client: Client, factory: Factory
+    client: Client, factory: Factory, settings: Settings
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
@@ -90,6 +89,10 @@ async def test_older_or_equal_report_is_stale_and_changes_nothing(
     assert first["applied"] == ["MAWAR"]
     assert again == {"version": first["version"], "applied": [], "stale": ["MAWAR"]}
     assert late == {"version": first["version"], "applied": [], "stale": ["MAWAR"]}
+    rows = await db_rows(settings, "SELECT available FROM wards")
+    assert [r["available"] for r in rows] == [5]
+    history = await db_rows(settings, "SELECT 1 FROM occupancy_history")
+    assert len(history) == 1
     await wait_for_version(client, code, first["version"])
     detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
     assert detail["wards"][0]["available"] == 5
@@ -193,11 +196,12 @@ async def test_malformed_json_is_a_problem_not_a_500(client: Client, factory: Fa
         content=b"{not json",
         headers=bearer(key) | {"content-type": "application/json"},
     )
-    assert response.status_code in (400, 422)
+    # Malformed syntax is 400; a body that parses but breaks a rule is 422.
+    assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_keys_are_scoped(client: Client, factory: Factory) -> None:
+async def test_keys_are_scoped(client: Client, factory: Factory, settings: Settings) -> None:
     mine = await factory.hospital("3274011")
     other = await factory.hospital("3274012")
     my_key = await factory.key(hospital_code=mine)
@@ -217,8 +221,9 @@ async def test_keys_are_scoped(client: Client, factory: Factory) -> None:
     assert (
         await client.post(URL.format("9999999"), json=body, headers=bearer(my_key))
     ).status_code == 404
-    detail = (await client.get(f"/api/v1/hospitals/{other}")).json()
-    assert detail["wards"] == []
+    # PostgreSQL is the record: nothing refused was written, whatever the cache shows later.
+    assert await db_rows(settings, "SELECT 1 FROM wards") == []
+    assert await db_rows(settings, "SELECT 1 FROM occupancy_history") == []
 
 
 async def test_unauthenticated_caller_gets_401_before_validation(
@@ -286,44 +291,6 @@ async def test_service_refuses_a_report_for_an_unknown_hospital(
             services.pool, services.queries, services.sync, "0000000", body, None, max_open_wards=9
         )
     assert await db_rows(settings, "SELECT 1 FROM occupancy_history") == []
-
-
-async def test_inactive_hospital_may_not_report(
-    client: Client, factory: Factory, settings: Settings
-) -> None:
-    code = await factory.hospital()
-    key = await factory.key(hospital_code=code)
-    await db_rows(settings, "UPDATE hospitals SET active = false WHERE code = $1", code)
-
-    response = await client.post(URL.format(code), json=report(ward()), headers=bearer(key))
-    closing = await client.delete(f"/api/v1/hospitals/{code}/wards/MAWAR", headers=bearer(key))
-
-    assert response.status_code == 403, response.text
-    assert "inactive" in response.json()["detail"]
-    assert closing.status_code in (403, 404)
-    assert await db_rows(settings, "SELECT 1 FROM wards") == []
-
-
-async def test_open_wards_per_hospital_are_capped(
-    clean: None, factory: Factory, settings: Settings
-) -> None:
-    capped = create_app(settings.model_copy(update={"max_wards_per_hospital": 3}))
-    async with AsyncTestClient(app=capped) as client:
-        code = await factory.hospital()
-        key = await factory.key(hospital_code=code)
-        first = report(ward("A"), ward("B"))
-        assert (await client.post(URL.format(code), json=first, headers=bearer(key))).is_success
-
-        # Updating the open ones and adding one more is fine; two more is one too many.
-        fits = report(ward("A"), ward("B"), ward("C"), minutes_ago=0.5)
-        too_many = report(ward("D"), ward("E"), minutes_ago=0.2)
-        assert (await client.post(URL.format(code), json=fits, headers=bearer(key))).is_success
-        refused = await client.post(URL.format(code), json=too_many, headers=bearer(key))
-
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"][0]["field"] == "wards"
-    rows = await db_rows(settings, "SELECT ward_code FROM wards ORDER BY ward_code")
-    assert [r["ward_code"] for r in rows] == ["A", "B", "C"]
 
 
 async def test_reports_of_other_hospitals_do_not_wait_for_a_locked_one(

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.availability import AvailabilityFilter, availability, hospital_detail
@@ -268,13 +269,11 @@ async def test_gzip_only_for_clients_that_accept_it(
 async def test_crossing_the_stale_threshold_changes_body_and_etag(
     settings: Settings, clean: None, factory: Factory
 ) -> None:
-    stale_after = 3
-    app = create_app(settings.model_copy(update={"stale_after_seconds": stale_after}))
+    app = create_app(settings.model_copy(update={"stale_after_seconds": 1}))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)
-        reported_at = datetime.now(UTC) - timedelta(seconds=1)
-        version = await push(client, code, key, ward(), at=reported_at)
+        version = await push(client, code, key, ward(), at=datetime.now(UTC))
         await wait_for_version(client, code, version)
         fresh = await client.get(AVAILABILITY)
         total = fresh.json()["version"]
@@ -282,10 +281,14 @@ async def test_crossing_the_stale_threshold_changes_body_and_etag(
         assert fresh.json()["hospitals"][0]["stale"] is False
         assert fresh_detail.json()["wards"][0]["stale"] is False
 
-        wait = reported_at + timedelta(seconds=stale_after + 0.05) - datetime.now(UTC)
-        await asyncio.sleep(wait.total_seconds())
-
-        stale = await client.get(AVAILABILITY, headers={"If-None-Match": fresh.headers["etag"]})
+        # No change arrives: the threshold alone makes the documents stale (about 1 s).
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            stale = await client.get(AVAILABILITY, headers={"If-None-Match": fresh.headers["etag"]})
+            if stale.status_code == 200 or asyncio.get_running_loop().time() > deadline:
+                break
+            assert stale.status_code == 304
+            await asyncio.sleep(0.02)
         assert stale.status_code == 200
         assert stale.json()["version"] == total
         assert stale.json()["hospitals"][0]["stale"] is True
@@ -326,12 +329,23 @@ async def test_cache_follows_through_a_redis_restart(
         assert document_etag(version).fullmatch(after.headers["etag"])
 
 
+def _fast_responses(status: str) -> float:
+    labels = {"path": "/api/v1/availability", "status_code": status}
+    return REGISTRY.get_sample_value("bedsvc_public_fast_responses_total", labels) or 0.0
+
+
 async def test_fast_reads_are_counted_in_metrics(client: Client, factory: Factory) -> None:
     await two_regions(client, factory)
+    # The registry is the process's, filled by every earlier test: count the difference.
+    before = {status: _fast_responses(status) for status in ("200", "304")}
+    first = await client.get(AVAILABILITY)
     await client.get(AVAILABILITY)
+    await client.get(AVAILABILITY, headers={"If-None-Match": first.headers["etag"]})
 
     metrics = (await client.get("/metrics")).text
 
+    assert _fast_responses("200") - before["200"] == 2
+    assert _fast_responses("304") - before["304"] == 1
     assert 'bedsvc_public_fast_responses_total{path="/api/v1/availability",status_code="200"}' in (
         metrics
     )

@@ -123,6 +123,10 @@ async def close_ward(
             conn, hospital_code=hospital_code, ward_code=ward_code, key_id=key_id
         )
         if closed is None:
+            raise RuntimeError("close_ward answers one row")
+        if not closed["active"]:
+            raise _inactive_hospital(hospital_code)
+        if closed["version"] is None:
             raise NotFound(f"No open ward '{ward_code}' at hospital '{hospital_code}'.")
         version, state = await load_state(conn, queries, hospital_code)
     await sync.publish(hospital_code, version, state)

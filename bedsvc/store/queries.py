@@ -1,7 +1,7 @@
 """The named queries of sql/queries, typed (written by scripts/gen-query-types)."""
 
-# The parameters are named as in the SQL, `id` included.
-# ruff: noqa: A002
+# The parameters are named as in the SQL, `id` and `timeout` included.
+# ruff: noqa: A002, ASYNC109
 
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ class Queries(Protocol):
         hospital_code: object,
         secret_enc: object,
         label: object,
+        allowed_addresses: object,
     ) -> Any: ...
 
     async def find_aplicares_credential(self, conn: Conn, *, cons_id: object) -> Record | None: ...
@@ -99,6 +100,10 @@ class Queries(Protocol):
     ) -> Any: ...
 
     async def find_sirs_credential(self, conn: Conn, *, hospital_code: object) -> Record | None: ...
+
+    async def replace_sirs_password_hash(
+        self, conn: Conn, *, hospital_code: object, old_hash: object, new_hash: object
+    ) -> Any: ...
 
     async def revoke_sirs_credential(self, conn: Conn, *, hospital_code: object) -> Any: ...
 
@@ -149,6 +154,8 @@ class Queries(Protocol):
     def all_hospital_states(self, conn: Conn) -> AsyncIterator[Record]: ...
 
     def all_hospital_states_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
+
+    async def global_version(self, conn: Conn) -> Any: ...
 
     def hospital_versions(self, conn: Conn) -> AsyncIterator[Record]: ...
 
@@ -214,6 +221,14 @@ class Queries(Protocol):
         region_code: object,
         bed_class: object,
     ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def set_local_query_limits(
+        self, conn: Conn, *, timeout: object, check_interval: object
+    ) -> Any: ...
+
+    async def history_series_count(
+        self, conn: Conn, *, hospital_code: object, region_code: object, bed_class: object
+    ) -> Any: ...
 
     async def write_report(
         self,

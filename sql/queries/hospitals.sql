@@ -44,6 +44,10 @@ SELECT code, version, name, kind, region_code, address, phone, lat, lon, wards
 FROM hospital_states
 ORDER BY code;
 
+-- name: global_version()$
+-- The sum of every hospital's version: what a worker that is current shows.
+SELECT coalesce(sum(version), 0)::bigint FROM hospitals;
+
 -- name: hospital_versions()
 -- Every hospital's version, listed or not: their sum is the global version.
 SELECT code, version FROM hospitals;

@@ -84,7 +84,8 @@ FROM checks c;
 
 -- name: close_ward(hospital_code, ward_code, key_id)^
 -- Closes an open ward in one statement, with the hospital's next version and a history row;
--- a report older than the closing is stale afterwards. No row: no such open ward.
+-- a report older than the closing is stale afterwards. `version` is null when nothing was
+-- closed: no such open ward, or an inactive hospital (`active` false).
 WITH closed AS (
     UPDATE wards
     SET closed_at = now(), reported_at = greatest(reported_at, now()), received_at = now()
@@ -108,4 +109,5 @@ history AS (
            c.received_at, :key_id
     FROM closed c, bumped b
 )
-SELECT version FROM bumped;
+SELECT (SELECT version FROM bumped) AS version,
+       coalesce((SELECT active FROM hospitals WHERE code = :hospital_code), true) AS active;
