@@ -15,6 +15,7 @@ from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
 from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
@@ -45,6 +46,7 @@ class Services:
     secret_box: SecretBox
     public: PublicCache
     live: LiveHub
+    rate_limits: RateCounter
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

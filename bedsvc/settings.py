@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,7 +48,21 @@ class Settings(BaseSettings):
     max_wards_per_report: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     write_rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Authenticated writes per client address per worker."
+        default=600,
+        ge=1,
+        description="Requests per minute per API key or bridge credential, across all "
+        "workers and instances.",
+    )
+    unauthenticated_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Requests per minute per client address without a credential (or with "
+        "one refused), across all workers and instances; public reads are not limited.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated); empty: none.",
     )
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
@@ -120,7 +135,9 @@ class Settings(BaseSettings):
         default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
     )
 
-    @field_validator("alert_rules", "alert_bed_classes", "alert_webhook_urls", mode="before")
+    @field_validator(
+        "alert_rules", "alert_bed_classes", "alert_webhook_urls", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
@@ -132,6 +149,16 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
         return urls
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {value!r}") from None
+        return values
 
     @field_validator("timezone")
     @classmethod
