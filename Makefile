@@ -26,4 +26,6 @@ lint: $(STAMP)
 test: lint
 	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
+	@[ -x /usr/sbin/nginx ] || scripts/install-system-deps nginx \
+		|| echo "nginx is missing and could not be installed: the tests in front of bedsvc will fail"
 	$(BIN)/pytest

@@ -97,8 +97,8 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
     )
 
 
-@pytest.fixture
-async def clean(settings: Settings) -> None:
+async def empty_state(settings: Settings) -> None:
+    """Empty tables and no Redis key of this session's prefix."""
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
@@ -112,6 +112,11 @@ async def clean(settings: Settings) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def clean(settings: Settings) -> None:
+    await empty_state(settings)
 
 
 @pytest.fixture
