@@ -19,12 +19,17 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (it comes with systemd)")
     bedsvc = Path(sys.executable).parent / "bedsvc"
-    for unit in ("bedsvc@.service", "bedsvc-migrate.service"):
-        text = (UNITS / unit).read_text()
-        assert INSTALLED in text, f"{unit} no longer runs {INSTALLED}"
-        (tmp_path / unit).write_text(text.replace(INSTALLED, str(bedsvc)))
+    for unit in UNITS.glob("*.*"):
+        if unit.suffix in (".service", ".timer"):
+            (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALLED, str(bedsvc)))
+    units = [
+        "bedsvc-migrate.service",
+        "bedsvc@8000.service",
+        "bedsvc-backup.service",
+        "bedsvc-backup.timer",
+    ]
     result = subprocess.run(
-        [analyze, "verify", "bedsvc-migrate.service", "bedsvc@8000.service"],
+        [analyze, "verify", *units],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -37,12 +42,16 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 
 
 def test_the_units_are_sandboxed() -> None:
-    for unit in ("bedsvc@.service", "bedsvc-migrate.service"):
+    for unit, writable in [
+        ("bedsvc@.service", "/var/lib/bedsvc"),
+        ("bedsvc-migrate.service", "/var/lib/bedsvc"),
+        ("bedsvc-backup.service", "/var/backups/bedsvc"),
+    ]:
         lines = set((UNITS / unit).read_text().splitlines())
         assert {
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
-            "ReadWritePaths=/var/lib/bedsvc",
+            f"ReadWritePaths={writable}",
             "User=bedsvc",
             "EnvironmentFile=/etc/bedsvc/bedsvc.env",
         } <= lines, unit
