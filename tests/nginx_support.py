@@ -122,17 +122,21 @@ def main_config(folder: Path, site: Path, workers: int = 1) -> str:
 class NginxProcess:
     """nginx in the foreground with the rendered configuration; stop() ends it."""
 
-    def __init__(self, folder: Path, ports: Ports, extra_site: str = "", workers: int = 1) -> None:
+    def __init__(self, folder: Path, ports: Ports, workers: int = 1) -> None:
         self.folder = folder
         self.ports = ports
         folder.mkdir(parents=True, exist_ok=True)
         self.certificate, self.key = self_signed(folder)
-        site = folder / "bedsvc.conf"
-        site.write_text(render_config(folder, ports, self.certificate, self.key) + extra_site)
+        self.site = folder / "bedsvc.conf"
+        self.site.write_text(render_config(folder, ports, self.certificate, self.key))
         self.config = folder / "nginx.conf"
-        self.config.write_text(main_config(folder, site, workers))
+        self.config.write_text(main_config(folder, self.site, workers))
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url = f"https://127.0.0.1:{ports.tls}"
+
+    def add_site(self, text: str) -> None:
+        """More configuration in the http {} block, next to bedsvc's (before start)."""
+        self.site.write_text(self.site.read_text() + text)
 
     def check(self) -> None:
         """`nginx -t`: the configuration is valid for this nginx."""
