@@ -57,7 +57,7 @@ def render_config(folder: Path, ports: Ports, certificate: Path, key: Path) -> s
         "listen [::]:443 ssl http2;": "",
         "/etc/letsencrypt/live/beds.example.go.id/fullchain.pem": str(certificate),
         "/etc/letsencrypt/live/beds.example.go.id/privkey.pem": str(key),
-        "/var/www/letsencrypt": str(folder / "acme"),
+        "/var/www/html": str(folder / "acme"),
     }
     text = CONFIG.read_text()
     for old, new in replacements.items():
