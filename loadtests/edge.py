@@ -106,15 +106,13 @@ async def behind_nginx(
         print(f"  skipped: {reason}", flush=True)
         return {"skipped": reason}
     folder = logs / "nginx"
-    ports = Ports(
-        http_upstream=free_port(), live_upstream=free_port(), plain=free_port(), tls=free_port()
-    )
+    ports = Ports.free()
     static_port = free_port()
     bedsvc = start(
         "bedsvc-behind-nginx",
         "bedsvc.asgi:app_from_env",
         server="granian",
-        port=ports.http_upstream,
+        port=ports.http_upstreams[0],
         env=backing.env() | {"BEDSVC_TRUSTED_PROXIES": "127.0.0.1"},
         ready_path="/readyz",
         core=core,

@@ -39,17 +39,30 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Ports:
-    http_upstream: int  # bedsvc serve --port
-    live_upstream: int  # BEDSVC_LIVE_PORT
+    http_upstreams: tuple[int, ...]  # bedsvc serve --port, one per instance
+    live_upstreams: tuple[int, ...]  # their BEDSVC_LIVE_PORT
     plain: int  # nginx, HTTP (redirects to HTTPS)
     tls: int  # nginx, HTTPS
+
+    @classmethod
+    def free(cls, instances: int = 1) -> Ports:
+        return cls(
+            http_upstreams=tuple(free_port() for _ in range(instances)),
+            live_upstreams=tuple(free_port() for _ in range(instances)),
+            plain=free_port(),
+            tls=free_port(),
+        )
+
+
+def _servers(ports: tuple[int, ...]) -> str:
+    return "\n    ".join(f"server 127.0.0.1:{port};" for port in ports)
 
 
 def render_config(folder: Path, ports: Ports, certificate: Path, key: Path) -> str:
     """deploy/nginx/bedsvc.conf with the `# EDIT` values set for loopback test ports."""
     replacements = {
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{ports.http_upstream};",
-        "server 127.0.0.1:8001;": f"server 127.0.0.1:{ports.live_upstream};",
+        "server 127.0.0.1:8000;": _servers(ports.http_upstreams),
+        "server 127.0.0.1:8001;": _servers(ports.live_upstreams),
         "/var/cache/nginx/bedsvc": str(folder / "cache"),
         "listen 80;": f"listen 127.0.0.1:{ports.plain};",
         "listen [::]:80;": "",

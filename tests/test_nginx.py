@@ -1,6 +1,6 @@
-"""bedsvc behind the distribution's nginx with deploy/nginx/bedsvc.conf: TLS with a
-self-signed certificate, the micro-cache, pushes, the event stream, the WebSocket and the
-rate limits seen per real client, all on loopback ports."""
+"""Two bedsvc instances behind the distribution's nginx with deploy/nginx/bedsvc.conf: TLS
+with a self-signed certificate, the micro-cache, pushes, the event stream, the WebSocket and
+the rate limits seen per real client and shared by the instances, all on loopback ports."""
 
 from __future__ import annotations
 
@@ -21,15 +21,16 @@ from websockets.asyncio.client import connect
 from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, empty_state, report, ward
-from tests.nginx_support import BedsvcProcess, NginxProcess, Ports, free_port, nginx_missing
+from tests.nginx_support import BedsvcProcess, NginxProcess, Ports, nginx_missing
 
-PER_ADDRESS = 5  # the bedsvc instance's unauthenticated limit, per minute
+PER_ADDRESS = 5  # the instances' unauthenticated limit, per minute
+INSTANCES = 2
 
 
 @dataclass
 class Edge:
     nginx: NginxProcess
-    bedsvc: BedsvcProcess
+    instances: list[BedsvcProcess]
     tls: ssl.SSLContext
 
     @property
@@ -67,32 +68,35 @@ def edge(
     if (reason := nginx_missing()) is not None:
         pytest.fail(reason, pytrace=False)
     folder = tmp_path_factory.mktemp("nginx")
-    ports = Ports(
-        http_upstream=free_port(), live_upstream=free_port(), plain=free_port(), tls=free_port()
-    )
+    ports = Ports.free(INSTANCES)
     database_url, redis_url = settings.urls()
-    bedsvc = BedsvcProcess(
-        ports.http_upstream,
-        {
-            "BEDSVC_DATABASE_URL": database_url,
-            "BEDSVC_REDIS_URL": redis_url,
-            "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
-            "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
-            "BEDSVC_LOG_JSON": "false",
-            "BEDSVC_LOG_LEVEL": "WARNING",
-            "BEDSVC_LIVE_PORT": str(ports.live_upstream),
-            "BEDSVC_TRUSTED_PROXIES": "127.0.0.1",
-            "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": str(PER_ADDRESS),
-        },
-        folder / "bedsvc.log",
-    )
+    instances = [
+        BedsvcProcess(
+            http_port,
+            {
+                "BEDSVC_DATABASE_URL": database_url,
+                "BEDSVC_REDIS_URL": redis_url,
+                "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
+                "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
+                "BEDSVC_LOG_JSON": "false",
+                "BEDSVC_LOG_LEVEL": "WARNING",
+                "BEDSVC_LIVE_PORT": str(live_port),
+                "BEDSVC_TRUSTED_PROXIES": "127.0.0.1",
+                "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": str(PER_ADDRESS),
+            },
+            folder / f"bedsvc-{http_port}.log",
+        )
+        for http_port, live_port in zip(ports.http_upstreams, ports.live_upstreams, strict=True)
+    ]
     nginx = NginxProcess(folder, ports)
     try:
         nginx.start()
-        bedsvc.wait_ready()
-        yield Edge(nginx, bedsvc, ssl.create_default_context(cafile=nginx.certificate))
+        for instance in instances:
+            instance.wait_ready()
+        yield Edge(nginx, instances, ssl.create_default_context(cafile=nginx.certificate))
     finally:
-        bedsvc.stop()
+        for instance in instances:
+            instance.stop()
         nginx.stop()
 
 
@@ -190,7 +194,7 @@ async def test_clients_behind_nginx_are_limited_each_on_their_own(edge: Edge) ->
     await clear_of_minute_edge()
     async with edge.client("127.0.0.3") as flooder, edge.client("127.0.0.4") as other:
         # The flooder forges X-Forwarded-For: nginx appends the address it saw, and bedsvc
-        # counts that one.
+        # counts that one. nginx spreads the requests over both instances: one count.
         statuses = [
             (
                 await flooder.get(
@@ -226,13 +230,13 @@ async def test_a_plain_get_of_the_live_path_goes_to_the_http_workers(edge: Edge)
 
 
 async def test_a_live_websocket_through_nginx(edge: Edge, factory: Factory) -> None:
-    live_port = edge.nginx.ports.live_upstream
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", live_port)) != 0:
-            pytest.skip(
-                f"nothing answers on BEDSVC_LIVE_PORT={live_port}: this bedsvc serves the "
-                "WebSocket from its HTTP workers, not from separate live processes"
-            )
+    for live_port in edge.nginx.ports.live_upstreams:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", live_port)) != 0:
+                pytest.skip(
+                    f"nothing answers on BEDSVC_LIVE_PORT={live_port}: this bedsvc serves the "
+                    "WebSocket from its HTTP workers, not from separate live processes"
+                )
     code = await factory.hospital(new_code())
     key = await factory.key(hospital_code=code)
     url = f"wss://127.0.0.1:{edge.nginx.ports.tls}/api/v1/live"
