@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-from bedsvc.secret_box import SecretBox, SecretKeyError, key_file
+from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import load_queries
 from bedsvc.store.migrate import migration_files
@@ -82,7 +82,10 @@ def _setting_error(error: ErrorDetails) -> Finding:
 def secret_key_finding(settings: Settings) -> Finding:
     """The key the bridge secrets are encrypted with; the default key file is read, never
     created here (created by root, the service's user could not read it)."""
-    if settings.secret_key is None:
+    try:
+        if settings.secret_key is not None:
+            load_secret_box(settings)  # checks a configured key at once
+            return Finding("ok", "secret key", "BEDSVC_SECRET_KEY is usable")
         path = key_file(settings)
         if not path.exists():
             return Finding("note", "secret key", f"{path} will be created on first use")
@@ -90,20 +93,10 @@ def secret_key_finding(settings: Settings) -> Finding:
             keys = [path.read_bytes().strip()]
         except OSError as exc:
             return Finding("FAIL", "secret key", f"cannot read {path}: {exc.strerror}")
-        box = SecretBox(lambda: keys)
-    else:
-        box = load_secret_box_unchecked(settings)
-    try:
-        box.check()
+        SecretBox(lambda: keys).check()
     except SecretKeyError as exc:
         return Finding("FAIL", "secret key", str(exc))
-    return Finding("ok", "secret key", "usable")
-
-
-def load_secret_box_unchecked(settings: Settings) -> SecretBox:
-    text = settings.secret_key.get_secret_value() if settings.secret_key else ""
-    keys = [k.strip().encode() for k in text.split(",") if k.strip()]
-    return SecretBox(lambda: keys)
+    return Finding("ok", "secret key", f"{path} is usable")
 
 
 async def database_findings(url: str) -> list[Finding]:
