@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from bedsvc.app import build_services
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, empty_state, report, ward
+from tests.conftest import Factory, bearer, clear_of_minute_edge, empty_state, report, ward
 from tests.nginx_support import BedsvcProcess, NginxProcess, Ports, nginx_missing
 
 PER_ADDRESS = 5  # the instances' unauthenticated limit, per minute
@@ -211,14 +211,6 @@ async def test_clients_behind_nginx_are_limited_each_on_their_own(edge: Edge) ->
     assert refused.headers["retry-after"].isdigit()
     assert neighbour.status_code == 401  # its own count, untouched by the flood
     assert reads == [200] * 3
-
-
-async def clear_of_minute_edge(needed: float = 5.0) -> None:
-    """Counts start afresh each minute: start a sequence that must land in one minute early
-    enough in it."""
-    left = 60 - time.time() % 60
-    if left < needed:
-        await asyncio.sleep(left + 0.1)
 
 
 async def test_a_plain_get_of_the_live_path_goes_to_the_http_workers(edge: Edge) -> None:

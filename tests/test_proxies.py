@@ -10,6 +10,7 @@ import pytest
 
 from bedsvc.proxies import TrustedProxies, apply_forwarded, parse_networks
 from bedsvc.settings import Settings
+from tests.conftest import clear_of_minute_edge
 from tests.live_support import StartServer
 
 NGINX = TrustedProxies(parse_networks(["10.0.0.0/8", "127.0.0.1"]))
@@ -70,6 +71,7 @@ def test_a_setting_that_is_not_an_address_is_refused() -> None:
 
 async def statuses(base: str, source: str, forwarded_for: list[str]) -> list[int]:
     """Unauthenticated requests from the loopback address `source`, one per X-Forwarded-For."""
+    await clear_of_minute_edge()
     transport = httpx.AsyncHTTPTransport(local_address=source)
     async with httpx.AsyncClient(base_url=base, transport=transport) as http:
         return [

@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from bedsvc.app import create_app
 from bedsvc.settings import Settings
-from tests.conftest import Factory, RedisProcess, bearer
+from tests.conftest import Factory, RedisProcess, bearer, clear_of_minute_edge
 
 Client = AsyncTestClient[Litestar]
 
@@ -31,6 +31,7 @@ async def test_a_429_for_one_key_does_not_stop_another(
         await factory.key(hospital_code=first),
         await factory.key(hospital_code=second),
     )
+    await clear_of_minute_edge()
     async with AsyncTestClient(app=create_app(limited(settings, per_key=3))) as client:
         url = f"/api/v1/hospitals/{first}/occupancy"
         statuses = [
@@ -59,6 +60,7 @@ async def test_counts_are_shared_between_workers(
     key = await factory.key(hospital_code=code)
     shared = limited(settings, per_key=3)
     url = f"/api/v1/hospitals/{code}/occupancy"
+    await clear_of_minute_edge()
     async with (
         AsyncTestClient(app=create_app(shared)) as one,
         AsyncTestClient(app=create_app(shared)) as two,
@@ -73,6 +75,7 @@ async def test_counts_are_shared_between_workers(
 async def test_unauthenticated_requests_are_limited_per_address(
     settings: Settings, clean: None
 ) -> None:
+    await clear_of_minute_edge()
     async with AsyncTestClient(app=create_app(limited(settings, per_address=2))) as client:
         statuses = [(await client.get("/api/v1/monitor/summary")).status_code for _ in range(3)]
         refused = await client.get("/api/v1/monitor/summary")
@@ -89,6 +92,7 @@ async def test_inventing_keys_does_not_escape_the_address_limit(
 ) -> None:
     code = await factory.hospital()
     url = f"/api/v1/hospitals/{code}/occupancy"
+    await clear_of_minute_edge()
     async with AsyncTestClient(app=create_app(limited(settings, per_address=3))) as client:
         statuses = [
             (await client.post(url, json={}, headers=bearer(f"bsk_{i}"))).status_code
@@ -106,6 +110,7 @@ async def test_limits_hold_per_process_while_redis_is_down(
         limited(settings, per_key=3).model_copy(update={"redis_url": redis_process.url})
     )
     url = f"/api/v1/hospitals/{code}/occupancy"
+    await clear_of_minute_edge()
     async with AsyncTestClient(app=app) as client:
         redis_process.stop()
         statuses = [
@@ -116,6 +121,7 @@ async def test_limits_hold_per_process_while_redis_is_down(
 
 async def test_bridges_answer_429_in_their_own_envelope(settings: Settings, clean: None) -> None:
     headers = {"X-cons-id": "12345", "X-timestamp": "0", "X-signature": "x"}
+    await clear_of_minute_edge()
     async with AsyncTestClient(app=create_app(limited(settings, per_key=1))) as client:
         await client.get("/aplicaresws/rest/ref/kelas", headers=headers)
         refused = await client.get("/aplicaresws/rest/ref/kelas", headers=headers)
