@@ -12,7 +12,7 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
@@ -35,9 +35,12 @@ from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
+from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
+from bedsvc.ratelimit.counter import RateCounter
+from bedsvc.ratelimit.middleware import RateLimitMiddleware
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
@@ -96,6 +99,7 @@ async def build_services(settings: Settings) -> Services:
             client, settings.redis_prefix, settings.signin_failure_window_seconds
         ),
         health=Health(),
+        rate_limits=RateCounter(client, settings.redis_prefix),
     )
 
 
@@ -166,15 +170,11 @@ def create_app(settings: Settings) -> Litestar:
             log.info("worker stopped")
 
     configure_logging(settings.log_level, settings.log_json)
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.write_rate_limit_per_minute),
-        exclude=[
-            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
-            r"^/(healthz|readyz|metrics|schema)",
-            # Pages and their files: many citizens may share one address behind a NAT.
-            r"^/($|dashboard$|static/)",
-        ],
-    )
+    middleware: list[ASGIMiddleware] = [RateLimitMiddleware(settings)]
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    if proxies:
+        # Outermost: the rate limits and everything after see the real client.
+        middleware.insert(0, ForwardedMiddleware(proxies))
     return BedsvcApp(
         fast_path=fast_path,
         route_handlers=[
@@ -192,7 +192,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"services": Provide(get_services, sync_to_thread=False)},
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
-        middleware=[rate_limit.middleware, prometheus_config().middleware],
+        middleware=[*middleware, prometheus_config().middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="bedsvc",
