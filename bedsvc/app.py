@@ -39,6 +39,7 @@ from bedsvc.public.routes import PublicController
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
+from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync, cancel
 from bedsvc.web.routes import web_handlers
@@ -154,6 +155,8 @@ def create_app(settings: Settings) -> Litestar:
             AplicaresController,
             sirs_router(settings.sirs_prefix),
             MonitorController,
+            SessionController,
+            UsersController,
             *web_handlers(settings),
             LiveEventsController,
             live_socket,

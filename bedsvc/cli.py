@@ -191,6 +191,39 @@ def revoke(key_id: str, sirs: bool) -> None:
     click.echo(f"revoked: {key_id}")
 
 
+@main.group()
+def users() -> None:
+    """Ward-staff users who sign in on the entry page /rs."""
+
+
+@users.command("add")
+@click.option("--hospital", "hospital_code", required=True, help="Kemenkes code of the hospital.")
+@click.option("--username", required=True, help="Lower-case letters, digits, '.', '_', '-'.")
+def add_user(hospital_code: str, username: str) -> None:
+    """Issue a user and print the generated password once."""
+    from bedsvc.staff.cli import add_from_cli
+
+    async def work(settings: Settings) -> Any:
+        return await _cli_errors(add_from_cli(_database_url(settings), hospital_code, username))
+
+    login = _run_with_database(work)
+    click.echo(f"username: {login.username}")
+    click.echo(f"password: {login.password}")
+
+
+@users.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable a user; the user's sessions end at once."""
+    from bedsvc.staff.cli import disable_from_cli
+
+    async def work(settings: Settings) -> None:
+        await _cli_errors(disable_from_cli(_database_url(settings), username))
+
+    _run_with_database(work)
+    click.echo(f"disabled: {username}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
