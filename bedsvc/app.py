@@ -39,6 +39,7 @@ from bedsvc.public.routes import PublicController
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
+from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync, cancel
@@ -156,6 +157,7 @@ def create_app(settings: Settings) -> Litestar:
             sirs_router(settings.sirs_prefix),
             MonitorController,
             SessionController,
+            OccupancyCsvController,
             UsersController,
             *web_handlers(settings),
             LiveEventsController,
