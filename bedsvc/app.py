@@ -35,6 +35,7 @@ from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
@@ -141,16 +142,17 @@ def create_app(settings: Settings) -> Litestar:
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.write_rate_limit_per_minute),
         exclude=[
-            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
+            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|bpjs-partners|live)",
             r"^/(healthz|readyz|metrics|schema)",
             # Pages and their files: many citizens may share one address behind a NAT.
-            r"^/($|dashboard$|static/)",
+            r"^/($|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)",
         ],
     )
     return BedsvcApp(
         fast_path=fast_path,
         route_handlers=[
             PublicController,
+            RegistryController,
             IngestController,
             AdminController,
             AplicaresController,
