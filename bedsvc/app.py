@@ -31,6 +31,7 @@ from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
 from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
+from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.fastpath import FastPath, FastPathApp
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> Litestar:
             AplicaresController,
             sirs_router(settings.sirs_prefix),
             MonitorController,
+            AuditController,
             SessionController,
             OccupancyCsvController,
             UsersController,

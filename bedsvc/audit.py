@@ -18,6 +18,10 @@ class Actor(msgspec.Struct, frozen=True):
     hospital_code: str | None = None
 
 
+# The command line is run by an operator on the machine: no key or user names it.
+OPERATOR = Actor()
+
+
 class Attribution(TypedDict):
     """The keyword arguments by which the write path records who made a change.
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from bedsvc.audit import Actor
+from bedsvc.audit import OPERATOR
 from bedsvc.errors import invalid
 from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user
 from bedsvc.store import connect_pool, load_queries
-
-# The command line is run by an operator on the machine: no key names it.
-_OPERATOR = Actor()
 
 
 async def add_from_cli(database_url: str, hospital_code: str, username: str) -> IssuedLogin:
@@ -22,7 +19,7 @@ async def add_from_cli(database_url: str, hospital_code: str, username: str) -> 
         raise invalid("username", str(exc)) from None
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await add_user(pool, load_queries(), request, _OPERATOR)
+        return await add_user(pool, load_queries(), request, OPERATOR)
     finally:
         await pool.close()
 
@@ -30,6 +27,6 @@ async def add_from_cli(database_url: str, hospital_code: str, username: str) -> 
 async def disable_from_cli(database_url: str, username: str) -> None:
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        await disable_user(pool, load_queries(), username, _OPERATOR)
+        await disable_user(pool, load_queries(), username, OPERATOR)
     finally:
         await pool.close()
