@@ -9,7 +9,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
-from bedsvc.admin.service import create_key, record_registry_edit, revoke_key, save_hospital
+from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
 from bedsvc.audit import Actor
 from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.services import Services, get_services
@@ -40,7 +40,7 @@ class AdminController(Controller):
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
         saved = await save_hospital(services.pool, services.queries, services.sync, data)
-        await record_registry_edit(services.pool, services.queries, data, saved, _actor(request))
+        await after_hospital_saved(services.pool, services.queries, data, saved, _actor(request))
         return saved
 
     @post("/keys", status_code=201, summary="Issue an API key (shown once)")

@@ -77,12 +77,13 @@ async def revoke_key(
         await record_event(conn, queries, actor, "key.revoke", key_id, hospital_code or None)
 
 
-async def record_registry_edit(
+async def after_hospital_saved(
     pool: asyncpg.Pool, queries: Queries, hospital: HospitalIn, saved: HospitalSaved, actor: Actor
 ) -> None:
-    """After save_hospital: the registry edit in the audit trail."""
+    """After save_hospital: the hospital's alert receiver, and the edit in the audit trail."""
     detail = msgspec.to_builtins(hospital) | {"created": saved.created}
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        await queries.set_alert_webhook(conn, code=hospital.code, url=hospital.alert_webhook_url)
         await record_event(
             conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
         )

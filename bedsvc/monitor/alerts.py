@@ -37,12 +37,19 @@ class Condition:
     region_code: str | None = None
     hospital_code: str | None = None
     bed_class: str | None = None
+    # The hospital's own receiver, besides the health office's (BEDSVC_ALERT_WEBHOOK_URLS).
+    hospital_webhook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Transitions:
     fired: list[int]
     resolved: list[int]
+
+
+def entry_page_url(settings: Settings) -> str:
+    """The ward-staff entry page, absolute when BEDSVC_PUBLIC_URL is set."""
+    return settings.public_url.rstrip("/") + "/rs"
 
 
 async def current_conditions(
@@ -70,9 +77,11 @@ async def current_conditions(
                 Condition(
                     rule="hospital_stale",
                     subject=row["code"],
-                    message=f"Hospital {row['code']} has not reported {since}.",
+                    message=f"Hospital {row['code']} has not reported {since}. "
+                    f"Ward staff can report at {entry_page_url(settings)}",
                     region_code=row["region_code"],
                     hospital_code=row["code"],
+                    hospital_webhook=row["alert_webhook_url"],
                 )
             )
     return conditions
@@ -106,14 +115,19 @@ async def evaluate(
                     message=condition.message,
                 )
                 if alert_id is not None:
-                    await queries.add_deliveries(conn, alert_id=alert_id, event="fired", urls=urls)
+                    own = [condition.hospital_webhook] if condition.hospital_webhook else []
+                    receivers = urls + own
+                    await queries.add_deliveries(
+                        conn, alert_id=alert_id, event="fired", urls=receivers
+                    )
                     fired.append(alert_id)
         for rule, subject in open_keys - holding:
             async with conn.transaction():
                 alert_id = await queries.resolve_alert(conn, rule=rule, subject=subject)
                 if alert_id is not None:
+                    receivers = urls + await _hospital_receivers(conn, queries, rule, subject)
                     await queries.add_deliveries(
-                        conn, alert_id=alert_id, event="resolved", urls=urls
+                        conn, alert_id=alert_id, event="resolved", urls=receivers
                     )
                     resolved.append(alert_id)
     for alert_id in fired:
@@ -121,6 +135,13 @@ async def evaluate(
     for alert_id in resolved:
         log.info("alert resolved", alert_id=alert_id)
     return Transitions(fired=fired, resolved=resolved)
+
+
+async def _hospital_receivers(conn: Conn, queries: Queries, rule: str, subject: str) -> list[str]:
+    if rule != "hospital_stale":
+        return []
+    url = await queries.hospital_alert_webhook(conn, code=subject)
+    return [url] if url else []
 
 
 def _alert(row: asyncpg.Record) -> Alert:

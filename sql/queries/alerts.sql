@@ -12,12 +12,12 @@ ORDER BY h.region_code, w.bed_class;
 
 -- name: silent_hospitals(older_than)
 -- Listed hospitals whose newest open-ward report (or, never reporting, their registration)
--- is older than older_than.
-SELECT h.code, h.region_code, max(w.reported_at) AS last_report_at
+-- is older than older_than, with the hospital's own alert receiver if it has one.
+SELECT h.code, h.region_code, h.alert_webhook_url, max(w.reported_at) AS last_report_at
 FROM hospitals h
 LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
 WHERE h.active
-GROUP BY h.code, h.region_code, h.created_at
+GROUP BY h.code, h.region_code, h.created_at, h.alert_webhook_url
 HAVING coalesce(max(w.reported_at), h.created_at) < now() - :older_than::interval
 ORDER BY h.code;
 
@@ -94,3 +94,6 @@ WHERE NOT :open_only::boolean OR a.resolved_at IS NULL
 GROUP BY a.id
 ORDER BY (a.resolved_at IS NULL) DESC, a.fired_at DESC, a.id DESC
 LIMIT :max_rows;
+
+-- name: hospital_alert_webhook(code)$
+SELECT alert_webhook_url FROM hospitals WHERE code = :code;

@@ -72,3 +72,6 @@ DELETE FROM sign_in_failures WHERE scope = 'username' AND subject = :username;
 -- name: record_audit_event(key_id, username, action, hospital_code, subject, detail)!
 INSERT INTO audit_events (key_id, username, action, hospital_code, subject, detail)
 VALUES (:key_id, :username, :action, :hospital_code, :subject, :detail);
+
+-- name: set_alert_webhook(code, url)!
+UPDATE hospitals SET alert_webhook_url = :url WHERE code = :code;
