@@ -408,3 +408,29 @@ async def test_board_says_plainly_that_its_data_is_old(
     await expect(unknown.get_by_role("heading", level=1)).to_have_text(
         "Rumah sakit tidak ditemukan"
     )
+
+
+async def test_dashboard_shows_the_audit_trail(
+    server: str,
+    browser: Browser,  # noqa: F811
+    factory: Factory,
+) -> None:
+    await seed(factory, server)
+    monitor_key = await factory.key("monitor")
+    page = await new_page(browser, {"width": 1280, "height": 900})
+    await page.goto(f"{server}/dashboard")
+    await page.get_by_label("Kunci API monitor").fill(monitor_key)
+    await page.get_by_role("button", name="Masuk").click()
+
+    rows = page.locator("#audit-rows tr")
+    mawar = page.locator('#audit-rows tr[data-action="report"]', has_text="MAWAR")
+    await expect(mawar).to_contain_text("MAWAR (KL3): \u2013 → 3/20 kosong, 5 antrian")
+    await expect(mawar).to_contain_text("kunci key_")
+    await expect(page.locator('#audit-rows tr[data-action="user.add"]')).to_contain_text("siti")
+
+    await page.get_by_label("Kode rumah sakit").fill("3209011")
+    await page.get_by_role("button", name="Tampilkan").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows).to_contain_text("MELATI (KL2)")
+    await page.screenshot(path=screenshot("dashboard-audit.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
