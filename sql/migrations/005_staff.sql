@@ -54,3 +54,16 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_at_idx ON audit_events (at);
 CREATE INDEX audit_events_hospital_at_idx ON audit_events (hospital_code, at);
+
+-- SIRS Online's id_tt 24-27 are ICU beds (with and without negative pressure), not isolation
+-- beds: counted as intensive care (SANER's ICU counts) and shown as such. The negative-pressure
+-- ICU keeps a class of its own; 28-29 stay isolation.
+INSERT INTO bed_classes
+    (code, name_id, name_en, aplicares_codes, sirs_ids, edxl_bed_types, is_intensive, sort_order)
+VALUES
+    ('ICU_TEKANAN_NEGATIF', 'ICU tekanan negatif', 'Negative-pressure ICU', '{}', '{24,25}',
+        '{AdultICU,NegativeFlowIsolation}', true, 95)
+ON CONFLICT (code) DO NOTHING;
+UPDATE bed_classes SET sirs_ids = '{6,38,26,27}' WHERE code = 'ICU' AND sirs_ids = '{6,38}';
+UPDATE bed_classes SET sirs_ids = '{12,28,29}'
+WHERE code = 'ISOLASI' AND sirs_ids = '{12,24,25,26,27,28,29}';
