@@ -321,6 +321,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
+        "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
     }
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
@@ -433,4 +434,46 @@ async def test_dashboard_shows_the_audit_trail(
     await expect(rows).to_have_count(1)
     await expect(rows).to_contain_text("MELATI (KL2)")
     await page.screenshot(path=screenshot("dashboard-audit.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_dashboard_names_regions_and_charts_only_the_span_with_data(
+    server: str,
+    browser: Browser,  # noqa: F811
+    factory: Factory,
+) -> None:
+    keys = await seed(factory, server)
+    async with httpx.AsyncClient(base_url=server) as http:
+        full_icu = report(ward("ICU", "ICU", 4, 0), at=datetime.now(UTC))
+        response = await http.post(
+            "/api/v1/hospitals/3209011/occupancy", json=full_icu, headers=bearer(keys["3209011"])
+        )
+        assert response.status_code == 200
+    monitor_key = await factory.key("monitor")
+    page = await new_page(browser, {"width": 1280, "height": 900})
+    await page.goto(f"{server}/dashboard")
+    await page.get_by_label("Kunci API monitor").fill(monitor_key)
+    await page.get_by_role("button", name="Masuk").click()
+
+    # The alerts name the region by name, and so does the region picker.
+    await page.get_by_role("button", name="Muat ulang").click()
+    await expect(page.locator("#alert-list")).to_contain_text(
+        "Tidak ada tempat tidur ICU (dewasa) kosong di wilayah Kab. Cirebon"
+    )
+    await expect(page.locator("#region option")).to_contain_text(["Kab. Cirebon", "Kota Cirebon"])
+
+    # A few minutes of history in a 24 h window: one bucket, drawn as a flat step (the area
+    # has only horizontal and vertical edges), not a slope to zero at the right edge.
+    area = page.locator("#chart path.occupied-area")
+    await expect(area).to_have_count(1)
+    d = await area.get_attribute("d") or ""
+    corners = [tuple(map(float, pair.split(","))) for pair in re.findall(r"[\d.]+,[\d.]+", d)]
+    start_x, top_y = corners[0]
+    assert re.fullmatch(r"M[\d.]+,[\d.]+H[\d.]+L[\d.]+,[\d.]+L[\d.]+,[\d.]+Z", d), d
+    (end_x, bottom_y), (back_x, back_y) = corners[1:]
+    assert back_x == start_x
+    assert bottom_y == back_y
+    assert top_y < bottom_y
+    assert end_x > start_x
+    await page.screenshot(path=screenshot("dashboard-regions.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]

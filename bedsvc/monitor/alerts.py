@@ -47,6 +47,10 @@ class Transitions:
     resolved: list[int]
 
 
+def _region(code: str, name: str | None) -> str:
+    return f"{name} ({code})" if name else code
+
+
 def entry_page_url(settings: Settings) -> str:
     """The ward-staff entry page, absolute when BEDSVC_PUBLIC_URL is set."""
     return settings.public_url.rstrip("/") + "/rs"
@@ -63,7 +67,8 @@ async def current_conditions(
                 Condition(
                     rule="class_exhausted",
                     subject=f"{region}/{bed_class}",
-                    message=f"No free {bed_class} bed in region {region} "
+                    message=f"No free {bed_class} bed in region "
+                    f"{_region(region, row['region_name'])} "
                     f"({row['capacity']} beds, all occupied).",
                     region_code=region,
                     bed_class=bed_class,
@@ -77,7 +82,7 @@ async def current_conditions(
                 Condition(
                     rule="hospital_stale",
                     subject=row["code"],
-                    message=f"Hospital {row['code']} has not reported {since}. "
+                    message=f"Hospital {row['name']} ({row['code']}) has not reported {since}. "
                     f"Ward staff can report at {entry_page_url(settings)}",
                     region_code=row["region_code"],
                     hospital_code=row["code"],

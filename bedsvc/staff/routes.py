@@ -83,6 +83,11 @@ class SessionController(Controller):
             raise Forbidden("This user was disabled: ask the operator for a new login.")
         usable = user
         async with services.pool.acquire() as conn, conn.transaction():
+            # Sign-ins are rare: each clears what has expired, so neither table only grows.
+            await services.queries.delete_expired_sessions(conn)
+            await services.queries.delete_old_sign_in_failures(
+                conn, window=settings.sign_in_window_seconds
+            )
             await clear_failures(conn, services.queries, username)
             await rehash_if_needed(conn, services.queries, usable, data.password)
             token, info = await start_session(

@@ -1,23 +1,24 @@
 -- name: exhausted_classes(bed_classes)
 -- Region and bed-class pairs that have beds but none free, over listed hospitals' open wards;
 -- an empty bed_classes array watches every class.
-SELECT h.region_code, w.bed_class, sum(w.capacity)::int AS capacity
+SELECT h.region_code, r.name AS region_name, w.bed_class, sum(w.capacity)::int AS capacity
 FROM wards w
 JOIN hospitals h ON h.code = w.hospital_code
+JOIN regions r ON r.code = h.region_code
 WHERE w.closed_at IS NULL AND h.active
   AND (cardinality(:bed_classes::text[]) = 0 OR w.bed_class = ANY(:bed_classes::text[]))
-GROUP BY h.region_code, w.bed_class
+GROUP BY h.region_code, r.name, w.bed_class
 HAVING sum(w.capacity) > 0 AND sum(w.available) = 0
 ORDER BY h.region_code, w.bed_class;
 
 -- name: silent_hospitals(older_than)
 -- Listed hospitals whose newest open-ward report (or, never reporting, their registration)
 -- is older than older_than, with the hospital's own alert receiver if it has one.
-SELECT h.code, h.region_code, h.alert_webhook_url, max(w.reported_at) AS last_report_at
+SELECT h.code, h.name, h.region_code, h.alert_webhook_url, max(w.reported_at) AS last_report_at
 FROM hospitals h
 LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
 WHERE h.active
-GROUP BY h.code, h.region_code, h.created_at, h.alert_webhook_url
+GROUP BY h.code, h.name, h.region_code, h.created_at, h.alert_webhook_url
 HAVING coalesce(max(w.reported_at), h.created_at) < now() - :older_than::interval
 ORDER BY h.code;
 

@@ -47,6 +47,9 @@ DELETE FROM staff_sessions WHERE username = :username;
 -- name: delete_expired_sessions()!
 DELETE FROM staff_sessions WHERE expires_at <= now();
 
+-- name: delete_old_sign_in_failures(window)!
+DELETE FROM sign_in_failures WHERE window_start <= now() - make_interval(secs => :window::float8);
+
 -- name: sign_in_failures(username, address, window)
 -- The failures counted in the current window for this username and this address.
 SELECT scope, failures,
