@@ -3,7 +3,8 @@
  * it is offline and how old the data is. Live streams and everything else pass through. */
 "use strict";
 
-const CACHE = "bedsvc-citizen-v1";
+// Named after the release's files: a new release installs a new cache and drops the old one.
+const CACHE = "bedsvc-citizen {{asset:citizen.js}} {{asset:citizen-more.js}}";
 const SHELL = [
   "/",
   "{{asset:style.css}}",
