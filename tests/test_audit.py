@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
+from tests.test_cli import run_cli
 from tests.test_staff import HOSPITAL, OTHER, sign_in
 
 Client = AsyncTestClient[Litestar]
@@ -141,4 +143,26 @@ async def test_audit_names_the_ward_staff_user(client: Client, factory: Factory)
     assert [(e["action"], e["username"], e["key_id"]) for e in entries] == [
         ("report", "siti", None),
         ("user.add", None, None),
+    ]
+
+
+async def test_audit_records_bridge_credentials_from_the_cli(
+    client: Client, factory: Factory, settings: Settings
+) -> None:
+    await factory.hospital(HOSPITAL, bpjs_ppk_code="0120R001")
+    monitor = await factory.key("monitor")
+
+    sirs = await run_cli(settings, "keys", "issue", "--hospital", HOSPITAL, "--sirs")
+    aplicares = await run_cli(settings, "keys", "issue", "--hospital", HOSPITAL, "--aplicares")
+    cons_id = dict(line.split(": ", 1) for line in aplicares.output.splitlines())["cons_id"]
+    revoked = await run_cli(settings, "keys", "revoke", cons_id)
+    assert (sirs.exit_code, aplicares.exit_code, revoked.exit_code) == (0, 0, 0), revoked.output
+
+    entries = (
+        await client.get(f"/api/v1/monitor/audit?hospital={HOSPITAL}", headers=bearer(monitor))
+    ).json()["entries"]
+    assert [(e["action"], e["subject"], e["key_id"]) for e in entries] == [
+        ("aplicares.revoke", cons_id, None),
+        ("aplicares.issue", cons_id, None),
+        ("sirs.issue", HOSPITAL, None),
     ]

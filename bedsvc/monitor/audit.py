@@ -38,7 +38,7 @@ class AuditEntry(msgspec.Struct, frozen=True):
         str,
         Meta(
             description="report, close (a ward); hospital.save; key.issue, key.revoke; "
-            "user.add, user.disable"
+            "aplicares.issue, aplicares.revoke, sirs.issue, sirs.revoke; user.add, user.disable"
         ),
     ]
     key_id: Annotated[str | None, Meta(description="The API key that made it, if any")]

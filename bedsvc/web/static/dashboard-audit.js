@@ -12,6 +12,8 @@
     report: "Laporan ruang", close: "Ruang ditutup", "hospital.save": "Registri diubah",
     "key.issue": "Kunci diterbitkan", "key.revoke": "Kunci dicabut",
     "user.add": "Pengguna dibuat", "user.disable": "Pengguna dinonaktifkan",
+    "aplicares.issue": "Kredensial Aplicares diterbitkan", "aplicares.revoke": "Kredensial Aplicares dicabut",
+    "sirs.issue": "Kata sandi SIRS diterbitkan", "sirs.revoke": "Kata sandi SIRS dicabut",
   };
 
   function who(entry) {
