@@ -141,12 +141,19 @@ async def test_wrong_password_and_unknown_user_are_refused_alike(
     wrong = await client.post("/api/v1/session", json={"username": "siti", "password": "x"})
     unknown = await client.post("/api/v1/session", json={"username": "nobody", "password": "x"})
     empty = await client.post("/api/v1/session", json={"username": "siti"})
+    # What a form on another site can send: JSON-looking text/plain.
+    forged = await client.post(
+        "/api/v1/session",
+        content=b'{"username": "siti", "password": "x"}',
+        headers={"Content-Type": "text/plain"},
+    )
 
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"] == "Wrong username or password."
     assert "set-cookie" not in wrong.headers
     assert wrong.headers["content-type"].startswith("application/problem+json")
     assert empty.status_code == 422
+    assert forged.status_code == 415
     assert (await client.get("/api/v1/session")).status_code == 401
 
 

@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from bedsvc.admin.routes import admin_key_guard
 from bedsvc.audit import Actor
-from bedsvc.errors import Forbidden, NotAuthenticated
+from bedsvc.errors import BedsvcError, Forbidden, NotAuthenticated
 from bedsvc.services import Services
 from bedsvc.staff.sessions import (
     COOKIE_NAME,
@@ -50,6 +50,11 @@ class SignedOut(msgspec.Struct, frozen=True):
 _WRONG = "Wrong username or password."
 
 
+class UnsupportedMediaType(BedsvcError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
 class SessionController(Controller):
     path = "/api/v1/session"
     tags = ["ward staff"]
@@ -68,6 +73,10 @@ class SessionController(Controller):
         """Sets the session cookie and returns the CSRF token to send as `X-CSRF-Token` with
         every change. Failed attempts are limited per username and per client address."""
         settings = services.settings
+        # A form of another site can post JSON-looking text/plain; only a script of this
+        # origin can send application/json (others need CORS, which bedsvc does not grant).
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            raise UnsupportedMediaType("Send the sign-in as application/json.")
         username = data.username.strip().lower()
         address = request.client.host if request.client else "unknown"
         async with services.pool.acquire() as conn:
