@@ -462,18 +462,22 @@ async def test_dashboard_names_regions_and_charts_only_the_span_with_data(
     )
     await expect(page.locator("#region option")).to_contain_text(["Kab. Cirebon", "Kota Cirebon"])
 
-    # A few minutes of history in a 24 h window: one bucket, drawn as a flat step (the area
-    # has only horizontal and vertical edges), not a slope to zero at the right edge.
+    # A few minutes of history in a 24 h window: a flat step per bucket up to the end of the
+    # last one (only horizontal and vertical edges), not a slope to zero at the right edge.
     area = page.locator("#chart path.occupied-area")
     await expect(area).to_have_count(1)
     d = await area.get_attribute("d") or ""
-    corners = [tuple(map(float, pair.split(","))) for pair in re.findall(r"[\d.]+,[\d.]+", d)]
-    start_x, top_y = corners[0]
-    assert re.fullmatch(r"M[\d.]+,[\d.]+H[\d.]+L[\d.]+,[\d.]+L[\d.]+,[\d.]+Z", d), d
-    (end_x, bottom_y), (back_x, back_y) = corners[1:]
-    assert back_x == start_x
-    assert bottom_y == back_y
+    shape = re.fullmatch(
+        r"M([\d.]+),([\d.]+)((?:H[\d.]+V[\d.]+)*)H([\d.]+)L([\d.]+),([\d.]+)L([\d.]+),([\d.]+)Z",
+        d,
+    )
+    assert shape, d
+    start_x, top_y, _, right_x, down_x, bottom_y, back_x, back_y = (
+        float(value) for value in shape.group(1, 2, 2, 4, 5, 6, 7, 8)
+    )
+    assert down_x == right_x  # straight down from the end of the data
+    assert (back_x, back_y) == (start_x, bottom_y)
     assert top_y < bottom_y
-    assert end_x > start_x
+    assert right_x > start_x
     await page.screenshot(path=screenshot("dashboard-regions.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
