@@ -356,3 +356,12 @@ async def test_session_of_another_hospital_is_refused(client: Client, factory: F
 
     assert pushed.status_code == 403
     assert closed.status_code == 403
+
+
+async def test_session_routes_are_described_in_the_openapi_document(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    sign_in_doc = schema["paths"]["/api/v1/session"]["post"]
+    assert {"200", "401", "403", "415", "429"} <= set(sign_in_doc["responses"])
+    assert "application/problem+json" in sign_in_doc["responses"]["429"]["content"]
+    assert {"get", "delete"} <= set(schema["paths"]["/api/v1/session"])
+    assert "/api/v1/admin/users" in schema["paths"]

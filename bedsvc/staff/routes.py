@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from bedsvc.admin.routes import admin_key_guard
 from bedsvc.audit import Actor
-from bedsvc.errors import BedsvcError, Forbidden, NotAuthenticated
+from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotAuthenticated, Problem
 from bedsvc.services import Services
 from bedsvc.staff.sessions import (
     COOKIE_NAME,
@@ -50,6 +51,24 @@ class SignedOut(msgspec.Struct, frozen=True):
 _WRONG = "Wrong username or password."
 
 
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        Problem, description=description, media_type=PROBLEM_JSON, generate_examples=False
+    )
+
+
+_SIGN_IN_ERRORS = {
+    401: _problem("Wrong username or password (the same answer for an unknown user)"),
+    403: _problem("The user was disabled"),
+    415: _problem("The body was not sent as application/json"),
+    429: _problem("Too many failed sign-ins for this username or address; see Retry-After"),
+}
+_SESSION_ERRORS = {
+    401: _problem("Not signed in, or the session has ended"),
+    403: _problem("A change without the session's X-CSRF-Token header"),
+}
+
+
 class UnsupportedMediaType(BedsvcError):
     status_code = 415
     title = "Unsupported media type"
@@ -63,6 +82,7 @@ class SessionController(Controller):
         "/",
         status_code=200,
         summary="Sign in with a ward-staff username and password",
+        responses=_SIGN_IN_ERRORS,
     )
     async def sign_in(
         self,
@@ -109,13 +129,13 @@ class SessionController(Controller):
         cookie = session_cookie(token, settings.session_seconds, over_tls(request))
         return Response(info, cookies=[cookie], headers={"Cache-Control": "no-store"})
 
-    @get("/", summary="The signed-in ward-staff session")
+    @get("/", summary="The signed-in ward-staff session", responses=_SESSION_ERRORS)
     async def show(self, request: Request[Any, Any, Any]) -> Response[SessionInfo]:
         """For the entry page after a reload: the user, the hospital and the CSRF token."""
         session = await current_session(request)
         return Response(session.info(), headers={"Cache-Control": "no-store"})
 
-    @delete("/", status_code=200, summary="Sign out")
+    @delete("/", status_code=200, summary="Sign out", responses=_SESSION_ERRORS)
     async def sign_out(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Response[SignedOut]:
