@@ -33,17 +33,21 @@ from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
 from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
+from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
+from bedsvc.staff.csv_upload import OccupancyCsvController
+from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync
 from bedsvc.tasks import cancel
@@ -179,11 +183,16 @@ def create_app(settings: Settings) -> Litestar:
         fast_path=fast_path,
         route_handlers=[
             PublicController,
+            RegistryController,
             IngestController,
             AdminController,
             AplicaresController,
             sirs_router(settings.sirs_prefix),
             MonitorController,
+            AuditController,
+            SessionController,
+            OccupancyCsvController,
+            UsersController,
             *web_handlers(settings),
             LiveEventsController,
             live_socket,

@@ -100,6 +100,17 @@ def import_hospitals(csv_file: Path) -> None:
         raise SystemExit(1)
 
 
+@hospitals.command("webhook-secret")
+@click.argument("hospital_code")
+def webhook_secret(hospital_code: str) -> None:
+    """Print the secret that signs the alerts sent to HOSPITAL_CODE's own webhook."""
+    from bedsvc.monitor.alerts import hospital_webhook_secret
+    from bedsvc.secret_box import load_secret_box
+
+    settings = load_settings()
+    click.echo(hospital_webhook_secret(load_secret_box(settings), hospital_code).decode())
+
+
 @main.group()
 def keys() -> None:
     """API keys for hospitals, the health office and operators."""
@@ -230,6 +241,39 @@ def revoke(key_id: str, sirs: bool) -> None:
 
     _run_with_database(work)
     click.echo(f"revoked: {key_id}")
+
+
+@main.group()
+def users() -> None:
+    """Ward-staff users who sign in on the entry page /rs."""
+
+
+@users.command("add")
+@click.option("--hospital", "hospital_code", required=True, help="Kemenkes code of the hospital.")
+@click.option("--username", required=True, help="Lower-case letters, digits, '.', '_', '-'.")
+def add_user(hospital_code: str, username: str) -> None:
+    """Issue a user and print the generated password once."""
+    from bedsvc.staff.cli import add_from_cli
+
+    async def work(settings: Settings) -> Any:
+        return await _cli_errors(add_from_cli(_database_url(settings), hospital_code, username))
+
+    login = _run_with_database(work)
+    click.echo(f"username: {login.username}")
+    click.echo(f"password: {login.password}")
+
+
+@users.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable a user; the user's sessions end at once."""
+    from bedsvc.staff.cli import disable_from_cli
+
+    async def work(settings: Settings) -> None:
+        await _cli_errors(disable_from_cli(_database_url(settings), username))
+
+    _run_with_database(work)
+    click.echo(f"disabled: {username}")
 
 
 @main.command()

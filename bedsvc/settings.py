@@ -160,6 +160,23 @@ class Settings(BaseSettings):
     live_send_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A live client that takes nothing this long is closed."
     )
+    session_seconds: int = Field(
+        default=43_200, ge=60, description="How long a ward-staff sign-in lasts (a shift)."
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="Window in which failed sign-ins are counted."
+    )
+    sign_in_max_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed sign-ins per username per window before refusal."
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins per client address per window."
+    )
+    public_url: str = Field(
+        default="",
+        description="Base URL citizens and staff reach bedsvc at (e.g. https://beds.example); "
+        "alerts link to the entry page with it.",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(

@@ -29,15 +29,20 @@ from litestar.testing import AsyncTestClient
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import build_services, create_app
+from bedsvc.audit import Actor
 from bedsvc.auth import issue_key
 from bedsvc.embedded import start_postgres, start_redis
 from bedsvc.services import Services
 from bedsvc.settings import Settings
+from bedsvc.staff.users import UserRequest, add_user
 from bedsvc.store import load_queries, migrate
 
 pytest_plugins = ["tests.live_support"]
 
-TABLES = "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions"
+TABLES = (
+    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
+    "staff_sessions, staff_users, sign_in_failures, audit_events"
+)
 
 
 def with_database(url: str, database: str) -> str:
@@ -160,6 +165,12 @@ class Factory:
         hospital = HospitalIn(code=code, region_code=region, **data)
         await save_hospital(self.services.pool, self.services.queries, self.services.sync, hospital)
         return code
+
+    async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:
+        """A ward-staff user; returns the password."""
+        request = UserRequest(hospital_code=hospital_code, username=username)
+        login = await add_user(self.services.pool, self.services.queries, request, Actor())
+        return login.password
 
     async def key(self, role: str = "hospital", hospital_code: str | None = None) -> str:
         async with self.services.pool.acquire() as conn:

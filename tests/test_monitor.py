@@ -350,6 +350,7 @@ async def test_openapi_documents_the_monitor_routes(client: Client) -> None:
     monitor = sorted(path for path in doc["paths"] if path.startswith(MONITOR))
     assert monitor == [
         f"{MONITOR}/alerts",
+        f"{MONITOR}/audit",
         f"{MONITOR}/export.csv",
         f"{MONITOR}/export/edxl-have.xml",
         f"{MONITOR}/export/fhir-measurereport.json",

@@ -125,10 +125,10 @@ async def test_oversized_body_is_refused(
 async def test_bed_classes_carry_their_mappings(client: Client) -> None:
     classes = {c["code"]: c for c in (await client.get("/api/v1/bed-classes")).json()}
     assert list(classes)[:3] == ["VVIP", "VIP", "UTAMA"]
-    assert classes["ICU"]["sirs_ids"] == [6, 38]
+    assert classes["ICU"]["sirs_ids"] == [6, 38, 26, 27]
     assert classes["NICU"]["aplicares_codes"] == ["NIC"]
     assert classes["ISOLASI"]["edxl_bed_types"] == ["NegativeFlowIsolation", "OtherIsolation"]
-    assert len(classes) == 17
+    assert len(classes) == 18
 
 
 async def test_writes_are_rate_limited_but_public_reads_are_not(

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, delete, post
+from litestar import Controller, Request, delete, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
-from bedsvc.admin.service import create_key, revoke_key, save_hospital
+from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
+from bedsvc.audit import Actor
 from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.services import Services, get_services
 from bedsvc.text import CODE_PATTERN
@@ -23,6 +24,10 @@ async def admin_key_guard(
     connection.state.key_id = key.id
 
 
+def _actor(request: Request[Any, Any, Any]) -> Actor:
+    return Actor(key_id=request.state.key_id)
+
+
 class AdminController(Controller):
     path = "/api/v1/admin"
     tags = ["operators"]
@@ -30,21 +35,30 @@ class AdminController(Controller):
 
     @post("/hospitals", status_code=200, summary="Create or update a hospital")
     async def save_hospital(
-        self, services: NamedDependency[Services], data: JSONBody[HospitalIn]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
-        return await save_hospital(services.pool, services.queries, services.sync, data)
+        saved = await save_hospital(services.pool, services.queries, services.sync, data)
+        await after_hospital_saved(services.pool, services.queries, data, saved, _actor(request))
+        return saved
 
     @post("/keys", status_code=201, summary="Issue an API key (shown once)")
     async def issue_key(
-        self, services: NamedDependency[Services], data: JSONBody[KeyRequest]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[KeyRequest],
     ) -> IssuedKey:
-        return await create_key(services.pool, services.queries, data)
+        return await create_key(services.pool, services.queries, data, _actor(request))
 
     @delete("/keys/{key_id:str}", status_code=200, summary="Revoke an API key")
     async def revoke_key(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         key_id: Annotated[str, Parameter(max_length=64, pattern=CODE_PATTERN)],
     ) -> KeyRevoked:
-        await revoke_key(services.pool, services.queries, key_id)
+        await revoke_key(services.pool, services.queries, key_id, _actor(request))
         return KeyRevoked(key_id=key_id, revoked=True)

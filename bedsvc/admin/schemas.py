@@ -21,6 +21,17 @@ class HospitalIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bpjs_ppk_code: Code | None = None
     active: bool = True
     region_name: Annotated[str, text(200)] | None = None
+    alert_webhook_url: (
+        Annotated[
+            str,
+            Meta(
+                max_length=2000,
+                pattern=r"^https?://",
+                description="Receives this hospital's stale alerts, besides the health office",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class HospitalSaved(msgspec.Struct, frozen=True):

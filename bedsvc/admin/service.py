@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
+from bedsvc.audit import OPERATOR, Actor, record_event
 from bedsvc.auth import IssuedKey, issue_key
 from bedsvc.errors import NotFound, invalid
 from bedsvc.store import Conn, Queries
@@ -49,18 +51,41 @@ async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalI
         raise invalid("bpjs_ppk_code", f"already used by hospital '{owner}'")
 
 
-async def create_key(pool: asyncpg.Pool, queries: Queries, request: KeyRequest) -> IssuedKey:
+async def create_key(
+    pool: asyncpg.Pool, queries: Queries, request: KeyRequest, actor: Actor = OPERATOR
+) -> IssuedKey:
     if (request.role == "hospital") != (request.hospital_code is not None):
         raise invalid("hospital_code", "required for role 'hospital' and only for it")
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         if request.hospital_code is not None and (
             await queries.get_hospital(conn, code=request.hospital_code) is None
         ):
             raise NotFound(f"No hospital with code '{request.hospital_code}'.")
-        return await issue_key(conn, queries, request.role, request.hospital_code, request.label)
+        issued = await issue_key(conn, queries, request.role, request.hospital_code, request.label)
+        detail = {"role": request.role, "label": request.label}
+        await record_event(
+            conn, queries, actor, "key.issue", issued.key_id, request.hospital_code, detail
+        )
+        return issued
 
 
-async def revoke_key(pool: asyncpg.Pool, queries: Queries, key_id: str) -> None:
-    async with pool.acquire() as conn:
-        if await queries.revoke_key(conn, id=key_id) is None:
+async def revoke_key(
+    pool: asyncpg.Pool, queries: Queries, key_id: str, actor: Actor = OPERATOR
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        hospital_code = await queries.revoke_key(conn, id=key_id)
+        if hospital_code is None:
             raise NotFound(f"No API key '{key_id}'.")
+        await record_event(conn, queries, actor, "key.revoke", key_id, hospital_code or None)
+
+
+async def after_hospital_saved(
+    pool: asyncpg.Pool, queries: Queries, hospital: HospitalIn, saved: HospitalSaved, actor: Actor
+) -> None:
+    """After save_hospital: the hospital's alert receiver, and the edit in the audit trail."""
+    detail = msgspec.to_builtins(hospital) | {"created": saved.created}
+    async with pool.acquire() as conn, conn.transaction():
+        await queries.set_alert_webhook(conn, code=hospital.code, url=hospital.alert_webhook_url)
+        await record_event(
+            conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
+        )

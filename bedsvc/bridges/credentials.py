@@ -12,6 +12,7 @@ from ipaddress import IPv4Network, IPv6Network
 import asyncpg
 import msgspec
 
+from bedsvc.audit import OPERATOR, record_event
 from bedsvc.errors import NotFound, invalid
 from bedsvc.secret_box import SecretBox
 from bedsvc.store import Queries
@@ -97,6 +98,9 @@ async def issue_aplicares(
                 )
             except asyncpg.UniqueViolationError:
                 continue
+            await record_event(
+                conn, queries, OPERATOR, "aplicares.issue", cons_id, hospital_code, {"label": label}
+            )
             return AplicaresCredential(cons_id=cons_id, secret=secret)
     raise RuntimeError("could not find a free cons-id")
 
@@ -106,7 +110,7 @@ async def issue_sirs(
 ) -> SirsCredential:
     """The login is the hospital's Kemenkes code; a new password replaces the previous one."""
     password = random_text(24)
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         if await queries.get_hospital(conn, code=hospital_code) is None:
             raise NotFound(f"No hospital with code '{hospital_code}'.")
         await queries.upsert_sirs_credential(
@@ -115,16 +119,22 @@ async def issue_sirs(
             password_hash=hash_sirs_password(box, password),
             label=label,
         )
+        await record_event(
+            conn, queries, OPERATOR, "sirs.issue", hospital_code, hospital_code, {"label": label}
+        )
     return SirsCredential(rs_id=hospital_code, password=password)
 
 
 async def revoke_aplicares(pool: asyncpg.Pool, queries: Queries, cons_id: str) -> None:
-    async with pool.acquire() as conn:
-        if await queries.revoke_aplicares_credential(conn, cons_id=cons_id) is None:
+    async with pool.acquire() as conn, conn.transaction():
+        hospital_code = await queries.revoke_aplicares_credential(conn, cons_id=cons_id)
+        if hospital_code is None:
             raise NotFound(f"No API key or Aplicares cons-id '{cons_id}'.")
+        await record_event(conn, queries, OPERATOR, "aplicares.revoke", cons_id, hospital_code)
 
 
 async def revoke_sirs(pool: asyncpg.Pool, queries: Queries, hospital_code: str) -> None:
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         if await queries.revoke_sirs_credential(conn, hospital_code=hospital_code) is None:
             raise NotFound(f"No SIRS credentials for hospital '{hospital_code}'.")
+        await record_event(conn, queries, OPERATOR, "sirs.revoke", hospital_code, hospital_code)

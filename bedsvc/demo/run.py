@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import random
@@ -13,14 +14,24 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import msgspec
 import structlog
 
 from bedsvc.admin.importer import import_csv
 from bedsvc.admin.keys import issue_aplicares_from_cli, issue_from_cli, issue_sirs_from_cli
 from bedsvc.bridges.credentials import AplicaresCredential, SirsCredential
 from bedsvc.demo.bridges import AplicaresBridge, SirsBridge, class_codes
-from bedsvc.demo.simulator import DATA_DIR, SimulatedHospital, load_wards, simulate
+from bedsvc.demo.simulator import (
+    DATA_DIR,
+    SimulatedHospital,
+    load_wards,
+    native_report,
+    simulate,
+)
+from bedsvc.errors import NotFound
 from bedsvc.settings import Settings
+from bedsvc.staff.cli import add_from_cli, disable_from_cli
+from bedsvc.staff.users import IssuedLogin
 from bedsvc.store import migrate
 
 log = structlog.get_logger(__name__)
@@ -28,6 +39,10 @@ log = structlog.get_logger(__name__)
 # Hospitals whose simulated SIMRS reports through a bridge; the others use the native API.
 APLICARES_HOSPITALS = ("3274012", "3274013", "3274014")
 SIRS_HOSPITALS = ("3274015", "3274016", "3274017")
+# A hospital without a hospital system: its wards are reported once at start, then only by
+# its ward staff on the entry page /rs (with the login the demo prints).
+ENTRY_PAGE_HOSPITAL = "3274021"
+ENTRY_PAGE_USER = "perawat.demo"
 
 BridgeCredentials = dict[str, AplicaresCredential | SirsCredential]
 
@@ -35,6 +50,20 @@ BridgeCredentials = dict[str, AplicaresCredential | SirsCredential]
 def ppk_codes() -> dict[str, str]:
     with (DATA_DIR / "hospitals.csv").open(newline="", encoding="utf-8") as file:
         return {row["code"]: row["bpjs_ppk_code"] for row in csv.DictReader(file)}
+
+
+class DemoLogins(msgspec.Struct, frozen=True):
+    monitor_key: str
+    entry_page: IssuedLogin
+
+
+async def demo_logins(database_url: str) -> DemoLogins:
+    """A monitor key and an entry-page user, new at every start (demo data only)."""
+    monitor = await issue_from_cli(database_url, None, "monitor", "demo")
+    with contextlib.suppress(NotFound):  # the first start: no user yet
+        await disable_from_cli(database_url, ENTRY_PAGE_USER)
+    login = await add_from_cli(database_url, ENTRY_PAGE_HOSPITAL, ENTRY_PAGE_USER)
+    return DemoLogins(monitor_key=monitor.key, entry_page=login)
 
 
 async def prepare(settings: Settings) -> tuple[list[SimulatedHospital], BridgeCredentials]:
@@ -60,6 +89,16 @@ async def prepare(settings: Settings) -> tuple[list[SimulatedHospital], BridgeCr
                 settings, database_url, code, "demo simulator"
             )
     return hospitals, credentials
+
+
+async def report_entry_hospital_once(base_url: str, hospital: SimulatedHospital) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        response = await client.post(
+            f"/api/v1/hospitals/{hospital.code}/occupancy",
+            json=native_report(hospital.wards),
+            headers={"Authorization": f"Bearer {hospital.key}"},
+        )
+        response.raise_for_status()
 
 
 def bridge_attacher(
@@ -92,6 +131,23 @@ def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
 
 
+def banner(base_url: str, simulated: int, interval: float, logins: DemoLogins) -> str:
+    entry = logins.entry_page
+    return (
+        f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)\n"
+        f"{simulated} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.\n"
+        f"Through the Aplicares bridge: {', '.join(APLICARES_HOSPITALS)}; through the SIRS "
+        f"Online bridge: {', '.join(SIRS_HOSPITALS)}; the others: the native API.\n"
+        f"\n  citizens:         {base_url}/\n"
+        f"  health office:    {base_url}/dashboard   monitor key: {logins.monitor_key}\n"
+        f"  ward staff:       {base_url}/rs   username: {entry.username}   "
+        f"password: {entry.password}   (hospital {entry.hospital_code}, no hospital system)\n"
+        f"  lobby board:      {base_url}/papan/{entry.hospital_code}\n"
+        "  a key to push yourself: .venv/bin/bedsvc keys issue --hospital 3274011\n"
+        "\nDemo logins and data only: do not expose the demo on a public network.\n"
+    )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -101,6 +157,9 @@ def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     database_url, redis_url = settings.urls()
     hospitals, credentials = asyncio.run(prepare(settings))
+    logins = asyncio.run(demo_logins(database_url))
+    [entry_hospital] = [h for h in hospitals if h.code == ENTRY_PAGE_HOSPITAL]
+    simulated = [h for h in hospitals if h.code != ENTRY_PAGE_HOSPITAL]
     env = os.environ | {
         "BEDSVC_DATABASE_URL": database_url,
         "BEDSVC_REDIS_URL": redis_url,
@@ -116,15 +175,10 @@ def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
     base_url = f"http://{host}:{port}"
     try:
         wait_until_ready(base_url, server)
-        print(  # noqa: T201
-            f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)\n"
-            f"{len(hospitals)} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.\n"
-            f"Through the Aplicares bridge: {', '.join(APLICARES_HOSPITALS)}; through the SIRS "
-            f"Online bridge: {', '.join(SIRS_HOSPITALS)}; the others: the native API.\n"
-            "A key to push yourself: .venv/bin/bedsvc keys issue --hospital 3274011\n"
-        )
-        attach = bridge_attacher(hospitals, credentials, settings.sirs_prefix)
-        asyncio.run(simulate(base_url, hospitals, interval, attach))
+        asyncio.run(report_entry_hospital_once(base_url, entry_hospital))
+        print(banner(base_url, len(simulated), interval, logins))  # noqa: T201
+        attach = bridge_attacher(simulated, credentials, settings.sirs_prefix)
+        asyncio.run(simulate(base_url, simulated, interval, attach))
     except KeyboardInterrupt:
         pass
     finally:

@@ -52,16 +52,17 @@ async def apply_report(
     sync: CacheSync,
     hospital_code: str,
     report: OccupancyReport,
-    key_id: str | None,
+    key_id: str | None = None,
     *,
     max_open_wards: int,
     only_open: bool = False,
+    username: str | None = None,
 ) -> Written:
     """Applies the wards whose stored report is older; returns only after the commit.
 
     With `only_open`, every ward must be open already (else NotFound, nothing written).
     Callers have authorized the hospital; the wards' foreign key still refuses an unknown
-    one, and the statement an inactive one.
+    one, and the statement an inactive one. The history rows name the key or the user.
     """
     async with pool.acquire() as conn:
         try:
@@ -72,6 +73,7 @@ async def apply_report(
                 only_open=only_open,
                 max_open_wards=max_open_wards,
                 key_id=key_id,
+                username=username,
                 **_report_columns(report),
             )
         except asyncpg.ForeignKeyViolationError as exc:
@@ -116,11 +118,16 @@ async def close_ward(
     sync: CacheSync,
     hospital_code: str,
     ward_code: str,
-    key_id: str | None,
+    key_id: str | None = None,
+    username: str | None = None,
 ) -> WardClosed:
     async with pool.acquire() as conn:
         closed = await queries.close_ward(
-            conn, hospital_code=hospital_code, ward_code=ward_code, key_id=key_id
+            conn,
+            hospital_code=hospital_code,
+            ward_code=ward_code,
+            key_id=key_id,
+            username=username,
         )
         if closed is None:
             raise RuntimeError("close_ward answers one row")

@@ -30,10 +30,10 @@ from bedsvc.services import get_services
 from bedsvc.settings import Settings
 
 NOT_LIMITED = re.compile(
-    r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|live)"
+    r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|bpjs-partners|live)"
     r"|^/(healthz|readyz|metrics|schema)"
     # Pages and their files: many citizens may share one address behind a NAT.
-    r"|^/($|dashboard$|rs$|papan/|static/)"
+    r"|^/($|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
 )
 
 

@@ -80,6 +80,24 @@ class Queries(Protocol):
         self, conn: Conn, *, open_only: object, max_rows: object
     ) -> AbstractAsyncContextManager[Any]: ...
 
+    async def hospital_alert_webhook(self, conn: Conn, *, code: object) -> Any: ...
+
+    def audit_changes(
+        self, conn: Conn, *, hospital_code: object, since: object, until: object, max_rows: object
+    ) -> AsyncIterator[Record]: ...
+
+    def audit_changes_cursor(
+        self, conn: Conn, *, hospital_code: object, since: object, until: object, max_rows: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def audit_events(
+        self, conn: Conn, *, hospital_code: object, since: object, until: object, max_rows: object
+    ) -> AsyncIterator[Record]: ...
+
+    def audit_events_cursor(
+        self, conn: Conn, *, hospital_code: object, since: object, until: object, max_rows: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
     async def insert_aplicares_credential(
         self,
         conn: Conn,
@@ -247,10 +265,17 @@ class Queries(Protocol):
         only_open: object,
         max_open_wards: object,
         key_id: object,
+        username: object,
     ) -> Record | None: ...
 
     async def close_ward(
-        self, conn: Conn, *, hospital_code: object, ward_code: object, key_id: object
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        ward_code: object,
+        key_id: object,
+        username: object,
     ) -> Record | None: ...
 
     def list_bed_classes(self, conn: Conn) -> AsyncIterator[Record]: ...
@@ -260,6 +285,14 @@ class Queries(Protocol):
     async def ensure_region(self, conn: Conn, *, code: object, name: object) -> Any: ...
 
     async def ping(self, conn: Conn) -> Any: ...
+
+    def region_names(self, conn: Conn) -> AsyncIterator[Record]: ...
+
+    def region_names_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
+
+    def bpjs_partner_codes(self, conn: Conn) -> AsyncIterator[Record]: ...
+
+    def bpjs_partner_codes_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
 
     async def lock_migrations(self, conn: Conn, *, lock_id: object) -> Any: ...
 
@@ -274,3 +307,63 @@ class Queries(Protocol):
     async def record_migration(self, conn: Conn, *, version: object, name: object) -> Any: ...
 
     async def schema_migrations_exists(self, conn: Conn) -> Any: ...
+
+    async def insert_staff_user(
+        self, conn: Conn, *, username: object, hospital_code: object, password_hash: object
+    ) -> Any: ...
+
+    async def find_staff_user(self, conn: Conn, *, username: object) -> Record | None: ...
+
+    async def disable_staff_user(self, conn: Conn, *, username: object) -> Any: ...
+
+    async def update_password_hash(
+        self, conn: Conn, *, username: object, password_hash: object
+    ) -> Any: ...
+
+    async def insert_session(
+        self,
+        conn: Conn,
+        *,
+        token_hash: object,
+        username: object,
+        csrf_token: object,
+        lifetime: object,
+    ) -> Any: ...
+
+    async def find_session(self, conn: Conn, *, token_hash: object) -> Record | None: ...
+
+    async def delete_session(self, conn: Conn, *, token_hash: object) -> Any: ...
+
+    async def delete_user_sessions(self, conn: Conn, *, username: object) -> Any: ...
+
+    async def delete_expired_sessions(self, conn: Conn) -> Any: ...
+
+    async def delete_old_sign_in_failures(self, conn: Conn, *, window: object) -> Any: ...
+
+    def sign_in_failures(
+        self, conn: Conn, *, username: object, address: object, window: object
+    ) -> AsyncIterator[Record]: ...
+
+    def sign_in_failures_cursor(
+        self, conn: Conn, *, username: object, address: object, window: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def count_sign_in_failure(
+        self, conn: Conn, *, username: object, address: object, window: object
+    ) -> Any: ...
+
+    async def clear_sign_in_failures(self, conn: Conn, *, username: object) -> Any: ...
+
+    async def record_audit_event(
+        self,
+        conn: Conn,
+        *,
+        key_id: object,
+        username: object,
+        action: object,
+        hospital_code: object,
+        subject: object,
+        detail: object,
+    ) -> Any: ...
+
+    async def set_alert_webhook(self, conn: Conn, *, code: object, url: object) -> Any: ...

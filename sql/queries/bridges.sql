@@ -14,7 +14,7 @@ WHERE c.cons_id = :cons_id;
 UPDATE aplicares_credentials
 SET revoked_at = coalesce(revoked_at, now())
 WHERE cons_id = :cons_id
-RETURNING cons_id;
+RETURNING hospital_code;
 
 -- name: upsert_sirs_credential(hospital_code, password_hash, label)!
 -- A new password replaces the previous one (and lifts a revocation).

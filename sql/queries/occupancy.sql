@@ -1,4 +1,4 @@
--- name: write_report(hospital_code, reported_at, ward_codes, names, bed_classes, capacities, availables, males, females, waitings, only_open, max_open_wards, key_id)^
+-- name: write_report(hospital_code, reported_at, ward_codes, names, bed_classes, capacities, availables, males, females, waitings, only_open, max_open_wards, key_id, username)^
 -- One report in one statement: the wards whose stored report is older are upserted, the
 -- hospital takes its next version (its row lock orders its reports and no one else's) and
 -- the history rows are written; nothing at all when no ward is newer.
@@ -70,10 +70,11 @@ bumped AS (
 history AS (
     INSERT INTO occupancy_history
         (version, hospital_code, ward_code, bed_class, change, capacity, available,
-         available_male, available_female, waiting, reported_at, received_at, key_id)
+         available_male, available_female, waiting, reported_at, received_at, key_id,
+         username)
     SELECT b.version, :hospital_code, a.ward_code, a.bed_class, 'report', a.capacity,
            a.available, a.available_male, a.available_female, a.waiting, a.reported_at,
-           a.received_at, :key_id
+           a.received_at, :key_id, :username
     FROM applied a, bumped b
 )
 SELECT coalesce((SELECT version FROM bumped), (SELECT version FROM hospital), 0) AS version,
@@ -82,7 +83,7 @@ SELECT coalesce((SELECT version FROM bumped), (SELECT version FROM hospital), 0)
        c.active, c.open_wards, c.missing
 FROM checks c;
 
--- name: close_ward(hospital_code, ward_code, key_id)^
+-- name: close_ward(hospital_code, ward_code, key_id, username)^
 -- Closes an open ward in one statement, with the hospital's next version and a history row;
 -- a report older than the closing is stale afterwards. `version` is null when nothing was
 -- closed: no such open ward, or an inactive hospital (`active` false).
@@ -103,10 +104,11 @@ bumped AS (
 history AS (
     INSERT INTO occupancy_history
         (version, hospital_code, ward_code, bed_class, change, capacity, available,
-         available_male, available_female, waiting, reported_at, received_at, key_id)
+         available_male, available_female, waiting, reported_at, received_at, key_id,
+         username)
     SELECT b.version, :hospital_code, c.ward_code, c.bed_class, 'close', c.capacity,
            c.available, c.available_male, c.available_female, c.waiting, c.reported_at,
-           c.received_at, :key_id
+           c.received_at, :key_id, :username
     FROM closed c, bumped b
 )
 SELECT (SELECT version FROM bumped) AS version,
