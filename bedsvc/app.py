@@ -30,6 +30,7 @@ from bedsvc.live.hub import live_hub
 from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
 from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
+from bedsvc.metrics import FeedMetrics, push_metrics, sample_worker, worker_stopped
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import metric_handlers, prometheus_config
@@ -44,6 +45,10 @@ from bedsvc.sync import CacheSync, cancel
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
+
+# How often each worker samples the gauges that are states (feed lag, live connections): a
+# PostgreSQL version read per sample.
+METRICS_SAMPLE_SECONDS = 2.0
 
 
 def connect_redis(url: str) -> aioredis.Redis:
@@ -67,6 +72,7 @@ async def build_services(settings: Settings) -> Services:
     )
     public = PublicCache(feed, settings)
     feed.add_listener(public)
+    feed.add_listener(FeedMetrics())
     return Services(
         settings=settings,
         pool=pool,
@@ -122,6 +128,16 @@ def create_app(settings: Settings) -> Litestar:
         if settings.public_fast_path:
             fast_path.cache = services.public
         services.live.start()
+        metrics = asyncio.create_task(
+            sample_worker(
+                services.feed,
+                services.pool,
+                services.queries,
+                lambda: len(services.live.subscribers),
+                settings.live_max_connections,
+                METRICS_SAMPLE_SECONDS,
+            )
+        )
         log.info("worker started", version=services.feed.version)
         try:
             yield
@@ -131,8 +147,10 @@ def create_app(settings: Settings) -> Litestar:
             await services.feed.stop()
             await cancel(alerts)
             await cancel(reconciler)
+            await cancel(metrics)
             await services.redis.aclose()
             await services.pool.close()
+            worker_stopped()
             log.info("worker stopped")
 
     configure_logging(settings.log_level, settings.log_json)
@@ -162,7 +180,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"services": Provide(get_services, sync_to_thread=False)},
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
-        middleware=[rate_limit.middleware, prometheus_config().middleware],
+        middleware=[push_metrics, rate_limit.middleware, prometheus_config().middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="bedsvc",

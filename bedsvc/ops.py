@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
+from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.services import Services
 
 
@@ -37,10 +38,12 @@ async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
             await services.queries.current_version(conn)
     except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
         database = f"unreachable: {type(exc).__name__}"
+        record_database_error("readyz")
     try:
         await services.redis.ping()
     except (RedisError, OSError) as exc:
         redis = f"unreachable: {type(exc).__name__}"
+        record_redis_error("readyz")
     ready = database == redis == "ok"
     body = Readiness(status="ready" if ready else "not ready", database=database, redis=redis)
     return Response(body, status_code=200 if ready else 503)

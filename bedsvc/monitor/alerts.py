@@ -20,6 +20,7 @@ import httpx
 import msgspec
 import structlog
 
+from bedsvc.metrics import record_alert_loop_failure
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
@@ -215,5 +216,6 @@ async def run_alerts(
                     await evaluate(pool, queries, settings, stale_after)
                 await deliver_due(pool, queries, settings, client)
             except (asyncpg.PostgresError, OSError) as exc:
+                record_alert_loop_failure()
                 log.warning("alert evaluation skipped", error=str(exc))
             await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))
