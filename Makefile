@@ -26,4 +26,8 @@ lint: $(STAMP)
 test: lint
 	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
+	@command -v promtool >/dev/null || scripts/install-system-deps prometheus \
+		|| echo "promtool is missing and could not be installed: the alert rules go unchecked"
+	@command -v redis-sentinel >/dev/null || scripts/install-system-deps redis-server redis-sentinel \
+		|| echo "redis-sentinel is missing and could not be installed: the failover test is skipped"
 	$(BIN)/pytest
