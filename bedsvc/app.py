@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import cast
 
-import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
@@ -37,6 +37,7 @@ from bedsvc.ops import metric_handlers, prometheus_config
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
+from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
@@ -51,24 +52,19 @@ log = structlog.get_logger(__name__)
 METRICS_SAMPLE_SECONDS = 2.0
 
 
-def connect_redis(url: str) -> aioredis.Redis:
-    # Short timeouts: with Redis down, a request must fall back quickly, not hang.
-    return aioredis.Redis.from_url(
-        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15
-    )
-
-
 async def build_services(settings: Settings) -> Services:
-    database_url, redis_url = settings.urls()
+    database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
-    client = connect_redis(redis_url)
+    client = connect_redis(settings)
     cache = AvailabilityCache(client, settings.redis_prefix)
     sync = CacheSync(pool, cache, queries)
+    # The feed's own connection has no read timeout: a quiet channel is not an error.
+    subscription = partial(connect_redis, settings, socket_timeout=None, health_check_interval=10)
     feed = ChangeFeed(
-        sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
+        sync, subscription, cache.channel, poll_interval=settings.cache_reconcile_seconds
     )
     public = PublicCache(feed, settings)
     feed.add_listener(public)

@@ -59,7 +59,7 @@ class EmbeddedServers(contextlib.AbstractContextManager["EmbeddedServers"]):
             url, handle = start_postgres(settings.data_dir)
             updates["database_url"] = url
             self._handles.append(handle)
-        if need_redis and settings.redis_url is None:
+        if need_redis and settings.redis_url is None and not settings.redis_sentinels:
             url, handle = start_redis(settings.data_dir)
             updates["redis_url"] = url
             self._handles.append(handle)

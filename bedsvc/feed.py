@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import asyncpg
@@ -48,14 +48,14 @@ class ChangeFeed:
     def __init__(
         self,
         sync: CacheSync,
-        redis_url: str,
+        connect: Callable[[], aioredis.Redis],
         channel: str,
         *,
         gap_wait: float = 0.25,
         poll_interval: float = 2.0,
     ) -> None:
         self.sync = sync
-        self.redis_url = redis_url
+        self.connect = connect
         self.channel = channel
         self.gap_wait = gap_wait
         self.poll_interval = poll_interval
@@ -116,9 +116,7 @@ class ChangeFeed:
 
     async def _follow_channel(self) -> None:
         # A connection of its own without a read timeout: a quiet channel is not an error.
-        client = aioredis.Redis.from_url(
-            self.redis_url, socket_connect_timeout=1.0, health_check_interval=10
-        )
+        client = self.connect()
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)

@@ -16,7 +16,7 @@ from bedsvc.store import migrate
 
 def export_urls(settings: Settings) -> None:
     """Worker processes read their settings from the environment; give them the real URLs."""
-    os.environ["BEDSVC_DATABASE_URL"], os.environ["BEDSVC_REDIS_URL"] = settings.urls()
+    os.environ.update(settings.server_environment())
 
 
 def raise_open_files_limit(needed: int) -> None:

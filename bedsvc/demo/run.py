@@ -97,14 +97,15 @@ def _interrupt(signum: int, frame: object) -> None:
 def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
     # `kill` stops the demo as Ctrl-C does: server first, then the embedded servers.
     signal.signal(signal.SIGTERM, _interrupt)
-    database_url, redis_url = settings.urls()
     hospitals, credentials = asyncio.run(prepare(settings))
-    env = os.environ | {
-        "BEDSVC_DATABASE_URL": database_url,
-        "BEDSVC_REDIS_URL": redis_url,
-        # the server must decrypt the Aplicares secrets with the key they were stored with
-        "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
-    }
+    env = (
+        os.environ
+        | settings.server_environment()
+        | {
+            # the server must decrypt the Aplicares secrets with the key they were stored with
+            "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
+        }
+    )
     # Every simulated hospital posts from this one address, and bridges send one request per
     # room: the per-address limit meant for one hospital would refuse the demo.
     env.setdefault("BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE", "60000")
