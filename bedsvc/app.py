@@ -56,6 +56,11 @@ async def build_services(settings: Settings) -> Services:
     database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
+    replica_pool = pool
+    if settings.database_replica_url is not None:
+        replica_pool = await connect_pool(
+            settings.database_replica_url, settings.db_pool_min, settings.db_pool_max
+        )
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
@@ -81,6 +86,7 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=public,
         live=live_hub(feed, settings),
+        replica_pool=replica_pool,
     )
 
 
@@ -146,6 +152,8 @@ def create_app(settings: Settings) -> Litestar:
             await cancel(metrics)
             await services.redis.aclose()
             await services.pool.close()
+            if services.replica_pool is not services.pool:
+                await services.replica_pool.close()
             worker_stopped()
             log.info("worker stopped")
 

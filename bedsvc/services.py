@@ -45,6 +45,8 @@ class Services:
     secret_box: SecretBox
     public: PublicCache
     live: LiveHub
+    # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
+    replica_pool: asyncpg.Pool
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

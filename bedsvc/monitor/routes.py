@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Controller, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -44,9 +45,9 @@ def _check_class(services: Services, bed_class: str | None) -> None:
         raise invalid("bed_class", f"unknown bed class '{bed_class}'")
 
 
-async def _summary(services: Services, region: str | None) -> Summary:
+async def _summary(pool: asyncpg.Pool, services: Services, region: str | None) -> Summary:
     return await summary(
-        services.pool,
+        pool,
         services.queries,
         region,
         [c.code for c in services.bed_classes],
@@ -57,7 +58,7 @@ async def _summary(services: Services, region: str | None) -> Summary:
 async def _hospitals(
     services: Services, region: str | None, hospital: str | None
 ) -> tuple[Summary, list[HospitalOccupancy]]:
-    result = await _summary(services, region)
+    result = await _summary(services.replica_pool, services, region)
     if hospital is None:
         return result, result.hospitals
     chosen = [h for h in result.hospitals if h.code == hospital]
@@ -74,7 +75,7 @@ class MonitorController(Controller):
     @get("/summary", summary="Beds, occupancy and BOR per class, hospital and region")
     async def summary(self, services: NamedDependency[Services], region: Code = None) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
-        return await _summary(services, region)
+        return await _summary(services.pool, services, region)
 
     @get("/stale", summary="Hospitals and wards without a recent report")
     async def stale(
@@ -112,7 +113,7 @@ class MonitorController(Controller):
                 "use a larger bucket or export.csv",
             )
         flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
-        return await history(services.pool, services.queries, span, flt)
+        return await history(services.replica_pool, services.queries, span, flt)
 
     @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
     async def export_csv(
@@ -131,7 +132,7 @@ class MonitorController(Controller):
         flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
-            history_csv(services.pool, services.queries, span, flt),
+            history_csv(services.replica_pool, services.queries, span, flt),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
