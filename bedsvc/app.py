@@ -41,6 +41,7 @@ from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
+from bedsvc.shutdown import on_stop_signal
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.sync import CacheSync, cancel
 from bedsvc.web.routes import web_handlers
@@ -113,7 +114,9 @@ class BedsvcApp(FastPathApp):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
+    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
+    signals end the live streams at once (bedsvc/shutdown.py)."""
     fast_path = FastPath()
 
     @asynccontextmanager
@@ -130,6 +133,7 @@ def create_app(settings: Settings) -> Litestar:
         if settings.public_fast_path:
             fast_path.cache = services.public
         services.live.start()
+        restore_signals = on_stop_signal(services.live.stop) if stop_on_signal else None
         metrics = asyncio.create_task(
             sample_worker(
                 services.feed,
@@ -144,6 +148,8 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            if restore_signals is not None:
+                restore_signals()
             fast_path.cache = None
             services.live.stop()
             await services.feed.stop()
