@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,10 +202,10 @@ async def available_by_hospital(http: str) -> dict[str, int]:
     return {h["code"]: sum(c["available"] for c in h["classes"]) for h in document["hospitals"]}
 
 
-async def until(condition: object, timeout: float, what: str) -> None:
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if await condition():  # type: ignore[operator]
+        if await condition():
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not within {timeout} s: {what}")
