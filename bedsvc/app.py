@@ -19,12 +19,14 @@ from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
+from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.hub import live_hub
 from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
@@ -33,7 +35,7 @@ from bedsvc.logs import configure_logging
 from bedsvc.metrics import FeedMetrics, push_metrics, sample_worker, worker_stopped
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
@@ -43,7 +45,9 @@ from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.shutdown import on_stop_signal
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.sync import CacheSync, cancel
+from bedsvc.sync import CacheSync
+from bedsvc.tasks import cancel
+from bedsvc.throttle import FailureThrottle
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -51,6 +55,10 @@ log = structlog.get_logger(__name__)
 # How often each worker samples the gauges that are states (feed lag, live connections): a
 # PostgreSQL version read per sample.
 METRICS_SAMPLE_SECONDS = 2.0
+
+
+# How long the change feed's read waits for new entries; its connection times out later.
+FEED_BLOCK_SECONDS = 1.0
 
 
 async def build_services(settings: Settings) -> Services:
@@ -65,12 +73,14 @@ async def build_services(settings: Settings) -> Services:
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
-    cache = AvailabilityCache(client, settings.redis_prefix)
+    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
     sync = CacheSync(pool, cache, queries)
-    # The feed's own connection has no read timeout: a quiet channel is not an error.
-    subscription = partial(connect_redis, settings, socket_timeout=None, health_check_interval=10)
     feed = ChangeFeed(
-        sync, subscription, cache.channel, poll_interval=settings.cache_reconcile_seconds
+        sync,
+        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
+        cache.stream_key,
+        block_seconds=FEED_BLOCK_SECONDS,
+        poll_interval=settings.cache_reconcile_seconds,
     )
     public = PublicCache(feed, settings)
     feed.add_listener(public)
@@ -87,6 +97,11 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=public,
         live=live_hub(feed, settings),
+        keys=KeyCache(settings.key_cache_seconds),
+        throttle=FailureThrottle(
+            client, settings.redis_prefix, settings.signin_failure_window_seconds
+        ),
+        health=Health(),
         replica_pool=replica_pool,
     )
 
@@ -127,7 +142,19 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
         alerts = asyncio.create_task(
-            run_alerts(services.pool, services.queries, settings, services.stale_after)
+            run_alerts(
+                services.pool, services.queries, settings, services.stale_after, services.health
+            )
+        )
+        await check_readiness(services.health, services.pool, services.queries, services.redis)
+        readiness = asyncio.create_task(
+            run_readiness(
+                services.health,
+                services.pool,
+                services.queries,
+                services.redis,
+                settings.readiness_interval_seconds,
+            )
         )
         await services.feed.start()
         if settings.public_fast_path:
@@ -153,6 +180,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             fast_path.cache = None
             services.live.stop()
             await services.feed.stop()
+            await cancel(readiness)
             await cancel(alerts)
             await cancel(reconciler)
             await cancel(metrics)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,6 +93,15 @@ def keys() -> None:
     """API keys for hospitals, the health office and operators."""
 
 
+def _networks(
+    _: click.Context, __: click.Parameter, values: tuple[str, ...]
+) -> list[IPv4Network | IPv6Network]:
+    try:
+        return [ip_network(value.strip(), strict=False) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @keys.command("issue")
 @click.option(
     "--hospital", "hospital_code", help="Kemenkes code of the hospital this key pushes for."
@@ -104,8 +114,21 @@ def keys() -> None:
 )
 @click.option("--sirs", is_flag=True, help="SIRS Online bridge credentials (rs_id, password).")
 @click.option("--label", default="", help="A note on who holds the key.")
+@click.option(
+    "--allow-from",
+    "allow_from",
+    multiple=True,
+    callback=_networks,
+    help="With --aplicares: an address or network (CIDR) the SIMRS sends from; repeat for "
+    "more. Default: any address.",
+)
 def issue(
-    hospital_code: str | None, role: str | None, aplicares: bool, sirs: bool, label: str
+    hospital_code: str | None,
+    role: str | None,
+    aplicares: bool,
+    sirs: bool,
+    label: str,
+    allow_from: list[IPv4Network | IPv6Network],
 ) -> None:
     """Issue a key (or bridge credentials) and print it once."""
     if (hospital_code is None) == (role is None):
@@ -114,8 +137,10 @@ def issue(
         raise click.UsageError("give at most one of --aplicares and --sirs")
     if (aplicares or sirs) and hospital_code is None:
         raise click.UsageError("--aplicares and --sirs need --hospital CODE")
+    if allow_from and not aplicares:
+        raise click.UsageError("--allow-from is for --aplicares credentials")
     if aplicares:
-        credential = _run_with_database(_issue_aplicares(hospital_code or "", label))
+        credential = _run_with_database(_issue_aplicares(hospital_code or "", label, allow_from))
         click.echo(f"cons_id: {credential.cons_id}")
         click.echo(f"secret: {credential.secret}")
     elif sirs:
@@ -142,13 +167,15 @@ def _issue_key(
 
 
 def _issue_aplicares(
-    hospital_code: str, label: str
+    hospital_code: str, label: str, allowed: list[IPv4Network | IPv6Network]
 ) -> Callable[[Settings], Coroutine[Any, Any, Any]]:
     from bedsvc.admin.keys import issue_aplicares_from_cli
 
     async def work(settings: Settings) -> Any:
         return await _cli_errors(
-            issue_aplicares_from_cli(settings, _database_url(settings), hospital_code, label)
+            issue_aplicares_from_cli(
+                settings, _database_url(settings), hospital_code, label, allowed
+            )
         )
 
     return work
@@ -158,7 +185,9 @@ def _issue_sirs(hospital_code: str, label: str) -> Callable[[Settings], Coroutin
     from bedsvc.admin.keys import issue_sirs_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await _cli_errors(issue_sirs_from_cli(_database_url(settings), hospital_code, label))
+        return await _cli_errors(
+            issue_sirs_from_cli(settings, _database_url(settings), hospital_code, label)
+        )
 
     return work
 

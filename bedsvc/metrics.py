@@ -1,5 +1,5 @@
 """What an operator watches beyond the request counters: pushes, the change feed, the live
-fan-out, errors of the servers bedsvc depends on, the alert loop.
+fan-out, errors of the servers bedsvc depends on.
 
 The metric objects exist once per process (prometheus_client keeps them in its global
 registry, so the many apps a test run builds share them and tests look at differences). Under
@@ -28,6 +28,7 @@ from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 from bedsvc.availability import HospitalState
 from bedsvc.feed import ChangeFeed
+from bedsvc.public.fastpath import fast_responses
 from bedsvc.store import Queries
 
 PUSHES = Counter(
@@ -83,9 +84,16 @@ DATABASE_ERRORS = Counter(
     "PostgreSQL calls that failed, by what was attempted.",
     ["operation"],
 )
-ALERT_LOOP_FAILURES = Counter(
-    "bedsvc_alert_loop_failures_total",
-    "Rounds of the alert loop (evaluation and webhook delivery) that failed.",
+
+# The public fast path counts its answers in plain ints, read at scrape time by a collector
+# of its own (bedsvc/public/fastpath.py): cheap, but per process. Under several workers the
+# sampler moves the counts into this counter, which (outside the default registry, so not
+# clashing with that collector) still writes to the multiprocess folder a scrape reads.
+FAST_RESPONSES = Counter(
+    "bedsvc_public_fast_responses",
+    "Public reads answered from the near-cache before routing.",
+    ["path", "status_code"],
+    registry=None,
 )
 
 # Writes of hospital systems, by the bridge they come through: (method, path template) → bridge.
@@ -180,6 +188,21 @@ class FeedLag:
         return behind, (now - self._seen[0][0]) if self._seen else 0.0
 
 
+class FastResponsesMover:
+    """Adds what the fast path counted since the last call to the shared counter."""
+
+    def __init__(self) -> None:
+        self._moved: dict[tuple[str, int], int] = {}
+
+    def __call__(self) -> None:
+        for key, count in list(fast_responses().items()):
+            moved = self._moved.get(key, 0)
+            if count > moved:
+                path, status = key
+                FAST_RESPONSES.labels(path=path, status_code=str(status)).inc(count - moved)
+                self._moved[key] = count
+
+
 async def sample_worker(
     feed: ChangeFeed,
     pool: asyncpg.Pool,
@@ -191,11 +214,14 @@ async def sample_worker(
     """A worker's background task: the gauges that are states rather than events."""
     LIVE_MAX_CONNECTIONS.set(live_max_connections)
     lag = FeedLag()
+    move_fast_responses = FastResponsesMover() if multiprocess_mode() else None
     while True:
         LIVE_CONNECTIONS.set(live_connections())
+        if move_fast_responses is not None:
+            move_fast_responses()
         try:
             async with pool.acquire(timeout=interval) as conn:
-                database_version: int = await queries.current_version(conn)
+                database_version: int = await queries.global_version(conn)
         except (asyncpg.PostgresError, OSError, TimeoutError):
             record_database_error("metrics")
         else:
@@ -205,9 +231,13 @@ async def sample_worker(
         await asyncio.sleep(interval)
 
 
+def multiprocess_mode() -> bool:
+    return "PROMETHEUS_MULTIPROC_DIR" in os.environ
+
+
 def worker_stopped() -> None:
     """A worker's live gauges leave the multiprocess folder with it."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    if multiprocess_mode():
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
@@ -220,10 +250,6 @@ def record_redis_error(operation: str) -> None:
 
 def record_database_error(operation: str) -> None:
     DATABASE_ERRORS.labels(operation=operation).inc()
-
-
-def record_alert_loop_failure() -> None:
-    ALERT_LOOP_FAILURES.inc()
 
 
 def observe_fanout(seconds: float) -> None:
@@ -240,7 +266,6 @@ __all__ = [
     "FeedMetrics",
     "observe_fanout",
     "push_metrics",
-    "record_alert_loop_failure",
     "record_database_error",
     "record_live_connections",
     "record_redis_error",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -56,9 +57,21 @@ class Settings(BaseSettings):
         default=300, ge=0, description="How far in the future a reported_at may lie."
     )
     max_wards_per_report: int = Field(default=500, ge=1)
+    max_wards_per_hospital: int = Field(
+        default=2000, ge=1, description="Open wards one hospital may have; more is refused."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     write_rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Authenticated writes per client address per worker."
+    )
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a checked API key is trusted without asking PostgreSQL again "
+        "(a revocation takes effect within this time).",
+    )
+    change_stream_length: int = Field(
+        default=10_000, ge=100, description="Entries the Redis change stream keeps."
     )
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
@@ -79,6 +92,14 @@ class Settings(BaseSettings):
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
         default=[], description="URLs every alert transition is POSTed to (comma-separated)."
     )
+    alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="One secret per webhook URL, in the same order (comma-separated): each "
+        "delivery carries an HMAC-SHA256 signature of its body under its URL's secret.",
+    )
+    alert_webhook_allow_http: bool = Field(
+        default=False, description="Allow http:// webhook URLs (the body and signature in clear)."
+    )
     alert_webhook_max_attempts: int = Field(default=6, ge=1)
     alert_webhook_backoff_seconds: float = Field(
         default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
@@ -96,6 +117,29 @@ class Settings(BaseSettings):
     )
     public_fast_path: bool = Field(
         default=True, description="Answer cached public reads before the framework's routing."
+    )
+    monitor_max_points: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most points (series x buckets) one JSON history answer may hold.",
+    )
+    monitor_max_export_rows: int = Field(
+        default=1_000_000, ge=1, description="Most rows one CSV export may stream."
+    )
+    monitor_statement_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="PostgreSQL statement_timeout of the monitor queries."
+    )
+    readiness_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often each worker checks PostgreSQL and Redis."
+    )
+    signin_max_failures_per_login: int = Field(
+        default=10, ge=1, description="Failed bridge sign-ins per login before 429."
+    )
+    signin_max_failures_per_address: int = Field(
+        default=100, ge=1, description="Failed bridge sign-ins per client address before 429."
+    )
+    signin_failure_window_seconds: int = Field(
+        default=300, ge=1, description="How long failed sign-ins are counted (from the first)."
     )
     live_max_connections: int = Field(
         default=10_000, ge=1, description="Live (WebSocket and SSE) connections per worker."
@@ -125,26 +169,52 @@ class Settings(BaseSettings):
         description="Path under which the SIRS Online-compatible bridge answers.",
     )
     aplicares_max_skew_seconds: int = Field(
-        default=300, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
+        default=60, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
     )
     bridge_utc_offset_hours: int = Field(
         default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
     )
 
     @field_validator(
-        "alert_rules", "alert_bed_classes", "alert_webhook_urls", "redis_sentinels", mode="before"
+        "alert_rules",
+        "alert_bed_classes",
+        "alert_webhook_urls",
+        "alert_webhook_secrets",
+        "redis_sentinels",
+        mode="before",
     )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
 
-    @field_validator("alert_webhook_urls")
-    @classmethod
-    def _check_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
-        return urls
+    @model_validator(mode="after")
+    def _check_webhooks(self) -> Settings:
+        schemes = ("http://", "https://") if self.alert_webhook_allow_http else ("https://",)
+        for url in self.alert_webhook_urls:
+            parts = urlsplit(url)
+            # The URL is shown in logs and the alerts API: no credentials in it.
+            shown = parts._replace(netloc=parts.hostname or "").geturl()
+            if not url.startswith(schemes):
+                raise ValueError(
+                    f"webhook URL must start with {' or '.join(schemes)}: {shown!r} "
+                    "(BEDSVC_ALERT_WEBHOOK_ALLOW_HTTP=true allows http://)"
+                )
+            if parts.username is not None or parts.password is not None:
+                raise ValueError(
+                    f"webhook URL {shown!r} carries credentials: the receiver checks the "
+                    "signature made with BEDSVC_ALERT_WEBHOOK_SECRETS instead"
+                )
+        if len(self.alert_webhook_secrets) != len(self.alert_webhook_urls):
+            raise ValueError(
+                f"BEDSVC_ALERT_WEBHOOK_SECRETS holds {len(self.alert_webhook_secrets)} secrets "
+                f"for {len(self.alert_webhook_urls)} webhook URLs: give one per URL, same order"
+            )
+        return self
+
+    def webhook_secret(self, url: str) -> bytes:
+        """The signing secret of one webhook URL."""
+        index = self.alert_webhook_urls.index(url)
+        return self.alert_webhook_secrets[index].get_secret_value().encode()
 
     @field_validator("redis_sentinels")
     @classmethod

@@ -175,6 +175,22 @@ async def test_one_scrape_counts_the_pushes_of_every_worker(
         per_worker = pushes_per_worker(folder, scratch)
     total = sum(per_worker.values())
 
+    # Public reads answered by the fast path, counted in each worker and summed: they reach
+    # the scrape with the next sample (every 2 s).
+    reads = 20
+    for _ in range(reads):
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            assert (await http.get("/api/v1/availability")).status_code == 200
+    fast = {}
+    for _ in range(100):
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            text = (await http.get("/metrics")).text
+        fast = samples(text, "bedsvc_public_fast_responses_total")
+        if sum(fast.values()) >= reads:
+            break
+        await asyncio.sleep(0.1)
+    assert sum(fast.values()) == reads, fast
+
     for _ in range(4):  # whichever worker answers, it answers for both
         async with httpx.AsyncClient(base_url=server.http) as http:
             text = (await http.get("/metrics")).text

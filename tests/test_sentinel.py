@@ -268,13 +268,14 @@ async def test_pushes_and_reads_survive_a_primary_failover(
 
         # The cache is rebuilt on the new primary...
         new_primary = aioredis.Redis(port=group.replica_port)
-        cache = AvailabilityCache(new_primary, settings.redis_prefix)
+        cache = AvailabilityCache(new_primary, settings.redis_prefix, settings.change_stream_length)
 
         async def cache_rebuilt() -> bool:
-            hospitals = {h.code: h for h in await cache.hospitals()}
-            return sorted(hospitals) == sorted(codes) and all(
-                sum(w.available for w in hospitals[code].wards) == last[code] for code in codes
-            )
+            for code in codes:
+                state = await cache.hospital(code)
+                if state is None or sum(w.available for w in state.wards) != last[code]:
+                    return False
+            return True
 
         try:
             await until(cache_rebuilt, 10, "the cache is rebuilt on the new primary")

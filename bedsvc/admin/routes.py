@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, Parameter
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import create_key, revoke_key, save_hospital
 from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.services import Services, get_services
+from bedsvc.text import CODE_PATTERN
 
 
 async def admin_key_guard(
@@ -41,7 +42,9 @@ class AdminController(Controller):
 
     @delete("/keys/{key_id:str}", status_code=200, summary="Revoke an API key")
     async def revoke_key(
-        self, services: NamedDependency[Services], key_id: FromPath[str]
+        self,
+        services: NamedDependency[Services],
+        key_id: Annotated[str, Parameter(max_length=64, pattern=CODE_PATTERN)],
     ) -> KeyRevoked:
         await revoke_key(services.pool, services.queries, key_id)
         return KeyRevoked(key_id=key_id, revoked=True)

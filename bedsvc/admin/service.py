@@ -8,7 +8,8 @@ from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
 from bedsvc.auth import IssuedKey, issue_key
 from bedsvc.errors import NotFound, invalid
 from bedsvc.store import Conn, Queries
-from bedsvc.sync import CacheSync, load_state
+from bedsvc.store.states import load_state
+from bedsvc.sync import CacheSync
 
 
 async def save_hospital(
@@ -20,8 +21,7 @@ async def save_hospital(
             await queries.ensure_region(conn, code=hospital.region_code, name=hospital.region_name)
             if hospital.bpjs_ppk_code is not None:
                 await _check_ppk_code_free(conn, queries, hospital)
-            version: int = await queries.lock_next_version(conn)
-            created: bool = await queries.upsert_hospital(
+            saved = await queries.upsert_hospital(
                 conn,
                 code=hospital.code,
                 bpjs_ppk_code=hospital.bpjs_ppk_code,
@@ -34,11 +34,13 @@ async def save_hospital(
                 lon=hospital.lon,
                 active=hospital.active,
             )
-            await queries.set_version(conn, version=version)
-            state = await load_state(conn, queries, hospital.code, version)
-        if sync is not None:
-            await sync.publish(hospital.code, version, state)
-    return HospitalSaved(code=hospital.code, created=created, version=version)
+        if saved is None:
+            raise RuntimeError("upsert_hospital answers one row")
+        # Read after the commit: this change and any that came after it.
+        state_version, state = await load_state(conn, queries, hospital.code)
+    if sync is not None:
+        await sync.publish(hospital.code, state_version, state)
+    return HospitalSaved(code=hospital.code, created=saved["created"], version=saved["version"])
 
 
 async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalIn) -> None:

@@ -57,7 +57,9 @@ async def prepare(settings: Settings) -> tuple[list[SimulatedHospital], BridgeCr
                 settings, database_url, code, "demo simulator"
             )
         elif code in SIRS_HOSPITALS:
-            credentials[code] = await issue_sirs_from_cli(database_url, code, "demo simulator")
+            credentials[code] = await issue_sirs_from_cli(
+                settings, database_url, code, "demo simulator"
+            )
     return hospitals, credentials
 
 

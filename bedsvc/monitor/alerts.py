@@ -7,11 +7,18 @@ transition and its webhook deliveries are written in one transaction; deliveries
 claimed with FOR UPDATE SKIP LOCKED by whichever worker polls first, and retried with a
 bounded exponential backoff. Receivers may still see a delivery twice (a worker stopped
 between the POST and recording it): (alert.id, event) identifies a transition.
+
+Each delivery is signed (see `sign` and the README's "Alerts"): a receiver checks the
+signature over the timestamp and the raw body with its URL's secret, and refuses old
+timestamps, so that nobody else can post alerts to it or replay old ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +26,9 @@ import asyncpg
 import httpx
 import msgspec
 import structlog
+from prometheus_client import Counter
 
-from bedsvc.metrics import record_alert_loop_failure
+from bedsvc.health import Health
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
@@ -28,6 +36,21 @@ from bedsvc.store import Conn, Queries
 log = structlog.get_logger(__name__)
 
 _encoder = msgspec.json.Encoder()
+
+# A failing cycle means no alert fires: it must show on a dashboard, not only in a log line.
+cycle_failures = Counter(
+    "bedsvc_alert_cycle_failures",
+    "Alert evaluation or delivery cycles that failed (no alert fired in them).",
+)
+
+SIGNATURE_HEADER = "X-Bedsvc-Signature"
+TIMESTAMP_HEADER = "X-Bedsvc-Timestamp"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """`v1=` + hex HMAC-SHA256 under the URL's secret of `<timestamp>.<raw body>`."""
+    message = str(timestamp).encode() + b"." + body
+    return "v1=" + hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +161,31 @@ def _alert(row: asyncpg.Record) -> Alert:
     )
 
 
-async def _post(client: httpx.AsyncClient, row: asyncpg.Record) -> str | None:
-    """POSTs one delivery; the error text, or None when the receiver took it (2xx)."""
-    body = AlertEvent(
-        event=row["event"], alert=_alert(row), attempt=row["attempts"], sent_at=datetime.now(UTC)
-    )
-    try:
-        response = await client.post(
-            row["url"], content=_encoder.encode(body), headers={"Content-Type": "application/json"}
+async def _post(client: httpx.AsyncClient, settings: Settings, row: asyncpg.Record) -> str | None:
+    """POSTs one delivery; the error text, or None when the receiver took it (2xx).
+
+    The error text is stored and logged, so it names the failure only: an exception's text may
+    hold the URL, and a webhook URL often carries a token in its path or query."""
+    if row["url"] not in settings.alert_webhook_urls:
+        return "URL no longer configured"
+    body = _encoder.encode(
+        AlertEvent(
+            event=row["event"],
+            alert=_alert(row),
+            attempt=row["attempts"],
+            sent_at=datetime.now(UTC),
         )
+    )
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(settings.webhook_secret(row["url"]), timestamp, body),
+    }
+    try:
+        response = await client.post(row["url"], content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"[:500]
+        return type(exc).__name__
     if response.is_success:
         return None
     return f"HTTP {response.status_code}"
@@ -169,7 +206,7 @@ async def deliver_due(
         ]
     if not claimed:
         return 0
-    errors = await asyncio.gather(*(_post(client, row) for row in claimed))
+    errors = await asyncio.gather(*(_post(client, settings, row) for row in claimed))
     async with pool.acquire() as conn:
         for row, error in zip(claimed, errors, strict=True):
             if error is None:
@@ -202,7 +239,11 @@ _DELIVERY_POLL_SECONDS = 1.0
 
 
 async def run_alerts(
-    pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
+    pool: asyncpg.Pool,
+    queries: Queries,
+    settings: Settings,
+    stale_after: timedelta,
+    health: Health,
 ) -> None:
     """The worker's background task: evaluate the rules, deliver what is due, repeat."""
     timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
@@ -215,7 +256,12 @@ async def run_alerts(
                     next_evaluation = loop.time() + settings.alert_interval_seconds
                     await evaluate(pool, queries, settings, stale_after)
                 await deliver_due(pool, queries, settings, client)
-            except (asyncpg.PostgresError, OSError) as exc:
-                record_alert_loop_failure()
-                log.warning("alert evaluation skipped", error=str(exc))
+            # The loop must outlive any one failure, whatever it is, and say so loudly: a
+            # silent failure here means no alert ever fires.
+            except Exception as exc:
+                cycle_failures.inc()
+                health.alerts_failed(type(exc).__name__)
+                log.error("alert cycle failed", error=type(exc).__name__, exc_info=exc)
+            else:
+                health.alerts_evaluated()
             await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))

@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Any
 
 import asyncpg
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
@@ -15,16 +15,19 @@ from bedsvc.auth import bearer_token, find_key
 from bedsvc.errors import Forbidden, NotFound, invalid
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
-from bedsvc.monitor.history import HistoryFilter, history, history_csv
+from bedsvc.monitor.budget import unless_disconnected
+from bedsvc.monitor.history import Budget, HistoryFilter, check_size, history, history_csv
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
 from bedsvc.services import Services, get_services
+from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.
 MONITOR_ROLES = ("monitor", "admin")
 
-Code = Annotated[str | None, QueryParameter(max_length=32)]
+# Codes of hospitals, regions and classes; anything else cannot match and is refused (422).
+Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)]
 
 
 async def monitor_key_guard(
@@ -52,6 +55,7 @@ async def _summary(pool: asyncpg.Pool, services: Services, region: str | None) -
         region,
         [c.code for c in services.bed_classes],
         services.stale_after,
+        services.settings.monitor_statement_timeout_seconds,
     )
 
 
@@ -73,13 +77,19 @@ class MonitorController(Controller):
     guards = [monitor_key_guard]
 
     @get("/summary", summary="Beds, occupancy and BOR per class, hospital and region")
-    async def summary(self, services: NamedDependency[Services], region: Code = None) -> Summary:
+    async def summary(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        region: Code = None,
+    ) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
-        return await _summary(services.pool, services, region)
+        return await unless_disconnected(request, _summary(services.pool, services, region))
 
     @get("/stale", summary="Hospitals and wards without a recent report")
     async def stale(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         older_than: Annotated[
             str | None, QueryParameter(description="e.g. 30m, 2h, 1d; default: the stale limit")
@@ -89,11 +99,14 @@ class MonitorController(Controller):
         """Hospitals whose newest report (or any open ward's report) is older than `older_than`,
         oldest first; a hospital that never reported has no `last_report_at`."""
         threshold = parse_duration("older_than", older_than) if older_than else services.stale_after
-        return await stale(services.pool, services.queries, threshold, region)
+        timeout = services.settings.monitor_statement_timeout_seconds
+        work = stale(services.pool, services.queries, threshold, region, timeout)
+        return await unless_disconnected(request, work)
 
     @get("/history", summary="Occupancy over time per hospital and class")
     async def history(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         hospital: Code = None,
         region: Code = None,
@@ -103,7 +116,8 @@ class MonitorController(Controller):
         bucket: FromQuery[str] = "1h",
     ) -> History:
         """Each point is the state at the end of its bucket: a hospital that did not report in
-        a bucket carries its last known value forward; a closed ward no longer counts."""
+        a bucket carries its last known value forward; a closed ward no longer counts. At most
+        `BEDSVC_MONITOR_MAX_POINTS` points (series x buckets) in one answer (422 past it)."""
         _check_class(services, bed_class)
         span = time_range(start, stop, bucket)
         if span.buckets > MAX_JSON_BUCKETS:
@@ -112,8 +126,13 @@ class MonitorController(Controller):
                 f"{span.buckets} buckets; at most {MAX_JSON_BUCKETS} here, "
                 "use a larger bucket or export.csv",
             )
-        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
-        return await history(services.replica_pool, services.queries, span, flt)
+        settings = services.settings
+        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        budget = Budget(
+            settings.monitor_max_points, settings.monitor_statement_timeout_seconds, "points"
+        )
+        work = history(services.replica_pool, services.queries, span, flt, budget)
+        return await unless_disconnected(request, work)
 
     @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
     async def export_csv(
@@ -126,13 +145,19 @@ class MonitorController(Controller):
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
         bucket: FromQuery[str] = "1h",
     ) -> Stream:
-        """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor."""
+        """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor.
+        At most `BEDSVC_MONITOR_MAX_EXPORT_ROWS` rows (422 past it)."""
         _check_class(services, bed_class)
         span = time_range(start, stop, bucket)
-        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
+        settings = services.settings
+        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        budget = Budget(
+            settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
+        )
+        await check_size(services.replica_pool, services.queries, span, flt, budget)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
-            history_csv(services.replica_pool, services.queries, span, flt),
+            history_csv(services.replica_pool, services.queries, span, flt, budget),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -1,7 +1,7 @@
 -- name: exhausted_classes(bed_classes)
 -- Region and bed-class pairs that have beds but none free, over listed hospitals' open wards;
 -- an empty bed_classes array watches every class.
-SELECT h.region_code, w.bed_class, sum(w.capacity)::int AS capacity
+SELECT h.region_code, w.bed_class, sum(w.capacity)::bigint AS capacity
 FROM wards w
 JOIN hospitals h ON h.code = w.hospital_code
 WHERE w.closed_at IS NULL AND h.active

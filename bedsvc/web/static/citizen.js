@@ -2,7 +2,7 @@
  *
  * Transport, best first: WebSocket /api/v1/live (snapshot, then deltas; reconnects with
  * backoff), Server-Sent Events /api/v1/live/events (same messages), and polling
- * /api/v1/availability every 15 s (?poll=SECONDS or data-poll-seconds to change) whenever
+ * /api/v1/availability every 15 s (?poll=SECONDS, 5 to 300, or data-poll-seconds) whenever
  * neither stream is open. ?transport=ws|sse|poll picks one, for diagnosis.
  */
 "use strict";
@@ -12,7 +12,10 @@
   const { t, el } = B;
   const params = new URLSearchParams(location.search);
   const staleAfterMs = Number(document.body.dataset.staleAfter || 1800) * 1000;
-  const pollMs = Math.max(0.2, Number(params.get("poll") || document.body.dataset.pollSeconds || 15)) * 1000;
+  // ?poll= comes from links anyone can craft: clamped to 5-300 s (15 when not a number), so a
+  // link cannot make every visitor's browser poll the server several times a second.
+  const pollAsked = Number(params.get("poll") || document.body.dataset.pollSeconds || 15);
+  const pollMs = (Number.isFinite(pollAsked) ? Math.min(300, Math.max(5, pollAsked)) : 15) * 1000;
   const region = params.get("region");
 
   const state = {
