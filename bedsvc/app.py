@@ -12,10 +12,17 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
+from litestar.types import (
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    Middleware,
+    Receive,
+    Scope,
+    Send,
+)
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
@@ -36,9 +43,12 @@ from bedsvc.metrics import FeedMetrics, push_metrics, sample_worker, worker_stop
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
 from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
+from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.routes import PublicController
+from bedsvc.ratelimit.counter import RateCounter
+from bedsvc.ratelimit.middleware import RateLimitMiddleware
 from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
@@ -102,6 +112,7 @@ async def build_services(settings: Settings) -> Services:
             client, settings.redis_prefix, settings.signin_failure_window_seconds
         ),
         health=Health(),
+        rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
     )
 
@@ -192,15 +203,12 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             log.info("worker stopped")
 
     configure_logging(settings.log_level, settings.log_json)
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.write_rate_limit_per_minute),
-        exclude=[
-            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
-            r"^/(healthz|readyz|metrics|schema)",
-            # Pages and their files: many citizens may share one address behind a NAT.
-            r"^/($|dashboard$|static/)",
-        ],
-    )
+    # Pushes are counted outside the rate limit, so that refused ones count too.
+    middleware: list[Middleware] = [push_metrics, RateLimitMiddleware(settings)]
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    if proxies:
+        # Outermost: the rate limits and everything after see the real client.
+        middleware.insert(0, ForwardedMiddleware(proxies))
     return BedsvcApp(
         fast_path=fast_path,
         route_handlers=[
@@ -218,7 +226,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         dependencies={"services": Provide(get_services, sync_to_thread=False)},
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
-        middleware=[push_metrics, rate_limit.middleware, prometheus_config().middleware],
+        middleware=[*middleware, prometheus_config().middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="bedsvc",

@@ -63,6 +63,18 @@ def serve(host: str, port: int, workers: int) -> None:
         run_server(servers.settings, host, port, workers)
 
 
+@main.command()
+def check() -> None:
+    """Check the settings and reach PostgreSQL and Redis; say what is wrong."""
+    from bedsvc.check import run_check
+
+    findings = asyncio.run(run_check(load_settings))
+    for finding in findings:
+        click.echo(str(finding))
+    if any(finding.level == "FAIL" for finding in findings):
+        raise SystemExit(1)
+
+
 @main.group()
 def hospitals() -> None:
     """The hospital registry."""

@@ -17,6 +17,7 @@ from bedsvc.feed import ChangeFeed
 from bedsvc.health import Health
 from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
@@ -51,6 +52,7 @@ class Services:
     keys: KeyCache
     throttle: FailureThrottle
     health: Health
+    rate_limits: RateCounter
     # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
     replica_pool: asyncpg.Pool
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -62,7 +63,21 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     write_rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Authenticated writes per client address per worker."
+        default=600,
+        ge=1,
+        description="Requests per minute per API key or bridge credential, across all "
+        "workers and instances.",
+    )
+    unauthenticated_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Requests per minute per client address without a credential (or with "
+        "one refused), across all workers and instances; public reads are not limited.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated); empty: none.",
     )
     key_cache_seconds: float = Field(
         default=5.0,
@@ -181,6 +196,7 @@ class Settings(BaseSettings):
         "alert_webhook_urls",
         "alert_webhook_secrets",
         "redis_sentinels",
+        "trusted_proxies",
         mode="before",
     )
     @classmethod
@@ -215,6 +231,16 @@ class Settings(BaseSettings):
         """The signing secret of one webhook URL."""
         index = self.alert_webhook_urls.index(url)
         return self.alert_webhook_secrets[index].get_secret_value().encode()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {value!r}") from None
+        return values
 
     @field_validator("redis_sentinels")
     @classmethod

@@ -41,7 +41,7 @@ class PushStats:
         }
 
 
-async def _push(
+async def push_report(
     client: httpx.AsyncClient, hospital: Hospital, key: str, rng: random.Random
 ) -> httpx.Response:
     hospital.step(rng)
@@ -65,7 +65,7 @@ async def pushing(
     async def one(client: httpx.AsyncClient, hospital: Hospital) -> None:
         started = time.perf_counter()
         try:
-            response = await _push(client, hospital, keys[hospital.code], rng)
+            response = await push_report(client, hospital, keys[hospital.code], rng)
         except httpx.HTTPError:
             stats.failed += 1
             return
@@ -133,7 +133,7 @@ async def freshness(
         for n in range(pushes):
             hospital = hospitals[n % len(hospitals)]
             via = clients[n % len(clients)]  # the push lands on each worker in turn
-            response = await _push(via, hospital, keys[hospital.code], rng)
+            response = await push_report(via, hospital, keys[hospital.code], rng)
             acknowledged = time.perf_counter()
             response.raise_for_status()
             version = response.json()["version"]

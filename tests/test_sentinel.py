@@ -20,8 +20,10 @@ import httpx
 import pydantic
 import pytest
 import redis.asyncio as aioredis
+from click.testing import CliRunner
 
 from bedsvc.cache import AvailabilityCache
+from bedsvc.cli import main
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
 from tests.live_support import free_port
@@ -300,3 +302,24 @@ async def test_pushes_and_reads_survive_a_primary_failover(
                 assert time.monotonic() - pushed_at < 0.5, "the feed is not back on Redis"
     finally:
         server.stop()
+
+
+@needs_sentinel
+async def test_check_reaches_the_primary_through_sentinel(
+    sentinel_group: SentinelGroup, settings: Settings, tmp_path: Path
+) -> None:
+    env = {
+        "BEDSVC_DATA_DIR": str(tmp_path),
+        "BEDSVC_DATABASE_URL": str(settings.database_url),
+        "BEDSVC_REDIS_URL": None,
+        "BEDSVC_REDIS_SENTINELS": sentinel_group.sentinels,
+        "BEDSVC_REDIS_SENTINEL_MASTER": GROUP,
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["check"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"ok    Redis primary of Sentinel group '{GROUP}'" in result.output
+
+    env["BEDSVC_REDIS_SENTINEL_MASTER"] = "nosuchgroup"
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["check"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "FAIL  Redis primary of Sentinel group 'nosuchgroup'" in result.output
