@@ -34,6 +34,10 @@ test: lint
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
 	@[ -x /usr/sbin/nginx ] || scripts/install-system-deps nginx \
 		|| echo "nginx is missing and could not be installed: the tests in front of bedsvc will fail"
+	@command -v promtool >/dev/null || scripts/install-system-deps prometheus \
+		|| echo "promtool is missing and could not be installed: the alert rules go unchecked"
+	@command -v redis-sentinel >/dev/null || scripts/install-system-deps redis-server redis-sentinel \
+		|| echo "redis-sentinel is missing and could not be installed: the failover test is skipped"
 	$(BIN)/pytest
 
 $(TOOLS)/bin/uv:

@@ -12,11 +12,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import asyncpg
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
+from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import load_queries
@@ -141,10 +141,13 @@ async def database_findings(url: str) -> list[Finding]:
     return found
 
 
-async def redis_findings(url: str) -> list[Finding]:
-    subject = f"Redis at {where(url)}"
-    client = aioredis.Redis.from_url(
-        url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+async def redis_findings(settings: Settings) -> list[Finding]:
+    if settings.redis_url is not None:
+        subject = f"Redis at {where(settings.redis_url)}"
+    else:
+        subject = f"Redis primary of Sentinel group {settings.redis_sentinel_master!r}"
+    client = connect_redis(
+        settings, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
     )
     try:
         info = await client.info("server")
@@ -166,8 +169,10 @@ async def run_check(load: Callable[[], Settings]) -> list[Finding]:
     servers = []
     if settings.database_url is not None:
         servers.append(database_findings(settings.database_url))
-    if settings.redis_url is not None:
-        servers.append(redis_findings(settings.redis_url))
+    if settings.database_replica_url is not None:
+        servers.append(database_findings(settings.database_replica_url))
+    if settings.redis_url is not None or settings.redis_sentinels:
+        servers.append(redis_findings(settings))
     for findings in await asyncio.gather(*servers):
         found += findings
     if settings.data_dir.exists() and not os.access(settings.data_dir, os.W_OK):

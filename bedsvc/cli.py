@@ -282,10 +282,12 @@ def disable_user(username: str) -> None:
 @click.option("--interval", default=3.0, show_default=True, help="Seconds between reports.")
 def demo(host: str, port: int, interval: float) -> None:
     """Run bedsvc with the Kota Cirebon demo region and simulated hospital systems."""
-    from bedsvc.demo.run import run_demo
+    from bedsvc.demo.run import StopSignals, run_demo
 
+    signals = StopSignals()
+    signals.install()
     settings = load_settings()
     configure_logging(settings.log_level, json=False, stream=sys.stderr)
     os.environ.setdefault("BEDSVC_LOG_JSON", "false")
     with EmbeddedServers(settings) as servers:
-        run_demo(servers.settings, host, port, interval)
+        run_demo(servers.settings, host, port, interval, signals)

@@ -25,6 +25,7 @@ import structlog
 
 from bedsvc.availability import HospitalState
 from bedsvc.cache import STREAM_START, Change, Rebuilt, decode_entry
+from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.store.states import load_snapshot, load_states, load_versions
 from bedsvc.sync import CACHE_ERRORS, DATABASE_ERRORS, CacheSync
 from bedsvc.tasks import cancel, raise_if_cancelled
@@ -114,6 +115,7 @@ class ChangeFeed:
         try:
             snapshot = await self.sync.cache.snapshot()
         except CACHE_ERRORS as exc:
+            record_redis_error("feed_reload")
             log.warning("cache read failed, reading database", error=str(exc))
         else:
             if snapshot.position is not None:
@@ -151,6 +153,7 @@ class ChangeFeed:
                 await self._follow_stream()
             except CACHE_ERRORS as exc:
                 raise_if_cancelled()
+                record_redis_error("feed_stream")
                 self.connected.clear()
                 log.warning("change stream lost, polling the database", error=str(exc))
                 await self._poll_database_until_cache_returns()
@@ -215,6 +218,7 @@ class ChangeFeed:
                 await self.catch_up_from_database()
             except DATABASE_ERRORS as exc:
                 raise_if_cancelled()
+                record_database_error("feed_poll")
                 log.warning("database unreachable from change feed", error=str(exc))
             try:
                 snapshot = await self.sync.cache.snapshot()

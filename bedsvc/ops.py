@@ -15,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
 from bedsvc.health import Health as WorkerHealth
+from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.services import Services
 from bedsvc.store import Queries
 
@@ -69,10 +70,12 @@ async def check_readiness(
             await queries.ping(conn)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         database = f"unreachable: {type(exc).__name__}"
+        record_database_error("readiness")
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         redis = f"unreachable: {type(exc).__name__}"
+        record_redis_error("readiness")
     health.servers_checked(database, redis)
 
 

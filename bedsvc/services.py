@@ -53,6 +53,8 @@ class Services:
     throttle: FailureThrottle
     health: Health
     rate_limits: RateCounter
+    # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
+    replica_pool: asyncpg.Pool
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

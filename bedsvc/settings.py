@@ -29,8 +29,19 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset starts an embedded PostgreSQL."
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="PostgreSQL streaming replica the monitor's history and exports read from.",
+    )
     redis_url: str | None = Field(
-        default=None, description="Redis URL; unset starts an embedded Redis."
+        default=None, description="Redis URL; unset (and no sentinels) starts an embedded Redis."
+    )
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Redis Sentinel addresses (host:port, comma-separated), instead of a URL.",
+    )
+    redis_sentinel_master: str | None = Field(
+        default=None, description="Name of the Sentinel-watched group whose primary to use."
     )
     data_dir: Path = Field(
         default=Path(".bedsvc"), description="Folder of the embedded servers' data."
@@ -201,6 +212,7 @@ class Settings(BaseSettings):
         "alert_bed_classes",
         "alert_webhook_urls",
         "alert_webhook_secrets",
+        "redis_sentinels",
         "trusted_proxies",
         mode="before",
     )
@@ -247,6 +259,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an address or CIDR: {value!r}") from None
         return values
 
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"sentinel address must be host:port: {address!r}")
+        return addresses
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> Settings:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("BEDSVC_REDIS_SENTINELS needs BEDSVC_REDIS_SENTINEL_MASTER")
+        if self.redis_sentinels and self.redis_url:
+            raise ValueError("set BEDSVC_REDIS_URL or BEDSVC_REDIS_SENTINELS, not both")
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, name: str) -> str:
@@ -256,14 +285,31 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {name!r}") from None
         return name
 
-    def urls(self) -> tuple[str, str]:
-        """Both server URLs, once the embedded servers (if any) have filled them in."""
-        if self.database_url is None or self.redis_url is None:
+    def urls(self) -> tuple[str, str | None]:
+        """Both server URLs, once the embedded servers (if any) have filled them in; no
+        Redis URL when Redis is found through Sentinel."""
+        if self.database_url is None or (self.redis_url is None and not self.redis_sentinels):
             raise RuntimeError(
                 "BEDSVC_DATABASE_URL and BEDSVC_REDIS_URL are unset: "
                 "'bedsvc serve' starts embedded servers for them."
             )
         return self.database_url, self.redis_url
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        addresses = []
+        for address in self.redis_sentinels:
+            host, _, port = address.rpartition(":")
+            addresses.append((host.strip("[]"), int(port)))
+        return addresses
+
+    def server_environment(self) -> dict[str, str]:
+        """The settings that processes started from this one (workers, the demo's server)
+        need to reach the same servers, embedded ones included."""
+        database_url, redis_url = self.urls()
+        env = {"BEDSVC_DATABASE_URL": database_url}
+        if redis_url is not None:
+            env["BEDSVC_REDIS_URL"] = redis_url
+        return env
 
 
 def load_settings() -> Settings:

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from bedsvc.availability import HospitalState
 from bedsvc.cache import AvailabilityCache
+from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.store import Queries
 from bedsvc.store.states import load_snapshot, load_states, load_versions
 from bedsvc.tasks import raise_if_cancelled
@@ -41,6 +42,7 @@ class CacheSync:
                 self._dirty = True  # an empty cache: the reconciler fills it
         except CACHE_ERRORS as exc:
             self._dirty = True
+            record_redis_error("write_through")
             log.warning("cache write skipped", hospital=code, version=version, error=str(exc))
 
     async def rebuild(self) -> int:
@@ -90,8 +92,10 @@ class CacheSync:
                 await self.reconcile_once()
             except CACHE_ERRORS as exc:
                 raise_if_cancelled()
+                record_redis_error("reconcile")
                 log.debug("cache unreachable", error=str(exc))
             except DATABASE_ERRORS as exc:
                 raise_if_cancelled()
+                record_database_error("reconcile")
                 log.warning("database unreachable from reconciler", error=str(exc))
             await asyncio.sleep(interval)

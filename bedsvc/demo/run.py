@@ -148,29 +148,79 @@ def banner(base_url: str, simulated: int, interval: float, logins: DemoLogins) -
     )
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+# How long the server may take to stop (in-flight requests, then its workers' shutdown)
+# before it is killed: the whole demo must be down within five seconds of Ctrl-C.
+SERVER_STOP_SECONDS = 3.0
 
 
-def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
-    # `kill` stops the demo as Ctrl-C does: server first, then the embedded servers.
-    signal.signal(signal.SIGTERM, _interrupt)
-    database_url, redis_url = settings.urls()
+class StopSignals:
+    """Ctrl-C and SIGTERM stop the demo in order: the simulated hospitals first (so that none
+    posts to a server on its way down), then the server, then the embedded PostgreSQL and
+    Redis (by the caller's `EmbeddedServers`).
+
+    The first signal unwinds whatever runs, as Ctrl-C does. Later ones cannot interrupt the
+    stop (an interrupted stop would leave the embedded PostgreSQL running); they only hurry
+    it: the server is killed instead of waited for.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.received += 1
+        if self.received == 1:
+            raise KeyboardInterrupt
+        log.warning("already stopping; the server is killed, the embedded servers stop next")
+        if self.server is not None:
+            kill_group(self.server)
+
+
+def kill_group(server: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=SERVER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("the server did not stop in time; killing it")
+    kill_group(server)  # the server and any worker it left behind
+    server.wait()
+
+
+def run_demo(
+    settings: Settings, host: str, port: int, interval: float, signals: StopSignals
+) -> None:
     hospitals, credentials = asyncio.run(prepare(settings))
+    database_url, _ = settings.urls()
     logins = asyncio.run(demo_logins(database_url))
     [entry_hospital] = [h for h in hospitals if h.code == ENTRY_PAGE_HOSPITAL]
     simulated = [h for h in hospitals if h.code != ENTRY_PAGE_HOSPITAL]
-    env = os.environ | {
-        "BEDSVC_DATABASE_URL": database_url,
-        "BEDSVC_REDIS_URL": redis_url,
-        # the server must decrypt the Aplicares secrets with the key they were stored with
-        "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
-    }
+    env = (
+        os.environ
+        | settings.server_environment()
+        | {
+            # the server must decrypt the Aplicares secrets with the key they were stored with
+            "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
+        }
+    )
     # Every simulated hospital posts from this one address, and bridges send one request per
     # room: the per-address limit meant for one hospital would refuse the demo.
     env.setdefault("BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE", "60000")
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bedsvc", "serve", "--host", host, "--port", str(port)], env=env
+    signals.server = server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bedsvc", "serve", "--host", host, "--port", str(port)],
+        env=env,
+        # Out of the terminal's process group: Ctrl-C reaches the server through us, after
+        # the simulated hospitals have stopped, not at the same time.
+        start_new_session=True,
     )
     base_url = f"http://{host}:{port}"
     try:
@@ -178,12 +228,9 @@ def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
         asyncio.run(report_entry_hospital_once(base_url, entry_hospital))
         print(banner(base_url, len(simulated), interval, logins))  # noqa: T201
         attach = bridge_attacher(simulated, credentials, settings.sirs_prefix)
+        # Until a signal: asyncio.run then cancels the simulated hospitals and waits for them.
         asyncio.run(simulate(base_url, simulated, interval, attach))
     except KeyboardInterrupt:
-        pass
+        log.info("stopping: simulated hospitals stopped; the server, then the embedded servers")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Controller, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -47,9 +48,9 @@ def _check_class(services: Services, bed_class: str | None) -> None:
         raise invalid("bed_class", f"unknown bed class '{bed_class}'")
 
 
-async def _summary(services: Services, region: str | None) -> Summary:
+async def _summary(pool: asyncpg.Pool, services: Services, region: str | None) -> Summary:
     return await summary(
-        services.pool,
+        pool,
         services.queries,
         region,
         [c.code for c in services.bed_classes],
@@ -61,7 +62,7 @@ async def _summary(services: Services, region: str | None) -> Summary:
 async def _hospitals(
     services: Services, region: str | None, hospital: str | None
 ) -> tuple[Summary, list[HospitalOccupancy]]:
-    result = await _summary(services, region)
+    result = await _summary(services.replica_pool, services, region)
     if hospital is None:
         return result, result.hospitals
     chosen = [h for h in result.hospitals if h.code == hospital]
@@ -83,7 +84,7 @@ class MonitorController(Controller):
         region: Code = None,
     ) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
-        return await unless_disconnected(request, _summary(services, region))
+        return await unless_disconnected(request, _summary(services.pool, services, region))
 
     @get("/stale", summary="Hospitals and wards without a recent report")
     async def stale(
@@ -130,7 +131,7 @@ class MonitorController(Controller):
         budget = Budget(
             settings.monitor_max_points, settings.monitor_statement_timeout_seconds, "points"
         )
-        work = history(services.pool, services.queries, span, flt, budget)
+        work = history(services.replica_pool, services.queries, span, flt, budget)
         return await unless_disconnected(request, work)
 
     @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
@@ -153,10 +154,10 @@ class MonitorController(Controller):
         budget = Budget(
             settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
         )
-        await check_size(services.pool, services.queries, span, flt, budget)
+        await check_size(services.replica_pool, services.queries, span, flt, budget)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
-            history_csv(services.pool, services.queries, span, flt, budget),
+            history_csv(services.replica_pool, services.queries, span, flt, budget),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
