@@ -17,6 +17,7 @@ from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.service import Written, apply_report
 from bedsvc.services import Services
 from bedsvc.settings import Settings
+from bedsvc.store.states import load_state
 from tests.conftest import Factory, bearer, push_until_refused, report, wait_for_version, ward
 
 Client = AsyncTestClient[Litestar]
@@ -319,3 +320,36 @@ async def test_reports_of_other_hospitals_do_not_wait_for_a_locked_one(
         assert (await asyncio.wait_for(waiting, 2)).result.applied == ["MAWAR"]
     finally:
         await holder.close()
+
+
+async def test_the_cache_holds_the_state_postgresql_has_after_concurrent_reports(
+    services: Services, factory: Factory
+) -> None:
+    """Reports of one hospital touching different wards at once: whichever state each write
+    hands to the cache (built by its statement, or read again after another report came in
+    between), the cache ends with PostgreSQL's."""
+    code = await factory.hospital()
+    await services.sync.rebuild()  # no app runs here to fill the cache
+    now = datetime.now(UTC)
+
+    def push(wards: list[dict[str, object]], seconds: float) -> Awaitable[Written]:
+        body = msgspec.convert(report(*wards, at=now - timedelta(seconds=seconds)), OccupancyReport)
+        return apply_report(
+            services.pool, services.queries, services.sync, code, body, None, max_open_wards=50
+        )
+
+    await push([ward(f"W{n}", available=1) for n in range(8)], 60)
+    nameless = {"ward_code": "W0", "bed_class": "ICU", "capacity": 9, "available": 9}
+    await push([nameless], 55)
+    await asyncio.gather(
+        *(push([ward(f"W{n}", available=n + r)], 50 - r) for r in range(5) for n in range(1, 8))
+    )
+
+    async with services.pool.acquire() as conn:
+        _, expected = await load_state(conn, services.queries, code)
+    assert expected is not None
+    assert await services.cache.hospital(code) == expected
+    assert {w.ward_code: w.available for w in expected.wards}["W3"] == 3 + 4
+    assert [(w.name, w.bed_class) for w in expected.wards if w.ward_code == "W0"] == [
+        ("Ruang W0", "ICU")  # a report without a name keeps the ward's
+    ]

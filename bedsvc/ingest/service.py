@@ -10,10 +10,11 @@ from typing import NamedTuple
 
 import asyncpg
 
+from bedsvc.availability import HospitalState
 from bedsvc.errors import Forbidden, NotFound, invalid
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
 from bedsvc.store import Queries
-from bedsvc.store.states import load_state
+from bedsvc.store.states import load_state, state_from_row
 from bedsvc.sync import CacheSync
 
 
@@ -105,9 +106,16 @@ async def apply_report(
         )
         if not applied:
             return written
-        # Read after the commit, so it holds every report of the hospital committed before,
-        # this one's included (and maybe a newer one, with its own version).
-        version, state = await load_state(conn, queries, hospital_code)
+        version: int = row["version"]
+        state: HospitalState | None
+        if version == row["snapshot_version"] + 1:
+            # Nothing else of the hospital committed in between: the state the statement
+            # built is the state at this version.
+            state = state_from_row(row)
+        else:
+            # Read after the commit, so it holds every change of the hospital committed
+            # before, this one's included (and maybe a newer one, with its own version).
+            version, state = await load_state(conn, queries, hospital_code)
     await sync.publish(hospital_code, version, state)
     return written
 

@@ -3,12 +3,20 @@
 -- hospital takes its next version (its row lock orders its reports and no one else's) and
 -- the history rows are written; nothing at all when no ward is newer.
 --
+-- When a ward was newer, it also answers the hospital's new state (`wards` and the registry
+-- fields, as the cache holds it), built from the statement's snapshot and the rows it wrote:
+-- right when no other change of the hospital committed between that snapshot and this
+-- statement's lock on the hospital, that is when `version` = `snapshot_version` + 1 (the
+-- caller reads the state again otherwise).
+--
 -- Refused as a whole, writing nothing: an inactive hospital (`active` false), a report that
 -- would leave the hospital with more than `max_open_wards` open wards (`open_wards` says how
 -- many), and with `only_open` a ward that is not open (`missing`: the bridges' "update").
 -- An unknown hospital fails the wards' foreign key.
 WITH hospital AS (
-    SELECT active, version FROM hospitals WHERE code = :hospital_code
+    SELECT active, version, name, kind, region_code, address, phone, lat, lon
+    FROM hospitals
+    WHERE code = :hospital_code
 ),
 report AS (
     SELECT r.*
@@ -58,8 +66,8 @@ applied AS (
         received_at = EXCLUDED.received_at,
         closed_at = NULL
     WHERE w.reported_at < EXCLUDED.reported_at
-    RETURNING w.ward_code, w.id_t_tt, w.bed_class, w.capacity, w.available, w.available_male,
-              w.available_female, w.waiting, w.reported_at, w.received_at
+    RETURNING w.ward_code, w.id_t_tt, w.name, w.bed_class, w.capacity, w.available,
+              w.available_male, w.available_female, w.waiting, w.reported_at, w.received_at
 ),
 bumped AS (
     UPDATE hospitals
@@ -77,11 +85,38 @@ history AS (
            a.received_at, :key_id, :username
     FROM applied a, bumped b
 )
-SELECT coalesce((SELECT version FROM bumped), (SELECT version FROM hospital), 0) AS version,
+SELECT coalesce((SELECT version FROM bumped), h.version, 0) AS version,
        coalesce((SELECT array_agg(ward_code) FROM applied), '{}') AS applied,
        coalesce((SELECT array_agg(id_t_tt) FROM applied), '{}') AS id_t_tts,
-       c.active, c.open_wards, c.missing
-FROM checks c;
+       c.active, c.open_wards, c.missing,
+       h.version AS snapshot_version, :hospital_code AS code, h.name, h.kind, h.region_code,
+       h.address, h.phone, h.lat, h.lon,
+       CASE WHEN EXISTS (SELECT FROM applied) THEN (
+           -- As the hospital_states view builds it.
+           SELECT jsonb_agg(jsonb_build_object(
+                      'ward_code', x.ward_code, 'name', x.name, 'bed_class', x.bed_class,
+                      'capacity', x.capacity, 'available', x.available,
+                      'available_male', x.available_male,
+                      'available_female', x.available_female, 'waiting', x.waiting,
+                      'reported_at', x.reported_at, 'received_at', x.received_at)
+                  ORDER BY bc.sort_order, x.ward_code)
+           FROM (
+               SELECT w.ward_code, w.name, w.bed_class, w.capacity, w.available,
+                      w.available_male, w.available_female, w.waiting, w.reported_at,
+                      w.received_at
+               FROM wards w
+               WHERE w.hospital_code = :hospital_code AND w.closed_at IS NULL
+                 AND w.ward_code NOT IN (SELECT ward_code FROM applied)
+               UNION ALL
+               SELECT a.ward_code, a.name, a.bed_class, a.capacity, a.available,
+                      a.available_male, a.available_female, a.waiting, a.reported_at,
+                      a.received_at
+               FROM applied a
+           ) x
+           JOIN bed_classes bc ON bc.code = x.bed_class
+       ) END AS wards
+FROM checks c
+LEFT JOIN hospital h ON true;
 
 -- name: close_ward(hospital_code, ward_code, key_id, username)^
 -- Closes an open ward in one statement, with the hospital's next version and a history row;
