@@ -163,6 +163,7 @@ class ChangeFeed:
         try:
             self.connected.set()
             idle = 0.0
+            suspect = False
             while True:
                 read: list[
                     tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]
@@ -176,10 +177,22 @@ class ChangeFeed:
                     self._stream_id = stream_id
                     if not await self.handle(decode_entry(fields)):
                         break  # reloaded: the rest is read again from the new position
-                idle = 0.0 if entries else idle + self.block_seconds
+                if entries:
+                    idle, suspect = 0.0, False
+                    continue
+                idle += self.block_seconds
                 if idle >= self.poll_interval:
+                    # A quiet stream while the cache moved on (e.g. it was filled again): a
+                    # write may also have landed just after the read timed out, so only a
+                    # difference that outlasts another quiet read makes the feed reload.
                     idle = 0.0
-                    await self._check_position()
+                    if not await self._cache_moved_on():
+                        suspect = False
+                    elif suspect:
+                        await self.reload()
+                        suspect = False
+                    else:
+                        suspect = True
         finally:
             await client.aclose()
 
@@ -205,11 +218,9 @@ class ChangeFeed:
         self._apply(entry.code, entry.version, entry.state)
         return True
 
-    async def _check_position(self) -> None:
-        """A quiet stream while the cache moved on (e.g. it was filled again): reload."""
+    async def _cache_moved_on(self) -> bool:
         position = await self.sync.cache.version()
-        if position is not None and (self._from_database or position != self.version):
-            await self.reload()
+        return position is not None and (self._from_database or position != self.version)
 
     async def _poll_database_until_cache_returns(self) -> None:
         while True:

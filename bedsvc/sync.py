@@ -57,7 +57,8 @@ class CacheSync:
         async with self.pool.acquire() as conn:
             versions = await load_versions(conn, self.queries)
         previous, self._last_versions = self._last_versions, versions
-        if self._dirty or await self.cache.version() is None:
+        if await self.cache.version() is None:
+            # An empty cache (a new or restarted Redis): one worker fills it for everyone.
             if not await self.cache.try_rebuild_lock():
                 return []
             try:
@@ -67,12 +68,14 @@ class CacheSync:
                 await self.cache.release_rebuild_lock()
             return sorted(versions)
         cached = await self.cache.versions()
+        dirty, self._dirty = self._dirty, False
         # A hospital one round behind may be a commit whose write-through is under way; behind
-        # what PostgreSQL had one round ago, its write-through was lost.
+        # what PostgreSQL had one round ago, its write-through was lost. After a write-through
+        # of this worker failed, whatever lags now is repaired at once.
         lagging = [
             code
             for code, version in versions.items()
-            if cached.get(code, 0) < min(version, previous.get(code, 0))
+            if cached.get(code, 0) < (version if dirty else min(version, previous.get(code, 0)))
         ]
         if lagging:
             await self.repair(lagging)
