@@ -83,7 +83,8 @@ async def freshness_through_nginx(
             response.raise_for_status()
             version = response.json()["version"]
             attempts = 1
-            while (await reader.get(FULL, headers=IDENTITY)).json()["version"] < version:
+            detail = f"/api/v1/hospitals/{hospital.code}"
+            while (await reader.get(detail, headers=IDENTITY)).json()["version"] < version:
                 attempts += 1
                 await asyncio.sleep(0.01)
             delays.append(time.perf_counter() - acknowledged)
