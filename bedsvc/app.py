@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
@@ -26,9 +23,10 @@ from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.ingest.routes import IngestController
-from bedsvc.live.hub import live_hub
-from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
-from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
+from bedsvc.live.access import allowed_origins
+from bedsvc.live.discovery import live_endpoints
+from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.live.sse import LiveEventsController
 from bedsvc.logs import configure_logging
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.routes import MonitorController
@@ -65,7 +63,8 @@ async def build_services(settings: Settings) -> Services:
     feed = ChangeFeed(
         sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
     )
-    public = PublicCache(feed, settings)
+    bed_class_codes = frozenset(c.code for c in bed_classes)
+    public = PublicCache(feed, settings, bed_class_codes)
     feed.add_listener(public)
     return Services(
         settings=settings,
@@ -78,31 +77,10 @@ async def build_services(settings: Settings) -> Services:
         feed=feed,
         secret_box=load_secret_box(settings),
         public=public,
-        live=live_hub(feed, settings),
+        live=LiveHub(
+            feed, public, bed_class_codes, LiveLimits(settings), allowed_origins(settings)
+        ),
     )
-
-
-class BedsvcApp(FastPathApp):
-    """Litestar with the public fast path in front, and the live streams given the server's
-    own `send`: their fan-out
-    chains sends on the server's futures, and every layer Litestar wraps around `send` would
-    cost a task per message per subscriber (see bedsvc/live/). The WebSocket skips Litestar
-    altogether; the event stream is routed, validated and documented by Litestar."""
-
-    async def __call__(
-        self,
-        scope: Scope | LifeSpanScope,
-        receive: Receive | LifeSpanReceive,
-        send: Send | LifeSpanSend,
-    ) -> None:
-        if scope["type"] == ScopeType.WEBSOCKET and scope.get("path") == LIVE_PATH:
-            connection = cast(Scope, scope)
-            connection["app"] = connection["litestar_app"] = self
-            await serve_live_socket(connection, cast(Receive, receive), cast(Send, send))
-            return
-        if scope["type"] == ScopeType.HTTP and scope.get("path") == EVENTS_PATH:
-            scope[RAW_SEND] = send  # type: ignore[literal-required]
-        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -127,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             fast_path.cache = None
-            services.live.stop()
+            await services.live.stop()
             await services.feed.stop()
             await cancel(alerts)
             await cancel(reconciler)
@@ -145,7 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             r"^/($|dashboard$|static/)",
         ],
     )
-    return BedsvcApp(
+    return FastPathApp(
         fast_path=fast_path,
         route_handlers=[
             PublicController,
@@ -156,7 +134,7 @@ def create_app(settings: Settings) -> Litestar:
             MonitorController,
             *web_handlers(settings),
             LiveEventsController,
-            live_socket,
+            live_endpoints,
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},

@@ -1,5 +1,6 @@
-"""Two bedsvc server processes sharing one PostgreSQL and one Redis, as two instances behind a
-load balancer would: a change pushed to one reaches live subscribers of the other."""
+"""Two bedsvc server processes (`bedsvc serve`: HTTP workers and live processes) sharing one
+PostgreSQL and one Redis, as two instances behind a load balancer would: a change pushed to one
+reaches live subscribers of the other."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from tests.live_support import free_port, receive
 class ServerProcess:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
+        self.live_port = free_port()
         env = os.environ | {
+            "BEDSVC_LIVE_PORT": str(self.live_port),
             "BEDSVC_DATABASE_URL": str(settings.database_url),
             "BEDSVC_REDIS_URL": str(settings.redis_url),
             "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
@@ -39,14 +42,19 @@ class ServerProcess:
             start_new_session=True,  # its workers too can be stopped as one group
         )
         self.http = f"http://127.0.0.1:{self.port}"
-        self.ws = f"ws://127.0.0.1:{self.port}/api/v1/live"
+        self.ws = f"ws://127.0.0.1:{self.live_port}/api/v1/live"
 
     async def ready(self) -> None:
+        """Until the HTTP workers answer and the live WebSocket accepts a subscriber."""
         async with httpx.AsyncClient() as http:
             for _ in range(300):
                 assert self.process.poll() is None, "bedsvc serve exited"
-                with contextlib.suppress(httpx.TransportError):
+                with contextlib.suppress(httpx.TransportError, OSError):
                     if (await http.get(f"{self.http}/readyz")).status_code == 200:
+                        websocket = (await http.get(f"{self.http}/api/v1/live")).json()
+                        assert websocket["websocket"] == self.ws
+                        async with connect(self.ws) as subscriber:
+                            await receive(subscriber)
                         return
                 await asyncio.sleep(0.05)
         raise RuntimeError("bedsvc serve did not become ready")
@@ -95,15 +103,14 @@ async def test_a_push_to_one_instance_reaches_subscribers_of_the_other(
                 headers=bearer(key),
             )
         assert response.status_code == 200, response.text
-        # The hospital's registration may reach the subscriber first, as a delta or within
-        # its snapshot; the push is the delta that carries the pushed version.
+        # The hospital's registration may reach the subscriber first, in a frame of its own
+        # or within its snapshot; the push is in the frame that carries the pushed version.
         while (message := await receive(subscriber))["version"] < response.json()["version"]:
             pass
-    assert message["type"] == "delta"
+    assert message["type"] == "changes"
     assert message["version"] == response.json()["version"]
-    assert [(c["bed_class"], c["available"]) for c in message["hospital"]["classes"]] == [
-        ("ICU", 2)
-    ]
+    [hospital] = message["hospitals"]
+    assert [(c["bed_class"], c["available"]) for c in hospital["classes"]] == [("ICU", 2)]
 
 
 async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
@@ -117,6 +124,10 @@ async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
         with pytest.raises(ConnectionClosed):
             await receive(subscriber, timeout=5)
         assert time.monotonic() - started < 5, "the subscriber was held on to"
-    # The process itself exits within granian's kill timeout (10 s) even if a worker lingers.
+    # The process itself exits within granian's kill timeout (10 s) even if a worker lingers,
+    # and takes its live processes along.
     await asyncio.to_thread(server.process.wait, 15)
     assert server.process.returncode == 0
+    with pytest.raises(OSError):
+        async with connect(server.ws, open_timeout=2):
+            pass
