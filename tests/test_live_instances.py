@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from tests.live_support import free_port, receive
 
 
 class ServerProcess:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *options: str) -> None:
         self.port = free_port()
         self.live_port = free_port()
         env = os.environ | {
@@ -36,7 +37,7 @@ class ServerProcess:
             "BEDSVC_LOG_LEVEL": "WARNING",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bedsvc", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "bedsvc", "serve", "--port", str(self.port), *options],
             env=env,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # its workers too can be stopped as one group
@@ -67,6 +68,19 @@ class ServerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # a worker left behind, if any
         self.process.wait()
+
+
+def live_processes(parent: int) -> list[int]:
+    """The live processes `bedsvc serve` started (its children running bedsvc.live)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent and b"bedsvc.live" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture
@@ -131,3 +145,32 @@ async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
     with pytest.raises(OSError):
         async with connect(server.ws, open_timeout=2):
             pass
+
+
+async def test_live_workers_share_one_port_and_all_follow_the_changes(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    server = ServerProcess(settings, "--live-workers", "2")
+    try:
+        await server.ready()
+        code = await factory.hospital()
+        key = await factory.key(hospital_code=code)
+        # Both bound the port (SO_REUSEPORT) and run.
+        assert len(live_processes(server.process.pid)) == 2
+        async with contextlib.AsyncExitStack() as stack:
+            subscribers = [await stack.enter_async_context(connect(server.ws)) for _ in range(16)]
+            for subscriber in subscribers:
+                await receive(subscriber)
+            async with httpx.AsyncClient(base_url=server.http) as http:
+                response = await http.post(
+                    f"/api/v1/hospitals/{code}/occupancy",
+                    json=report(ward("ICU", "ICU", 8, 2)),
+                    headers=bearer(key),
+                )
+            version = response.json()["version"]
+            for subscriber in subscribers:
+                while (await receive(subscriber))["version"] < version:
+                    pass
+        assert len(live_processes(server.process.pid)) == 2
+    finally:
+        server.stop()
