@@ -142,7 +142,7 @@ async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
     # and takes its live processes along.
     await asyncio.to_thread(server.process.wait, 15)
     assert server.process.returncode == 0
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         async with connect(server.ws, open_timeout=2):
             pass
 
