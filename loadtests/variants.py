@@ -7,7 +7,8 @@ from unittest import mock
 
 from litestar import Litestar
 
-from bedsvc.app import FastPathApp, create_app
+from bedsvc.app import create_app
+from bedsvc.public.fastpath import FastPathApp
 from bedsvc.settings import load_settings
 
 
