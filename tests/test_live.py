@@ -81,7 +81,7 @@ async def until(ws: Any, done: Any, timeout: float = 3.0) -> list[dict[str, Any]
 
 
 async def test_the_client_finds_the_websocket_through_the_http_origin(
-    start_server: StartServer,
+    start_server: StartServer, settings: Settings
 ) -> None:
     server = await start_server()
     assert await get(server, "/api/v1/live") == {
@@ -93,11 +93,15 @@ async def test_the_client_finds_the_websocket_through_the_http_origin(
         "wss://lengko.example/api/v1/live"
     )
     # Over https (as a TLS front end passes it on): wss on the request's host.
-    settings = Settings(live_port=8443)
-    assert websocket_url(settings, "https", "rs.example:443", None) == (
+    tls = settings.model_copy(update={"live_port": 8443})
+    assert websocket_url(tls, "https", "rs.example:443", None) == (
         "wss://rs.example:8443/api/v1/live"
     )
-    assert websocket_url(Settings(), "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
+    assert websocket_url(settings, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
+    # A Host header that is not a host name is not copied into the URL.
+    assert websocket_url(settings, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
+        "ws://10.0.0.5:8001/api/v1/live"
+    )
 
 
 async def test_snapshot_then_changes_as_the_public_api_shows_them(

@@ -278,7 +278,8 @@ class PublicCache:
         return turned
 
     def stale_due(self) -> bool:
-        return self.staleness.due()
+        # A public read may have caught the clock up already: its turns wait to be taken.
+        return self.staleness.due() or bool(self.staleness.turned)
 
     # Building
 
