@@ -10,6 +10,7 @@ the frames splice) and the hub.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 import structlog
 from websockets.asyncio.server import Server, serve
 
+from bedsvc.app import connect_redis
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
 from bedsvc.live.access import allowed_origins
@@ -35,6 +37,9 @@ log = structlog.get_logger(__name__)
 CLOSE_TIMEOUT_SECONDS = 2.0
 # Incoming messages queued per connection: clients send little (a resync now and then).
 MAX_QUEUE = 4
+# The library logs every connection opened and closed at INFO: thousands a minute here.
+_connections_log = logging.getLogger("bedsvc.live.connections")
+_connections_log.setLevel(logging.WARNING)
 
 
 @dataclass(slots=True)
@@ -58,8 +63,6 @@ class LiveProcess:
 
 
 async def build_live(settings: Settings) -> LiveProcess:
-    from bedsvc.app import connect_redis
-
     database_url, redis_url = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, 1, 2)
@@ -101,6 +104,7 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
         ping_interval=settings.live_ping_seconds,
         ping_timeout=settings.live_send_timeout_seconds,
         close_timeout=CLOSE_TIMEOUT_SECONDS,
+        logger=_connections_log,
     )
     log.info("live process serving", host=host, port=port, version=live.feed.version)
     return live
