@@ -88,6 +88,9 @@ async def test_the_client_finds_the_websocket_through_the_http_origin(
         "websocket": server.ws,
         "events": "/api/v1/live/events",
     }
+    async with httpx.AsyncClient() as http:
+        health = await http.get(f"http://127.0.0.1:{server.live_port}/healthz")
+    assert (health.status_code, health.text) == (200, "ok\n")
     behind_proxy = await start_server(live_public_url="wss://lengko.example/api/v1/live")
     assert (await get(behind_proxy, "/api/v1/live"))["websocket"] == (
         "wss://lengko.example/api/v1/live"

@@ -9,6 +9,10 @@ import contextlib
 import time
 from typing import Protocol
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 
 class Ticking(Protocol):
     def tick(self) -> bool:
@@ -32,6 +36,7 @@ class Ticker:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="live-ticker")
+        self._task.add_done_callback(_report_failure)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -59,3 +64,9 @@ class Ticker:
             last_tick = time.monotonic()
             if self.hub.tick():
                 self._due.set()
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    # Without the ticker no subscriber gets anything more: say so loudly.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("live ticker failed: live frames stopped", exc_info=task.exception())

@@ -1,6 +1,7 @@
 """The live stream over WebSocket, served by the `websockets` library's asyncio server.
 
-Everything that can be refused is refused at the handshake (`process_request`), before the
+`/healthz` answers 200 while the process runs. Everything that can be refused is refused at
+the handshake (`process_request`), before the
 connection costs more than its HTTP request: another path (404), an Origin not allowed (403),
 an unknown region or bed class (422), a full process (503) or address (429). Frames go out
 with `websockets.broadcast`: written to each connection at once, without a task or a coroutine
@@ -33,6 +34,7 @@ from bedsvc.live.messages import Resync, client_decoder
 from bedsvc.live.subscribers import Subscriber
 
 LIVE_PATH = "/api/v1/live"
+HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process
 
 
 class LiveConnection(ServerConnection):
@@ -113,6 +115,8 @@ class LiveSocketServer:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         try:
             target = urlsplit(request.path)
+            if target.path == HEALTH_PATH:
+                return connection.respond(HTTPStatus.OK, "ok\n")
             if target.path != LIVE_PATH:
                 raise NotFound(f"The live stream is at {LIVE_PATH}.")
             if not origin_allowed(request.headers.get("Origin"), self.hub.origins):
