@@ -19,7 +19,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
@@ -45,16 +45,22 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_ready(
+    base_url: str, live_port: str, server: subprocess.Popen[bytes], log: Path
+) -> None:
+    """Until the HTTP workers are ready and the live process answers."""
     deadline = time.monotonic() + 60
+    waiting = [f"{base_url}/readyz", f"http://127.0.0.1:{live_port}/healthz"]
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"bedsvc exited during start-up:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
+            while waiting and httpx.get(waiting[0], timeout=2).status_code == 200:
+                waiting.pop(0)
         except httpx.HTTPError:
             pass
+        if not waiting:
+            return
         time.sleep(0.2)
     raise RuntimeError(f"bedsvc was not ready within 60 s:\n{log.read_text()[-3000:]}")
 
@@ -95,7 +101,7 @@ def serve_bedsvc(settings: Settings) -> Iterator[str]:
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base_url, process, log_path)
+        wait_until_ready(base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
         yield base_url
     finally:
         process.terminate()
@@ -179,6 +185,8 @@ async def test_citizen_page_updates_live_without_reload(
     server = fresh_server
     keys = await seed(factory, server)
     page = await new_page(browser, PHONE)
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
     # No polling to fall back on within the test's time: the update must come live, over the
     # WebSocket found through GET /api/v1/live (or over the event stream).
     await page.goto(f"{server}/?transport={transport}")
@@ -209,6 +217,10 @@ async def test_citizen_page_updates_live_without_reload(
 
     await expect(count(page, "3274011")).to_have_text("11")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    # Over the transport asked for: the WebSocket the HTTP origin pointed to, or none.
+    live = (await (await page.request.get(f"{server}/api/v1/live")).json())["websocket"]
+    opened = [socket.url for socket in sockets if not socket.is_closed()]
+    assert opened == ([f"{live}"] if transport == "ws" else [])
     assert await page.evaluate("window.__sameDocument") is True
     assert page.errors == []  # type: ignore[attr-defined]
 
