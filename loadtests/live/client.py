@@ -123,8 +123,6 @@ class Subscriber(asyncio.Protocol):
             times.append(now)
             codes.append([c.decode() for c in CODE.findall(buffer, start + len(VERSIONS), end)])
             position = end
-        else:
-            position = max(position, len(buffer) - len(START))
         # Keep only what may begin a frame not yet complete.
         start = buffer.find(START, position)
         self.buffer = buffer[start:] if start >= 0 else buffer[-len(START) :]
