@@ -1,9 +1,9 @@
 """The live stream over WebSocket, served by the `websockets` library's asyncio server.
 
-`/healthz` answers 200 while the process runs. Everything that can be refused is refused at
-the handshake (`process_request`), before the
+Everything that can be refused is refused at the handshake (`process_request`), before the
 connection costs more than its HTTP request: another path (404), an Origin not allowed (403),
-an unknown region or bed class (422), a full process (503) or address (429). Frames go out
+an unknown region or bed class (422), a full process (503) or address (429); `/healthz`
+answers 200 while the process runs. Frames go out
 with `websockets.broadcast`: written to each connection at once, without a task or a coroutine
 per message. A connection whose write buffer is over `BEDSVC_LIVE_WRITE_BUFFER_BYTES` is busy
 (asyncio's flow control tells it: `pause_writing`); it is sent nothing more until the buffer
@@ -27,13 +27,13 @@ from websockets.http11 import Request, Response
 
 from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotFound, Problem
 from bedsvc.live.access import origin_allowed
+from bedsvc.live.discovery import LIVE_PATH
 from bedsvc.live.frames import Frame
 from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
 from bedsvc.live.messages import Resync, client_decoder
 from bedsvc.live.subscribers import Subscriber
 
-LIVE_PATH = "/api/v1/live"
 HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process
 
 
