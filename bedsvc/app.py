@@ -6,23 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import cast
 
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.types import (
-    LifeSpanReceive,
-    LifeSpanScope,
-    LifeSpanSend,
-    Middleware,
-    Receive,
-    Scope,
-    Send,
-)
+from litestar.types import Middleware
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
@@ -35,9 +25,10 @@ from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
 from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
-from bedsvc.live.hub import live_hub
-from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
-from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
+from bedsvc.live.access import allowed_origins
+from bedsvc.live.discovery import live_endpoints
+from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.live.sse import LiveEventsController
 from bedsvc.logs import configure_logging
 from bedsvc.metrics import FeedMetrics, push_metrics, worker_stopped
 from bedsvc.metrics_sampling import sample_worker
@@ -97,7 +88,8 @@ async def build_services(settings: Settings) -> Services:
         block_seconds=FEED_BLOCK_SECONDS,
         poll_interval=settings.cache_reconcile_seconds,
     )
-    public = PublicCache(feed, settings)
+    bed_class_codes = frozenset(c.code for c in bed_classes)
+    public = PublicCache(feed, settings, bed_class_codes)
     feed.add_listener(public)
     feed.add_listener(FeedMetrics())
     return Services(
@@ -111,7 +103,9 @@ async def build_services(settings: Settings) -> Services:
         feed=feed,
         secret_box=load_secret_box(settings),
         public=public,
-        live=live_hub(feed, settings),
+        live=LiveHub(
+            feed, public, bed_class_codes, LiveLimits(settings), allowed_origins(settings)
+        ),
         keys=KeyCache(settings.key_cache_seconds),
         throttle=FailureThrottle(
             client, settings.redis_prefix, settings.signin_failure_window_seconds
@@ -120,29 +114,6 @@ async def build_services(settings: Settings) -> Services:
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
     )
-
-
-class BedsvcApp(FastPathApp):
-    """Litestar with the public fast path in front, and the live streams given the server's
-    own `send`: their fan-out
-    chains sends on the server's futures, and every layer Litestar wraps around `send` would
-    cost a task per message per subscriber (see bedsvc/live/). The WebSocket skips Litestar
-    altogether; the event stream is routed, validated and documented by Litestar."""
-
-    async def __call__(
-        self,
-        scope: Scope | LifeSpanScope,
-        receive: Receive | LifeSpanReceive,
-        send: Send | LifeSpanSend,
-    ) -> None:
-        if scope["type"] == ScopeType.WEBSOCKET and scope.get("path") == LIVE_PATH:
-            connection = cast(Scope, scope)
-            connection["app"] = connection["litestar_app"] = self
-            await serve_live_socket(connection, cast(Receive, receive), cast(Send, send))
-            return
-        if scope["type"] == ScopeType.HTTP and scope.get("path") == EVENTS_PATH:
-            scope[RAW_SEND] = send  # type: ignore[literal-required]
-        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
@@ -176,7 +147,13 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         if settings.public_fast_path:
             fast_path.cache = services.public
         services.live.start()
-        restore_signals = on_stop_signal(services.live.stop) if stop_on_signal else None
+        # A stop signal ends the event streams at once (the task is kept until shutdown).
+        ending: list[asyncio.Task[None]] = []
+        restore_signals = None
+        if stop_on_signal:
+            restore_signals = on_stop_signal(
+                lambda: ending.append(asyncio.create_task(services.live.stop()))
+            )
         metrics = asyncio.create_task(
             sample_worker(
                 services.feed,
@@ -194,7 +171,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             if restore_signals is not None:
                 restore_signals()
             fast_path.cache = None
-            services.live.stop()
+            await services.live.stop()
             await services.feed.stop()
             await cancel(readiness)
             await cancel(alerts)
@@ -214,7 +191,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
     if proxies:
         # Outermost: the rate limits and everything after see the real client.
         middleware.insert(0, ForwardedMiddleware(proxies))
-    return BedsvcApp(
+    return FastPathApp(
         fast_path=fast_path,
         route_handlers=[
             PublicController,
@@ -230,7 +207,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             UsersController,
             *web_handlers(settings),
             LiveEventsController,
-            live_socket,
+            live_endpoints,
             *metric_handlers(),
         ],
         dependencies={"services": Provide(get_services, sync_to_thread=False)},

@@ -53,14 +53,21 @@ def migrate() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the HTTP service (starting embedded servers when no URLs are set)."""
+@click.option(
+    "--live-workers",
+    default=None,
+    type=click.IntRange(min=0),
+    help="Live WebSocket processes on the live port (default BEDSVC_LIVE_WORKERS, 1).",
+)
+def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
+    """Run the HTTP service and the live WebSocket processes (on BEDSVC_LIVE_PORT, default
+    the HTTP port + 1), starting embedded servers when no URLs are set."""
     from bedsvc.server import run_server
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     with EmbeddedServers(settings) as servers:
-        run_server(servers.settings, host, port, workers)
+        run_server(servers.settings, host, port, workers, live_workers)
 
 
 @main.command()

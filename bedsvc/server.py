@@ -1,10 +1,14 @@
-"""Runs the service on granian, after the schema is up to date."""
+"""Runs the service: the HTTP workers on granian and the live WebSocket processes, after the
+schema is up to date."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
+import subprocess
+import sys
 
 from granian import Granian
 from granian.constants import Interfaces, Loops
@@ -52,10 +56,42 @@ def serve_granian(
     ).serve()
 
 
-def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+def start_live_processes(host: str, port: int, count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` live processes on one port (SO_REUSEPORT); they read their settings from the
+    environment, as the HTTP workers do, and stop by themselves if this process dies."""
+    command = [sys.executable, "-m", "bedsvc.live", "--host", host, "--port", str(port)]
+    return [subprocess.Popen(command) for _ in range(count)]  # noqa: S603 - our own module
+
+
+def stop_live_processes(processes: list[subprocess.Popen[bytes]], timeout: float = 5) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout)
+
+
+def run_server(
+    settings: Settings, host: str, port: int, workers: int, live_workers: int | None = None
+) -> None:
     asyncio.run(migrate(settings.urls()[0]))
     export_urls(settings)
+    live_port = settings.live_port or port + 1
+    # The HTTP workers advertise it (GET /api/v1/live).
+    os.environ["BEDSVC_LIVE_PORT"] = str(live_port)
+    count = settings.live_workers if live_workers is None else live_workers
+    raise_open_files_limit(count * settings.live_max_connections + 1024)
+    # The live processes start inside the metrics folder, so one scrape counts them too.
     with metrics_folder(settings.data_dir):
-        serve_granian(
-            "bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections
-        )
+        live = start_live_processes(host, live_port, count)
+        try:
+            serve_granian(
+                "bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections
+            )
+        finally:
+            stop_live_processes(live)

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     public_gzip_level: int = Field(
         default=1, ge=0, le=3, description="ISA-L gzip level (0-3) of the public documents."
     )
+    public_cache_max_bytes: int = Field(
+        default=64 << 20,
+        ge=1 << 20,
+        description="Memory of the public documents each worker keeps (least recently used go).",
+    )
     public_fast_path: bool = Field(
         default=True, description="Answer cached public reads before the framework's routing."
     )
@@ -157,7 +162,37 @@ class Settings(BaseSettings):
         default=300, ge=1, description="How long failed sign-ins are counted (from the first)."
     )
     live_max_connections: int = Field(
-        default=10_000, ge=1, description="Live (WebSocket and SSE) connections per worker."
+        default=10_000,
+        ge=1,
+        description="Live connections per process (WebSocket per live process, SSE per worker).",
+    )
+    live_max_connections_per_address: int = Field(
+        default=20, ge=1, description="Live connections one client address may hold per process."
+    )
+    live_workers: int = Field(
+        default=1, ge=0, description="Live WebSocket processes `bedsvc serve` starts."
+    )
+    live_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the live WebSocket processes; unset: the HTTP port + 1.",
+    )
+    live_public_url: str | None = Field(
+        default=None,
+        pattern=r"^wss?://",
+        description="WebSocket URL advertised by GET /api/v1/live (behind a proxy: wss://...).",
+    )
+    live_tick_ms: int = Field(
+        default=50, ge=1, le=1000, description="At most one live frame per subscriber this often."
+    )
+    live_resync_min_seconds: float = Field(
+        default=2.0, ge=0, description="A client's resync requests are served this far apart."
+    )
+    live_write_buffer_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Unsent bytes a live connection may hold before it counts as busy.",
     )
     live_max_message_bytes: int = Field(
         default=4096, ge=64, description="Largest message a live client may send."

@@ -7,16 +7,17 @@ from unittest import mock
 
 from litestar import Litestar
 
-from bedsvc.app import BedsvcApp, create_app
+from bedsvc.app import create_app
+from bedsvc.public.fastpath import FastPathApp
 from bedsvc.settings import load_settings
 
 
-class _WithoutMiddleware(BedsvcApp):
+class _WithoutMiddleware(FastPathApp):
     def __init__(self, **config: Any) -> None:
         super().__init__(**(config | {"middleware": []}))
 
 
 def bedsvc_without_middleware() -> Litestar:
     """bedsvc without its rate limit and Prometheus middleware."""
-    with mock.patch("bedsvc.app.BedsvcApp", _WithoutMiddleware):
+    with mock.patch("bedsvc.app.FastPathApp", _WithoutMiddleware):
         return create_app(load_settings())

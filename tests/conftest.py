@@ -277,6 +277,14 @@ async def wait_until_unlisted(
     raise AssertionError(f"public API still lists {code}")
 
 
+async def global_version(pool: asyncpg.Pool) -> int:
+    """PostgreSQL's global version (the sum of every hospital's): right after a write, the
+    version of the first state that includes it, when nothing else writes meanwhile."""
+    async with pool.acquire() as conn:
+        version: int = await load_queries().global_version(conn)
+    return version
+
+
 async def wait_until_current(client: AsyncTestClient[Litestar], timeout: float = 3.0) -> None:
     """Waits until the public API shows every change PostgreSQL has committed (for writes whose
     answer carries no version, such as the bridges')."""

@@ -1,5 +1,6 @@
-"""A real granian server running the app on the test's own event loop, so that a test can
-talk to it over the network (WebSocket, SSE) and still look at the worker's live hub."""
+"""A real granian server running the app, and a live process's WebSocket server, both on the
+test's own event loop, so that a test can talk to them over the network (WebSocket, SSE) and
+still look at their live hubs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from bedsvc.app import create_app
 from bedsvc.live.hub import LiveHub
+from bedsvc.live.process import LiveProcess, start_live
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 
@@ -31,11 +33,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app: Litestar, port: int) -> None:
+    def __init__(self, app: Litestar, port: int, live: LiveProcess, live_port: int) -> None:
         self.app = app
         self.port = port
+        self.live = live
+        self.live_port = live_port
         self.http = f"http://127.0.0.1:{port}"
-        self.ws = f"ws://127.0.0.1:{port}/api/v1/live"
+        self.ws = f"ws://127.0.0.1:{live_port}/api/v1/live"
 
     @property
     def services(self) -> Services:
@@ -44,6 +48,12 @@ class LiveServer:
 
     @property
     def hub(self) -> LiveHub:
+        """The live process's hub (WebSocket subscribers)."""
+        return self.live.hub
+
+    @property
+    def sse_hub(self) -> LiveHub:
+        """The HTTP worker's hub (event-stream subscribers)."""
         return self.services.live
 
 
@@ -52,28 +62,35 @@ StartServer = Callable[..., Awaitable[LiveServer]]
 
 @pytest.fixture
 async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartServer]:
-    """Starts bedsvc on granian with these settings (and any overrides)."""
+    """Starts bedsvc on granian and a live process with these settings (and any overrides)."""
     running: list[tuple[Server, asyncio.Task[None]]] = []
+    lives: list[LiveProcess] = []
 
     async def start(**overrides: Any) -> LiveServer:
-        app = create_app(
-            settings.model_copy(update={"write_rate_limit_per_minute": 100_000, **overrides})
+        live_port = free_port()
+        configured = settings.model_copy(
+            update={"write_rate_limit_per_minute": 100_000, "live_port": live_port, **overrides}
         )
+        app = create_app(configured)
         port = free_port()
         server = Server(app, port=port, interface=Interfaces.ASGI, log_enabled=False)
         task = asyncio.create_task(server.serve())
         running.append((server, task))
+        live = await start_live(configured, "127.0.0.1", live_port)
+        lives.append(live)
         async with httpx.AsyncClient() as http:
             for _ in range(200):
                 with contextlib.suppress(httpx.TransportError):
                     if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        server = LiveServer(app, port)
-                        await settled(server)
-                        return server
+                        started = LiveServer(app, port, live, live_port)
+                        await settled(started)
+                        return started
                 await asyncio.sleep(0.025)
         raise RuntimeError("test server did not start")
 
     yield start
+    for live in lives:
+        await live.stop()
     for server, task in running:
         server.stop()
         await asyncio.wait_for(task, 15)
@@ -81,11 +98,11 @@ async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartSe
 
 async def settled(server: LiveServer) -> None:
     """Waits for the worker's first cache rebuild (an empty Redis is rebuilt at start, and the
-    feed reloads on hearing of it), so that tests see no reload they did not cause."""
+    feeds reload on hearing of it), so that tests see no reload they did not cause."""
     services = server.services
     for _ in range(500):
         cached = await services.cache.version()
-        if cached is not None and services.feed.version == cached:
+        if cached is not None and services.feed.version == server.live.feed.version == cached:
             await asyncio.sleep(0.05)
             return
         await asyncio.sleep(0.02)
@@ -93,11 +110,9 @@ async def settled(server: LiveServer) -> None:
 
 
 async def receive(ws: ClientConnection, timeout: float = 3.0) -> dict[str, Any]:
-    """The next message other than a ping."""
-    while True:
-        message: dict[str, Any] = msgspec.json.decode(await asyncio.wait_for(ws.recv(), timeout))
-        if message["type"] != "ping":
-            return message
+    """The next frame."""
+    message: dict[str, Any] = msgspec.json.decode(await asyncio.wait_for(ws.recv(), timeout))
+    return message
 
 
 async def nothing_arrives(ws: ClientConnection, within: float = 0.3) -> bool:
@@ -105,3 +120,7 @@ async def nothing_arrives(ws: ClientConnection, within: float = 0.3) -> bool:
         await receive(ws, within)
         return False
     return True
+
+
+def hospitals_of(frame: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {hospital["code"]: hospital for hospital in frame["hospitals"]}

@@ -1,46 +1,116 @@
-"""Live availability: WebSocket and Server-Sent Events against a real granian, PostgreSQL
-and Redis."""
+"""Live availability: the WebSocket of a live process (the `websockets` library's server) and
+the event stream of an HTTP worker (granian), against real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from bedsvc.cache import HospitalChanged
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.service import apply_report
+from bedsvc.live.discovery import websocket_url
+from bedsvc.live.messages import Changes, Snapshot, live_decoder
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, report, ward
-from tests.live_support import LiveServer, StartServer, nothing_arrives, receive
+from tests.conftest import Factory, bearer, global_version, report, ward
+from tests.live_support import (
+    LiveServer,
+    StartServer,
+    hospitals_of,
+    nothing_arrives,
+    receive,
+)
 
 PUSH = "/api/v1/hospitals/{}/occupancy"
 
 
-async def push(server: LiveServer, code: str, key: str, *wards: dict[str, Any]) -> int:
+async def push(server: LiveServer, code: str, key: str, *wards: dict[str, Any], **at: Any) -> int:
+    """Pushes one report; the global version of the first state that includes it (read right
+    after it: these tests push one report at a time)."""
     async with httpx.AsyncClient(base_url=server.http) as http:
-        response = await http.post(PUSH.format(code), json=report(*wards), headers=bearer(key))
+        response = await http.post(
+            PUSH.format(code), json=report(*wards, **at), headers=bearer(key)
+        )
     assert response.status_code == 200, response.text
-    version: int = response.json()["version"]
-    return version
+    return await global_version(server.services.pool)
+
+
+async def apply(services: Services, code: str, *wards: dict[str, Any]) -> int:
+    """A report through the ingest's own code, without HTTP (for many in a row); the global
+    version that includes it, as `push`."""
+    body = msgspec.convert(report(*wards), OccupancyReport)
+    max_open_wards = services.settings.max_wards_per_hospital
+    await apply_report(
+        services.pool, services.queries, services.sync, code, body, max_open_wards=max_open_wards
+    )
+    return await global_version(services.pool)
+
+
+async def get(server: LiveServer, path: str) -> Any:
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        response = await http.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 async def listing(server: LiveServer, query: str = "") -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=server.http) as http:
-        body: dict[str, Any] = (await http.get(f"/api/v1/availability{query}")).json()
-        return body
+    body: dict[str, Any] = await get(server, f"/api/v1/availability{query}")
+    return body
 
 
-async def test_snapshot_then_a_delta_per_push_as_the_public_api_shows_it(
+async def own_version(server: LiveServer, code: str) -> int:
+    version: int = (await get(server, f"/api/v1/hospitals/{code}"))["version"]
+    return version
+
+
+async def until(ws: Any, done: Any, timeout: float = 3.0) -> list[dict[str, Any]]:
+    """Frames until one satisfies `done`, each checked against the documented union."""
+    frames = []
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), timeout)
+        assert isinstance(live_decoder.decode(raw), Snapshot | Changes)
+        frames.append(msgspec.json.decode(raw))
+        if done(frames[-1]):
+            return frames
+
+
+async def test_the_client_finds_the_websocket_through_the_http_origin(
+    start_server: StartServer, settings: Settings
+) -> None:
+    server = await start_server()
+    assert await get(server, "/api/v1/live") == {
+        "websocket": server.ws,
+        "events": "/api/v1/live/events",
+    }
+    async with httpx.AsyncClient() as http:
+        health = await http.get(f"http://127.0.0.1:{server.live_port}/healthz")
+    assert (health.status_code, health.text) == (200, "ok\n")
+    behind_proxy = await start_server(live_public_url="wss://lengko.example/api/v1/live")
+    assert (await get(behind_proxy, "/api/v1/live"))["websocket"] == (
+        "wss://lengko.example/api/v1/live"
+    )
+    # Over https (as a TLS front end passes it on): wss on the request's host.
+    tls = settings.model_copy(update={"live_port": 8443})
+    assert websocket_url(tls, "https", "rs.example:443", None) == (
+        "wss://rs.example:8443/api/v1/live"
+    )
+    assert websocket_url(settings, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
+    # A Host header that is not a host name is not copied into the URL.
+    assert websocket_url(settings, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
+        "ws://10.0.0.5:8001/api/v1/live"
+    )
+
+
+async def test_snapshot_then_changes_as_the_public_api_shows_them(
     start_server: StartServer, factory: Factory
 ) -> None:
     server = await start_server()
@@ -49,21 +119,52 @@ async def test_snapshot_then_a_delta_per_push_as_the_public_api_shows_it(
     first = await push(server, code, key, ward("MAWAR", available=3))
 
     async with connect(server.ws) as ws:
-        snapshot = await receive(ws)
+        [snapshot] = await until(ws, lambda f: True)
         assert snapshot["type"] == "snapshot"
         public = await listing(server)
         assert snapshot["version"] == public["version"] >= first
         assert snapshot["hospitals"] == public["hospitals"]
+        assert snapshot["versions"] == {code: await own_version(server, code)}
 
-        second = await push(server, code, key, ward("MAWAR", available=2))
-        third = await push(server, code, key, ward("ICU", "ICU", 6, 1))
-        deltas = [await receive(ws), await receive(ws)]
+        await push(server, code, key, ward("MAWAR", available=2))
+        last = await push(server, code, key, ward("ICU", "ICU", 6, 1))
+        frames = await until(ws, lambda f: f["version"] >= last)
 
-    assert [d["type"] for d in deltas] == ["delta", "delta"]
-    assert [d["version"] for d in deltas] == [second, third]
-    assert deltas[1]["hospital"] == (await listing(server))["hospitals"][0]
-    classes = {c["bed_class"]: c["available"] for c in deltas[1]["hospital"]["classes"]}
+    versions = [snapshot["version"]] + [f["version"] for f in frames]
+    assert versions == sorted(set(versions)), "frame versions must grow"
+    assert all(f["type"] == "changes" and f["removed"] == [] for f in frames)
+    hospital = hospitals_of(frames[-1])[code]
+    assert hospital == (await listing(server))["hospitals"][0]
+    classes = {c["bed_class"]: c["available"] for c in hospital["classes"]}
     assert classes == {"KL3": 2, "ICU": 1}
+    assert frames[-1]["versions"] == {code: await own_version(server, code)}
+
+
+async def test_changes_within_a_tick_share_one_frame_latest_wins(
+    start_server: StartServer, factory: Factory, services: Services
+) -> None:
+    server = await start_server(live_tick_ms=1000)
+    one, two = await factory.hospital("3274011"), await factory.hospital("3274012")
+    async with connect(server.ws) as ws:
+        await receive(ws)
+        await apply(services, one, ward(available=1))
+        first = await receive(ws)  # the hub was idle: no wait
+        started = time.monotonic()
+        await apply(services, one, ward(available=2))
+        await apply(services, two, ward(available=7))
+        await apply(services, one, ward(available=3))
+        second = await receive(ws)
+        waited = time.monotonic() - started
+        assert await nothing_arrives(ws, 1.2)
+
+    assert list(hospitals_of(first)) == [one]
+    assert waited > 0.5, "the second frame came before the tick was over"
+    assert sorted(hospitals_of(second)) == [one, two]
+    assert hospitals_of(second)[one]["classes"][0]["available"] == 3
+    assert second["versions"] == {
+        one: await own_version(server, one),
+        two: await own_version(server, two),
+    }
 
 
 async def test_filters_send_only_matching_hospitals_and_say_when_one_leaves(
@@ -85,26 +186,41 @@ async def test_filters_send_only_matching_hospitals_and_say_when_one_leaves(
         await push(server, here, here_key, ward("MAWAR"))  # not ICU
         await push(server, there, there_key, ward("ICU", "ICU", 4, 2))  # not this region
         opened = await push(server, here, here_key, ward("ICU", "ICU", 6, 1))
-        for _ in range(3):
-            await receive(everything)
-        delta = await receive(icu_here)
-        assert (delta["type"], delta["version"]) == ("delta", opened)
-        assert [c["bed_class"] for c in delta["hospital"]["classes"]] == ["ICU"]
-        assert (
-            delta["hospital"]
-            == (await listing(server, "?region=3274&bed_class=ICU"))["hospitals"][0]
-        )
+        await until(everything, lambda f: f["version"] >= opened)
+        frame = await receive(icu_here)
+        assert (frame["type"], frame["version"]) == ("changes", opened)
+        assert [c["bed_class"] for c in frame["hospitals"][0]["classes"]] == ["ICU"]
+        public = await listing(server, "?region=3274&bed_class=ICU")
+        assert frame["hospitals"] == public["hospitals"]
 
         async with httpx.AsyncClient(base_url=server.http) as http:
             closed = await http.delete(
                 f"/api/v1/hospitals/{here}/wards/ICU", headers=bearer(here_key)
             )
-        assert await receive(icu_here) == {
-            "type": "removed",
-            "version": closed.json()["version"],
-            "code": here,
-        }
+        left = await receive(icu_here)
+        assert closed.status_code == 200
+        assert (left["version"], left["hospitals"], left["removed"]) == (
+            await global_version(server.services.pool),
+            [],
+            [here],
+        )
         assert await nothing_arrives(icu_here)
+
+
+async def test_stale_flags_follow_the_clock_without_a_change(
+    start_server: StartServer, factory: Factory
+) -> None:
+    server = await start_server(stale_after_seconds=2)
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    await push(server, code, key, ward(), at=datetime.now(UTC) - timedelta(seconds=0.5))
+    async with connect(server.ws) as ws:
+        snapshot = await receive(ws)
+        assert snapshot["hospitals"][0]["stale"] is False
+        turned = await receive(ws, timeout=5)
+    assert turned["version"] == snapshot["version"]
+    assert turned["hospitals"][0]["stale"] is True
+    assert turned["hospitals"] == (await listing(server))["hospitals"]
 
 
 async def test_a_version_gap_in_the_feed_brings_a_fresh_snapshot(
@@ -117,43 +233,53 @@ async def test_a_version_gap_in_the_feed_brings_a_fresh_snapshot(
 
     async with connect(server.ws) as ws:
         before = await receive(ws)
-        # A change announced out of thin air, far ahead: the worker must notice the gap and
-        # reload from PostgreSQL, and its subscribers start over.
+        # A change whose global version does not add up, as if entries were lost on the way
+        # (or forged): the process must notice and reload, and its subscribers start over.
         state = await services.cache.hospital(code)
         assert state is not None
-        bogus = HospitalChanged(version=before["version"] + 5, hospital=state)
-        redis = aioredis.Redis.from_url(str(settings.redis_url))
-        try:
-            await redis.publish(f"{settings.redis_prefix}:changes", msgspec.json.encode(bogus))
-        finally:
-            await redis.aclose()
+        forged = msgspec.structs.replace(state, name="not from the database")
+        await services.redis.xadd(
+            services.cache.stream_key,
+            {
+                "p": before["version"] + 5,
+                "c": code,
+                "v": state.version + 1,
+                "s": msgspec.json.encode(forged),
+            },
+        )
         resync = await receive(ws)
         assert resync["type"] == "snapshot"
         assert resync["hospitals"] == (await listing(server))["hospitals"]
 
         later = await push(server, code, key, ward(available=1))
-        # (The worker may reload twice, Redis then PostgreSQL: a second snapshot is allowed.)
-        while (message := await receive(ws))["type"] == "snapshot":
-            assert message["version"] == resync["version"]
-        assert (message["type"], message["version"]) == ("delta", later)
+        # (The process may reload twice, Redis then PostgreSQL: a second snapshot is allowed,
+        # and may be the frame that carries the push.)
+        frames = await until(ws, lambda f: f["version"] >= later)
+    assert all(f["type"] == "snapshot" for f in frames[:-1])
+    assert frames[-1]["version"] == later
+    assert hospitals_of(frames[-1])[code]["classes"][0]["available"] == 1
 
 
-async def test_a_client_may_ask_for_a_fresh_snapshot(
+async def test_a_client_may_ask_for_a_fresh_snapshot_at_a_limited_rate(
     start_server: StartServer, factory: Factory
 ) -> None:
-    server = await start_server()
+    server = await start_server(live_resync_min_seconds=1.0)
     await factory.hospital()
     async with connect(server.ws) as ws:
         first = await receive(ws)
-        await ws.send('{"type": "resync"}')
+        asked = time.monotonic()
+        for _ in range(3):
+            await ws.send('{"type": "resync"}')
         await ws.send('{"type": "something-newer"}')  # ignored
         assert await receive(ws) == first
+        assert time.monotonic() - asked > 0.7, "a resync was served before the limit"
+        assert await nothing_arrives(ws, 1.5), "three requests, more than one snapshot"
 
 
-async def slow_client(port: int, path: str = "/api/v1/live") -> socket.socket:
-    """A client (WebSocket, or event stream for the events path) that gets its response head
-    and then reads nothing, with a tiny receive window so that the server's writes to it soon
-    block."""
+async def open_raw(port: int, path: str = "/api/v1/live") -> socket.socket:
+    """A WebSocket (or, for the events path, event-stream) client by hand that gets its
+    response head and then reads only when told to, with a tiny receive window so that the
+    server's writes to it soon block."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     sock.setblocking(False)
@@ -167,15 +293,41 @@ async def slow_client(port: int, path: str = "/api/v1/live") -> socket.socket:
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         )
     await loop.sock_sendall(sock, (request + "\r\n").encode())
-    head = await asyncio.wait_for(loop.sock_recv(sock, 1024), 3)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await asyncio.wait_for(loop.sock_recv(sock, 1), 3)
     assert head.startswith(b"HTTP/1.1 101" if websocket else b"HTTP/1.1 200"), head
     return sock
+
+
+async def read_frame(sock: socket.socket, timeout: float = 3.0) -> tuple[int, bytes]:
+    """One WebSocket frame from the server (unmasked): (first byte, payload)."""
+    loop = asyncio.get_running_loop()
+
+    async def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = await asyncio.wait_for(loop.sock_recv(sock, n - len(data)), timeout)
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    first, second = await exactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(await exactly(2))
+    elif length == 127:
+        length = int.from_bytes(await exactly(8))
+    return first, await exactly(length)
 
 
 async def test_a_slow_subscriber_neither_delays_a_fast_one_nor_grows_and_is_closed(
     start_server: StartServer, factory: Factory, services: Services
 ) -> None:
-    server = await start_server(live_send_timeout_seconds=1.0)
+    server = await start_server(
+        live_send_timeout_seconds=1.0, live_write_buffer_bytes=4096, live_tick_ms=5
+    )
     classes = sorted(services.bed_class_codes)
     # Large hospitals (every class, long texts) so that a client reading nothing soon fills
     # the socket buffers between it and the server.
@@ -184,24 +336,10 @@ async def test_a_slow_subscriber_neither_delays_a_fast_one_nor_grows_and_is_clos
         for i in range(4)
     ]
     for code in codes:
-        wards = [ward(f"W{c}", c, 10, 5) for c in classes]
-        body = msgspec.convert(report(*wards), OccupancyReport)
-        await apply_report(
-            services.pool,
-            services.queries,
-            services.sync,
-            code,
-            body,
-            None,
-            max_open_wards=services.settings.max_wards_per_hospital,
-        )
-    # (A stuck event-stream client is dropped by the hub the same way, but granian keeps its
-    # socket, and so its own shutdown, waiting until that client leaves: not tested here.)
-    stuck = await slow_client(server.port)
+        await apply(services, code, *[ward(f"W{c}", c, 10, 5) for c in classes])
+    stuck = await open_raw(server.live_port)
     try:
         await exercise_slow_and_fast(server, services, codes, classes)
-        # The server let go of the stuck connection: after what was buffered, it ends.
-        assert len(await drain(stuck)) > 0
     finally:
         stuck.close()
 
@@ -211,48 +349,35 @@ async def exercise_slow_and_fast(
 ) -> None:
     last_ack = 0.0
     most_pending = 0
+    behind_seen = False
 
     async with connect(server.ws, max_queue=None) as fast:
         await receive(fast)
 
-        async def push_many(code: str, count: int) -> int:
-            nonlocal last_ack, most_pending
-            version = 0
+        async def push_many(code: str, count: int) -> None:
+            nonlocal last_ack, most_pending, behind_seen
             for n in range(count):
                 bed_class = classes[n % len(classes)]
-                body = msgspec.convert(
-                    report(ward(f"W{bed_class}", bed_class, 10, n % 10)), OccupancyReport
-                )
-                written = await apply_report(
-                    services.pool,
-                    services.queries,
-                    services.sync,
-                    code,
-                    body,
-                    None,
-                    max_open_wards=services.settings.max_wards_per_hospital,
-                )
-                version, last_ack = written.result.version, time.monotonic()
-                most_pending = max(most_pending, *(len(s.pending) for s in server.hub.subscribers))
-            return version
+                await apply(services, code, ward(f"W{bed_class}", bed_class, 10, n % 10))
+                last_ack = time.monotonic()
+                for subscriber in server.hub.subscribers:
+                    most_pending = max(most_pending, len(subscriber.pending))
+                    behind_seen = behind_seen or not subscriber.writable
 
-        async def read_until(versions: set[int]) -> float:
-            while versions:
-                message = await receive(fast)
-                # A snapshot (the worker may reload under this load) covers what it includes.
-                covered = {message["version"]} if message["type"] == "delta" else set()
-                if message["type"] == "snapshot":
-                    covered = {v for v in versions if v <= message["version"]}
-                versions -= covered
-            return time.monotonic()
+        await asyncio.gather(*(push_many(code, 300) for code in codes))
+        final = {code: await own_version(server, code) for code in codes}
+        held: dict[str, int] = {}
 
-        finals = await asyncio.gather(*(push_many(code, 300) for code in codes))
-        arrived = await asyncio.wait_for(read_until(set(finals)), 5)
-        assert arrived - last_ack < 1.0, "the fast subscriber was held up"
-        assert 0 < most_pending <= len(codes), "a subscriber held more than one frame per hospital"
+        def caught_up(frame: dict[str, Any]) -> bool:
+            held.update(frame["versions"])
+            return all(held.get(code, 0) >= version for code, version in final.items())
 
-        # The slow one has been stuck on one write for longer than the limit: closed and
-        # forgotten (proving too that it was stuck at all).
+        await until(fast, caught_up, timeout=5)
+        assert time.monotonic() - last_ack < 1.0, "the fast subscriber was held up"
+        assert behind_seen, "the slow subscriber never filled its buffer"
+        assert most_pending <= len(codes), "a subscriber held more than one entry per hospital"
+
+        # The slow one has been stuck for longer than the limit: closed and forgotten.
         for _ in range(100):
             if len(server.hub.subscribers) == 1:
                 break
@@ -260,33 +385,63 @@ async def exercise_slow_and_fast(
         assert len(server.hub.subscribers) == 1
 
 
-async def drain(sock: socket.socket) -> bytes:
-    loop = asyncio.get_running_loop()
-    chunks = []
-    while chunk := await asyncio.wait_for(loop.sock_recv(sock, 65536), 3):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def test_connections_above_the_cap_are_refused_with_a_close_code(
+async def test_quiet_connections_are_pinged_and_dead_ones_closed(
     start_server: StartServer, factory: Factory
 ) -> None:
-    server = await start_server(live_max_connections=2)
+    server = await start_server(live_ping_seconds=0.3, live_send_timeout_seconds=1.0)
+    sock = await open_raw(server.live_port)
+    try:
+        opcode, _ = await read_frame(sock)
+        assert opcode == 0x81  # the snapshot, a text frame
+        opcode, _ = await read_frame(sock)
+        assert opcode == 0x89  # a ping; never answered...
+        while opcode == 0x89:
+            opcode, _ = await read_frame(sock, timeout=3)
+        assert opcode == 0x88  # ...so the server closes the connection
+    finally:
+        sock.close()
+    async with (
+        httpx.AsyncClient(base_url=server.http, timeout=5) as http,
+        http.stream("GET", "/api/v1/live/events") as response,
+    ):
+        lines = response.aiter_lines()
+        while (await asyncio.wait_for(anext(lines), 3)) != ": ping":
+            pass
+
+
+async def test_connections_over_the_limits_are_refused_at_the_handshake(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(live_max_connections=3, live_max_connections_per_address=2)
     async with connect(server.ws) as one, connect(server.ws) as two:
         await receive(one)
         await receive(two)
-        async with connect(server.ws) as three:
-            with pytest.raises(ConnectionClosed) as closed:
-                await receive(three)
-            assert closed.value.rcvd is not None
-            assert closed.value.rcvd.code == 1013
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(server.ws):
+                pass
+        assert refused.value.response.status_code == 429
         async with httpx.AsyncClient(base_url=server.http) as http:
-            refused = await http.get("/api/v1/live/events")
-        assert refused.status_code == 503
-        assert refused.headers["content-type"].startswith("application/problem+json")
+            async with http.stream("GET", "/api/v1/live/events") as first:
+                assert first.status_code == 200
+                async with http.stream("GET", "/api/v1/live/events") as second:
+                    assert second.status_code == 200
+                    third = await http.get("/api/v1/live/events")
+            assert third.status_code == 429
+            assert third.headers["content-type"].startswith("application/problem+json")
     # Those who left make room again.
     async with connect(server.ws) as again:
         assert (await receive(again))["type"] == "snapshot"
+
+
+async def test_a_full_process_refuses_with_503(start_server: StartServer) -> None:
+    server = await start_server(live_max_connections=1)
+    async with connect(server.ws) as one:
+        await receive(one)
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(server.ws):
+                pass
+    assert refused.value.response.status_code == 503
+    assert b"maximum of live connections" in refused.value.response.body
 
 
 async def test_origins_outside_the_allowed_list_are_refused(start_server: StartServer) -> None:
@@ -302,18 +457,32 @@ async def test_origins_outside_the_allowed_list_are_refused(start_server: StartS
     assert response.status_code == 403
 
 
-async def test_bad_filters_and_oversized_messages_get_clear_close_codes(
+async def test_unknown_filters_are_refused_not_made_into_groups(
+    start_server: StartServer, factory: Factory
+) -> None:
+    await factory.hospital("3274011", region="3274")
+    server = await start_server()
+    for query, field in (("bed_class=KAMAR", "bed_class"), ("region=9999", "region")):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{server.ws}?{query}"):
+                pass
+        response = refused.value.response
+        assert response.status_code == 422
+        problem = msgspec.json.decode(response.body)
+        assert [e["field"] for e in problem["errors"]] == [field]
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            events = await http.get(f"/api/v1/live/events?{query}")
+        assert events.status_code == 422
+        assert events.json()["errors"] == problem["errors"]
+    assert "known: 3274" in problem["errors"][0]["reason"]
+    assert server.hub.groups == {}
+    assert server.sse_hub.groups == {}
+
+
+async def test_messages_over_the_size_limit_close_the_connection(
     start_server: StartServer,
 ) -> None:
     server = await start_server(live_max_message_bytes=100)
-    async with connect(f"{server.ws}?bed_class=KAMAR") as ws:
-        with pytest.raises(ConnectionClosed) as closed:
-            await receive(ws)
-    assert closed.value.rcvd is not None
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
-        1008,
-        "bed_class: unknown bed class 'KAMAR'",
-    )
     async with connect(server.ws) as ws:
         await receive(ws)
         await ws.send("x" * 101)
@@ -321,22 +490,6 @@ async def test_bad_filters_and_oversized_messages_get_clear_close_codes(
             await receive(ws)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1009
-    async with httpx.AsyncClient(base_url=server.http) as http:
-        response = await http.get("/api/v1/live/events?bed_class=KAMAR")
-    assert response.status_code == 422
-    assert response.json()["errors"] == [
-        {"field": "bed_class", "reason": "unknown bed class 'KAMAR'"}
-    ]
-
-
-async def test_quiet_connections_are_pinged(start_server: StartServer) -> None:
-    server = await start_server(live_ping_seconds=0.2)
-    async with connect(server.ws) as ws:
-        kinds = [msgspec.json.decode(await asyncio.wait_for(ws.recv(), 2))["type"]]
-        while kinds[-1] == "snapshot":  # (a second one if the worker reloaded meanwhile)
-            kinds.append(msgspec.json.decode(await asyncio.wait_for(ws.recv(), 2))["type"])
-    assert kinds[0] == "snapshot"
-    assert kinds[-1] == "ping"
 
 
 class EventStream:
@@ -378,17 +531,16 @@ async def test_server_sent_events_stream_and_resume_with_last_event_id(
         pushed = await push(server, two, keys[two], ward(available=5))
         hospitals = (await listing(server, "?region=3274"))["hospitals"]
         [hospital] = [h for h in hospitals if h["code"] == two]
-        assert await events.next() == (
-            pushed,
-            {"type": "delta", "version": pushed, "hospital": hospital},
-        )
+        event_id, changes = await events.next()
+        assert (event_id, changes["type"], changes["version"]) == (pushed, "changes", pushed)
+        assert changes["hospitals"] == [hospital]
 
-    # Away for a while: two changes, one hospital twice.
+    # Away for a while: two hospitals changed, one of them twice.
     await push(server, three, keys[three], ward(available=1))
     await push(server, one, keys[one], ward(available=2))
     newest = await push(server, three, keys[three], ward(available=0))
-    for _ in range(300):  # this worker has seen the last push
-        if (await listing(server))["version"] >= newest:
+    for _ in range(300):  # this worker has sent the last push to its subscribers
+        if server.sse_hub.version >= newest:
             break
         await asyncio.sleep(0.01)
 
@@ -399,14 +551,15 @@ async def test_server_sent_events_stream_and_resume_with_last_event_id(
         ) as response,
     ):
         events = EventStream(response)
-        resumed = [await events.next(), await events.next()]
+        event_id, resumed = await events.next()
         with pytest.raises(TimeoutError):
             await events.next(timeout=0.3)
-    assert [(i, m["type"], m["hospital"]["code"]) for i, m in resumed] == [
-        (newest - 1, "delta", one),
-        (newest, "delta", three),
+    assert (event_id, resumed["type"]) == (newest, "changes")
+    assert sorted(hospitals_of(resumed)) == [one, three]
+    assert hospitals_of(resumed)[three]["classes"][0]["available"] == 0
+    assert resumed["hospitals"] == [
+        h for h in (await listing(server, "?region=3274"))["hospitals"] if h["code"] != two
     ]
-    assert resumed[1][1]["hospital"]["classes"][0]["available"] == 0
 
     # An id this server cannot place (not one of its versions): a snapshot.
     for unknown in (str(newest + 100), "abc"):

@@ -169,11 +169,14 @@ async def test_one_scrape_counts_the_pushes_of_every_worker(
             assert response.status_code == 200, response.text
 
     per_worker: dict[str, float] = {}
-    while len(per_worker) < 2 or min(per_worker.values()) == 0:
+    # (The live process has a file of its own too, without pushes.)
+    while sum(count > 0 for count in per_worker.values()) < 2:
         assert next(sent) < 400, f"the pushes did not spread over both workers: {per_worker}"
         await asyncio.gather(*(push() for _ in range(8)))
         per_worker = pushes_per_worker(folder, scratch)
-    total = sum(per_worker.values())
+    # A push is counted as its response goes out: the last ones may land just after.
+    await asyncio.sleep(0.3)
+    total = sum(pushes_per_worker(folder, scratch).values())
 
     # Public reads answered by the fast path, counted in each worker and summed: they reach
     # the scrape with the next sample (every 2 s).
@@ -195,4 +198,5 @@ async def test_one_scrape_counts_the_pushes_of_every_worker(
         async with httpx.AsyncClient(base_url=server.http) as http:
             text = (await http.get("/metrics")).text
         assert pushes(text, outcome="accepted", route=NATIVE_PUSH) == total
-        assert len(samples(text, "bedsvc_live_max_connections")) == 2
+        # Both workers' (and the live process's) gauges, whoever answers.
+        assert len(samples(text, "bedsvc_live_max_connections")) >= 2

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocket, async_playwright, expect
 
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
@@ -45,16 +45,22 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_ready(
+    base_url: str, live_port: str, server: subprocess.Popen[bytes], log: Path
+) -> None:
+    """Until the HTTP workers are ready and the live process answers."""
     deadline = time.monotonic() + 60
+    waiting = [f"{base_url}/readyz", f"http://127.0.0.1:{live_port}/healthz"]
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"bedsvc exited during start-up:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
+            while waiting and httpx.get(waiting[0], timeout=2).status_code == 200:
+                waiting.pop(0)
         except httpx.HTTPError:
             pass
+        if not waiting:
+            return
         time.sleep(0.2)
     raise RuntimeError(f"bedsvc was not ready within 60 s:\n{log.read_text()[-3000:]}")
 
@@ -62,6 +68,17 @@ def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[str]:
     """`python -m bedsvc serve` on a free port, on this session's database and Redis prefix."""
+    yield from serve_bedsvc(settings)
+
+
+@pytest.fixture
+def fresh_server(settings: Settings, clean: None) -> Iterator[str]:
+    """The same, started after the tables were emptied: its versions start from the data the
+    test makes (a server that held a later version would not take the same versions again)."""
+    yield from serve_bedsvc(settings)
+
+
+def serve_bedsvc(settings: Settings) -> Iterator[str]:
     database_url, redis_url = settings.urls()
     env = os.environ | {
         "BEDSVC_DATABASE_URL": database_url,
@@ -70,6 +87,8 @@ def server(settings: Settings) -> Iterator[str]:
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        # The live processes' port, advertised by GET /api/v1/live (free, unlike port + 1).
+        "BEDSVC_LIVE_PORT": str(free_port()),
     }
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
@@ -82,7 +101,7 @@ def server(settings: Settings) -> Iterator[str]:
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base_url, process, log_path)
+        wait_until_ready(base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
         yield base_url
     finally:
         process.terminate()
@@ -159,12 +178,19 @@ def count(page: Page, code: str) -> Any:
     return page.locator(f'li[data-code="{code}"] .count-number')
 
 
+@pytest.mark.parametrize("transport", ["ws", "sse"])
 async def test_citizen_page_updates_live_without_reload(
-    server: str, browser: Browser, factory: Factory
+    fresh_server: str, browser: Browser, factory: Factory, transport: str
 ) -> None:
+    server = fresh_server
     keys = await seed(factory, server)
     page = await new_page(browser, PHONE)
-    await page.goto(f"{server}/?poll=0.5")
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    # No polling to fall back on within the test's time: the update must come live, over the
+    # WebSocket found through GET /api/v1/live (or over the event stream).
+    await page.goto(f"{server}/?transport={transport}")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
     await expect(count(page, "3274011")).to_have_text("5")  # KL3 3 + ICU 2
     await expect(page.locator("li.hospital")).to_have_count(3)
@@ -177,7 +203,8 @@ async def test_citizen_page_updates_live_without_reload(
     await expect(stale.locator(".updated-text")).to_have_text("diperbarui 2 jam lalu")
     call = fresh.get_by_role("link", name=re.compile("Telepon IGD RSUD Gunung Jati"))
     assert await call.get_attribute("href") == "tel:0231206330"
-    await page.screenshot(path=screenshot("citizen.png"), full_page=True)
+    if transport == "ws":
+        await page.screenshot(path=screenshot("citizen.png"), full_page=True)
 
     await page.evaluate("window.__sameDocument = true")
     async with httpx.AsyncClient(base_url=server) as http:
@@ -189,6 +216,11 @@ async def test_citizen_page_updates_live_without_reload(
         assert response.status_code == 200
 
     await expect(count(page, "3274011")).to_have_text("11")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    # Over the transport asked for: the WebSocket the HTTP origin pointed to, or none.
+    live = (await (await page.request.get(f"{server}/api/v1/live")).json())["websocket"]
+    opened = [socket.url for socket in sockets if not socket.is_closed()]
+    assert opened == ([f"{live}"] if transport == "ws" else [])
     assert await page.evaluate("window.__sameDocument") is True
     assert page.errors == []  # type: ignore[attr-defined]
 

@@ -18,6 +18,8 @@ from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.availability import AvailabilityFilter, availability, hospital_detail
+from bedsvc.ingest.schemas import OccupancyReport
+from bedsvc.ingest.service import apply_report
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import (
@@ -72,7 +74,6 @@ QUERIES = [
     "near=-6.705%2C108.55&limit=2",
     "limit=1",
     "region=3209&near=-6.7,108.5",
-    "region=nowhere",
     "region=%33274",  # escaped: left to the framework, same answer
 ]
 
@@ -349,3 +350,59 @@ async def test_fast_reads_are_counted_in_metrics(client: Client, factory: Factor
     assert 'bedsvc_public_fast_responses_total{path="/api/v1/availability",status_code="200"}' in (
         metrics
     )
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+async def test_unknown_regions_and_classes_are_refused_with_the_known_values(
+    settings: Settings, clean: None, factory: Factory, fast_path: bool
+) -> None:
+    app = create_app(settings.model_copy(update={"public_fast_path": fast_path}))
+    async with AsyncTestClient(app=app) as client:
+        await two_regions(client, factory)
+        for query, field, known in (
+            ("region=9999", "region", "known: 3209, 3274"),
+            ("bed_class=KAMAR", "bed_class", "known: BERSALIN, HCU, ICCU, ICU"),
+            ("region=3274&bed_class=kl3", "bed_class", "known: BERSALIN"),
+        ):
+            response = await client.get(f"{AVAILABILITY}?{query}")
+            assert response.status_code == 422, query
+            assert response.headers["content-type"].startswith("application/problem+json")
+            [error] = response.json()["errors"]
+            assert error["field"] == field
+            assert known in error["reason"]
+        assert (await client.get(f"{AVAILABILITY}?region=3209&bed_class=ICU")).status_code == 200
+        # Nothing was built or kept for the refused values.
+        kept = {
+            key[1:3] for key in app.state.services.public._documents if key[0] == "availability"
+        }
+        assert kept <= {(None, None), ("3209", "ICU")}
+
+
+async def test_documents_are_kept_within_the_byte_budget_least_recently_used_out(
+    settings: Settings, clean: None, factory: Factory, services: Services
+) -> None:
+    budget = 1 << 20
+    classes = sorted(services.bed_class_codes)
+    # Hospitals with long texts and every class: each class's document is about 100 KB.
+    version = 0
+    for n in range(36):
+        code = await factory.hospital(f"3274{n:03d}", name="RS " + "Besar " * 30, address="J" * 500)
+        body = msgspec.convert(report(*[ward(f"W{c}", c, 10, 5) for c in classes]), OccupancyReport)
+        written = await apply_report(
+            services.pool, services.queries, services.sync, code, body, max_open_wards=99
+        )
+        version = written.result.version
+    app = create_app(settings.model_copy(update={"public_cache_max_bytes": budget}))
+    async with AsyncTestClient(app=app) as client:
+        await wait_for_version(client, code, version)
+        for bed_class in classes:
+            for available_only in ("true", "false"):
+                query = f"bed_class={bed_class}&available_only={available_only}"
+                assert (await client.get(f"{AVAILABILITY}?{query}")).status_code == 200
+            await client.get(AVAILABILITY)  # the most asked document stays the freshest
+        documents = app.state.services.public._documents
+        assert documents.currsize <= budget
+        assert len(documents) < 2 * len(classes), "nothing was evicted"
+        assert ("availability", None, None, False) in documents
+        assert ("availability", None, classes[0], True) not in documents, "not the oldest out"
+        assert ("availability", None, classes[-1], False) in documents

@@ -322,6 +322,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
         "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
+        "BEDSVC_LIVE_PORT": str(free_port()),
     }
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
@@ -335,7 +336,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base_url, process, log_path)
+        wait_until_ready(base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
         yield base_url, process
     finally:
         stop_group(process)

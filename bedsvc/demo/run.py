@@ -117,16 +117,23 @@ def bridge_attacher(
     return attach
 
 
-def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_until_ready(
+    base_url: str, server: subprocess.Popen[bytes], timeout: float = 60, *health_urls: str
+) -> None:
+    """Until the HTTP workers are ready and every URL of `health_urls` (the live processes'
+    /healthz) answers."""
     deadline = time.monotonic() + timeout
+    waiting = [f"{base_url}/readyz", *health_urls]
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("the server exited during start-up; see its log above")
         try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
+            while waiting and httpx.get(waiting[0], timeout=2).status_code == 200:
+                waiting.pop(0)
         except httpx.HTTPError:
             pass
+        if not waiting:
+            return
         time.sleep(0.3)
     raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
 
@@ -224,7 +231,8 @@ def run_demo(
     )
     base_url = f"http://{host}:{port}"
     try:
-        wait_until_ready(base_url, server)
+        live_port = settings.live_port or port + 1
+        wait_until_ready(base_url, server, 60, f"http://{host}:{live_port}/healthz")
         asyncio.run(report_entry_hospital_once(base_url, entry_hospital))
         print(banner(base_url, len(simulated), interval, logins))  # noqa: T201
         attach = bridge_attacher(simulated, credentials, settings.sirs_prefix)

@@ -1,24 +1,19 @@
-"""Who may subscribe, to what: the filter of a live request, allowed Origins."""
+"""Who may subscribe: allowed Origins, and the refusals of admission."""
 
 from __future__ import annotations
 
-from bedsvc.availability import AvailabilityFilter
-from bedsvc.errors import invalid
+from bedsvc.errors import BedsvcError
 from bedsvc.settings import Settings
 
-MAX_FILTER_LENGTH = 32
+
+class TooManyConnections(BedsvcError):
+    status_code = 503
+    title = "Too many live connections"
 
 
-def live_filter(
-    region: str | None, bed_class: str | None, bed_classes: frozenset[str]
-) -> AvailabilityFilter:
-    """The filter of a subscription; an unknown bed class is refused rather than streamed as an
-    empty listing forever."""
-    if region is not None and (not region or len(region) > MAX_FILTER_LENGTH):
-        raise invalid("region", f"must be 1 to {MAX_FILTER_LENGTH} characters")
-    if bed_class is not None and bed_class not in bed_classes:
-        raise invalid("bed_class", f"unknown bed class '{bed_class[:MAX_FILTER_LENGTH]}'")
-    return AvailabilityFilter(region=region or None, bed_class=bed_class or None)
+class TooManyFromAddress(BedsvcError):
+    status_code = 429
+    title = "Too many live connections from this address"
 
 
 def allowed_origins(settings: Settings) -> frozenset[str] | None:

@@ -1,491 +1,267 @@
-"""The live fan-out: one listener of the worker's change feed serving every local subscriber.
+"""The live fan-out of one process: a listener of its change feed serving every local
+subscriber, by filter group, one frame per group and tick.
 
-Subscribers are grouped by filter. A change is turned into each group's public view once and
-encoded once (`Frame`); every subscriber of the group is handed the same frame. A subscriber
-keeps at most one unsent frame per hospital (latest wins), in version order, so a slow one
-costs memory bounded by the number of hospitals and never holds up the others.
+Changes only mark hospitals dirty; the tick (bedsvc/live/ticker.py) turns them into one frame
+per group that something changed for, hands it to every subscriber of the group that is in
+step and can take it, and catches up the others from the group's current views (latest wins).
+So what a subscriber costs per tick does not grow with the report rate, and one that cannot
+keep up costs at most a set of hospital codes and what its connection already buffered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from collections import Counter
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 import structlog
 
-from bedsvc.availability import (
-    AvailabilityFilter,
-    HospitalAvailability,
-    HospitalState,
-    availability,
-    hospital_availability,
-)
+from bedsvc.availability import HospitalState
 from bedsvc.feed import ChangeFeed
-from bedsvc.live.access import allowed_origins
-from bedsvc.live.messages import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW, Delta, Removed, Snapshot, encoder
+from bedsvc.live.access import TooManyConnections, TooManyFromAddress
+from bedsvc.live.frames import Frame, changes_frame
+from bedsvc.live.groups import FilterGroup, GroupKey, ViewSource
+from bedsvc.live.messages import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW
+from bedsvc.live.subscribers import Subscriber
+from bedsvc.live.ticker import Ticker
+from bedsvc.public.params import checked_filter
 from bedsvc.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-FilterKey = tuple[str | None, str | None]
-
-# A snapshot encoded for a group is reused by the subscribers that join or resync within this
-# many seconds at the same version (a reconnect storm costs one encoding, not thousands);
-# short, because `stale` flags follow the clock.
-SNAPSHOT_REUSE_SECONDS = 1.0
-
-# Subscribers handed a frame before the fan-out lets the event loop run again. Measured: at
-# 1,000 subscribers and 50 reports a second, a fan-out done in one go held up the ingest's
-# transactions (which hold the version lock across their round trips) until reports queued.
-FANOUT_SLICE = 256
+SWEEP_SECONDS = 1.0
+# Snapshot bytes handed out per tick, at least one snapshot: `broadcast` writes without
+# waiting, so what the sockets cannot take at once stays in memory until they drain. A
+# reconnect storm of 10,000 clients with a 450 KB snapshot is served over a few seconds
+# instead of asking for gigabytes in one go.
+SNAPSHOT_BYTES_PER_TICK = 16 << 20
 
 
-# The ASGI send, with events as plain dicts.
-RawSend = Callable[[dict[str, Any]], Awaitable[Any]]
+class LiveSource(ViewSource, Protocol):
+    def clock_changes(self) -> set[str]:
+        """Hospitals whose `stale` flags the clock changed since the last call."""
+
+    def stale_due(self) -> bool:
+        """Whether a report may have turned stale since the last look (cheap)."""
+
+    def regions(self) -> frozenset[str]:
+        """The regions of the listed hospitals."""
 
 
-class Frame:
-    """One message, encoded once, as the ASGI events the transports send: each event is shared
-    by every subscriber of the group."""
-
-    __slots__ = ("_sse_event", "_ws_event", "late", "payload", "version")
-
-    def __init__(self, version: int, payload: bytes, *, late: bool = False) -> None:
-        self.version = version
-        self.payload = payload
-        # A change the feed applied after it had already moved past its version (a message
-        # that arrived out of turn): a snapshot taken since may lack it.
-        self.late = late
-        self._ws_event: dict[str, Any] | None = None
-        self._sse_event: dict[str, Any] | None = None
-
-    @property
-    def ws_event(self) -> dict[str, Any]:
-        if self._ws_event is None:
-            self._ws_event = {"type": "websocket.send", "text": self.payload.decode()}
-        return self._ws_event
-
-    @property
-    def sse_event(self) -> dict[str, Any]:
-        if self._sse_event is None:
-            body = b"id: %d\ndata: %s\n\n" % (self.version, self.payload)
-            self._sse_event = {"type": "http.response.body", "body": body, "more_body": True}
-        return self._sse_event
-
-
-# Answers known by their type, so that the fan-out's hot path skips the generic checks below
-# (measured to cost as much as the send itself): futures are futures, and granian's answer for
-# a body chunk its buffer took (not importable, so learnt when first seen) is complete by
-# construction.
-_FUTURES: set[type] = {asyncio.Future, asyncio.Task}
-_TAKEN_AT_ONCE: set[type] = set()
-_COMPLETE_BY_CONSTRUCTION = ("granian._granian", "PyEmptyAwaitable")
-
-
-def in_flight(sent: Awaitable[Any]) -> asyncio.Future[Any] | None:
-    """What to wait on until a send has completed, or None when it has already.
-
-    granian starts a WebSocket send at once and answers with a future; an HTTP body chunk that
-    fits its buffer is taken at once (the answer is an awaitable that is complete), one that
-    does not gets a future. Other servers answer with a coroutine, run here as a task.
-    """
-    kind = type(sent)
-    if kind in _TAKEN_AT_ONCE:
-        return None
-    if kind in _FUTURES:
-        return cast(asyncio.Future[Any], sent)
-    if hasattr(sent, "add_done_callback"):
-        _FUTURES.add(kind)
-        return cast(asyncio.Future[Any], sent)
-    if asyncio.iscoroutine(sent):
-        return asyncio.ensure_future(sent)
-    try:
-        waiting_on = next(sent.__await__())
-    except StopIteration:
-        if (kind.__module__, kind.__name__) == _COMPLETE_BY_CONSTRUCTION:
-            _TAKEN_AT_ONCE.add(kind)
-        return None
-    # By asyncio's protocol an awaitable that is not done yields the future it waits on.
-    return cast(asyncio.Future[Any], waiting_on)
-
-
-class Subscriber:
-    """One connection: what it has yet to be sent, and the send in flight to it.
-
-    Frames are pushed to the server as they come while the previous send has completed; while
-    one is in flight they wait in `pending`, one per hospital (latest wins), and the next goes
-    out from the completion callback, without a task or coroutine per message. Transports say
-    how a frame looks on their wire (`event_of`).
-    """
-
-    __slots__ = (
-        "busy_since",
-        "close_code",
-        "close_reason",
-        "closed",
-        "done",
-        "group",
-        "hub",
-        "last_version",
-        "needs_snapshot",
-        "pending",
-        "send",
-        "sending",
-        "sent_count",
-        "swept_count",
-    )
-
-    ping_event: dict[str, Any]
-
-    def __init__(self, group: FilterGroup, send: RawSend, done: asyncio.Future[None]) -> None:
-        self.hub = group.hub
-        self.group = group
-        self.send = send
-        self.done = done
-        self.pending: dict[str, Frame] = {}
-        self.needs_snapshot = True
-        self.last_version = 0
-        self.closed = False
-        self.sending = False
-        self.busy_since = time.monotonic()
-        self.sent_count = 0
-        self.swept_count = 0
-        self.close_code: int | None = None
-        self.close_reason = ""
-
-    def event_of(self, frame: Frame) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def offer(self, code: str, frame: Frame) -> None:
-        if self.closed:
-            return
-        if self.sending or self.needs_snapshot or self.pending:
-            pending = self.pending
-            # Re-inserting moves the hospital to the end: the dict stays in version order.
-            pending.pop(code, None)
-            pending[code] = frame
-            return
-        # The common case, a subscriber keeping up: straight to the server, nothing queued.
-        if frame.version > self.last_version:
-            self._transmit(self.event_of(frame), frame.version)
-        elif frame.late:
-            self.resync()
-
-    def resync(self) -> None:
-        self.pending.clear()
-        self.needs_snapshot = True
-        self.wake()
-
-    def wake(self) -> None:
-        if not self.sending and not self.closed:
-            self._pump()
-
-    def ping(self) -> None:
-        if not self.sending and not self.closed:
-            self._transmit(self.ping_event, self.last_version)
-
-    def next_frame(self) -> Frame | None:
-        if self.needs_snapshot:
-            return self._snapshot()
-        pending = self.pending
-        while pending:
-            frame = pending.pop(next(iter(pending)))
-            if frame.version > self.last_version:
-                return frame
-            if frame.late:
-                # Older than what this client holds, yet maybe not in its snapshot: only a
-                # fresh snapshot keeps versions growing.
-                return self._snapshot()
-            # Otherwise it is part of the snapshot this client was sent since.
-        return None
-
-    def _snapshot(self) -> Frame:
-        self.pending.clear()
-        self.needs_snapshot = False
-        return self.group.snapshot()
-
-    def _pump(self) -> None:
-        while not self.closed and (frame := self.next_frame()) is not None:
-            if not self._transmit(self.event_of(frame), frame.version):
-                return  # in flight: `_sent` carries on
-
-    def _transmit(self, event: dict[str, Any], version: int) -> bool:
-        """Hands one event to the server; True when it has been taken already."""
-        self.last_version = version
-        self.sent_count += 1
-        try:
-            waiter = in_flight(self.send(event))
-        except (RuntimeError, OSError):
-            self.close(None, "")  # the server has let go of the connection
-            return False
-        if waiter is None:
-            return True
-        self.sending = True
-        self.busy_since = time.monotonic()
-        waiter.add_done_callback(self._sent)
-        return False
-
-    def _sent(self, sent: asyncio.Future[Any]) -> None:
-        self.sending = False
-        if sent.cancelled() or sent.exception() is not None:
-            self.close(None, "")  # the client is gone
-        else:
-            self.wake()
-
-    def close(self, code: int | None, reason: str) -> None:
-        """Ends the subscription; `code` None when the client is already gone."""
-        if self.closed:
-            return
-        self.closed = True
-        self.close_code, self.close_reason = code, reason
-        self.pending.clear()
-        self.hub.leave(self)
-        if not self.done.done():
-            self.done.set_result(None)
-
-
-class FilterGroup:
-    """The subscribers sharing one filter, and the views they were last sent."""
-
-    def __init__(self, hub: LiveHub, flt: AvailabilityFilter) -> None:
-        self.hub = hub
-        self.flt = flt
-        self.subscribers: dict[Subscriber, None] = {}
-        self.views: dict[str, HospitalAvailability] = {}
-        self._snapshot: Frame | None = None
-        self._snapshot_at = 0.0
-
-    def load(self, hospitals: Iterable[HospitalState], now: datetime) -> None:
-        stale_after = self.hub.stale_after
-        self.views = {
-            state.code: view
-            for state in hospitals
-            if (view := hospital_availability(state, self.flt, now, stale_after)) is not None
-        }
-        self._snapshot = None
-
-    def change(
-        self, version: int, code: str, state: HospitalState | None, now: datetime
-    ) -> Frame | None:
-        """The frame this change means to the group, or None when its subscribers see no
-        difference."""
-        view = None
-        if state is not None:
-            view = hospital_availability(state, self.flt, now, self.hub.stale_after)
-        previous = self.views.get(code)
-        if view is None:
-            if previous is None:
-                return None
-            del self.views[code]
-            payload = encoder.encode(Removed(version=version, code=code))
-        else:
-            if view == previous:
-                return None
-            self.views[code] = view
-            payload = encoder.encode(Delta(version=version, hospital=view))
-        self._snapshot = None
-        return Frame(version, payload, late=version < self.hub.feed.version)
-
-    def snapshot(self) -> Frame:
-        feed = self.hub.feed
-        cached = self._snapshot
-        clock = time.monotonic()
-        if (
-            cached is not None
-            and cached.version == feed.version
-            and clock - self._snapshot_at < SNAPSHOT_REUSE_SECONDS
-        ):
-            return cached
-        listing = availability(
-            feed.hospitals.values(), feed.version, self.flt, self.hub.stale_after
-        )
-        frame = Frame(
-            listing.version,
-            encoder.encode(Snapshot(version=listing.version, hospitals=listing.hospitals)),
-        )
-        self._snapshot, self._snapshot_at = frame, clock
-        return frame
-
-    def changes_since(self, version: int) -> list[tuple[str, Frame]] | None:
-        """What a client that holds everything up to `version` lacks, oldest first; None when
-        that cannot be told from what this worker knows (then only a snapshot will do)."""
-        hub = self.hub
-        if version < hub.horizon or version > hub.feed.version:
-            return None
-        now = datetime.now(UTC)
-        frames = []
-        for code, state in hub.feed.hospitals.items():
-            if state.version <= version:
-                continue
-            view = hospital_availability(state, self.flt, now, hub.stale_after)
-            message = (
-                Removed(version=state.version, code=code)
-                if view is None
-                else Delta(version=state.version, hospital=view)
-            )
-            frames.append((code, Frame(state.version, encoder.encode(message))))
-        frames += [
-            (code, Frame(removed_at, encoder.encode(Removed(version=removed_at, code=code))))
-            for code, removed_at in hub.removed.items()
-            if removed_at > version
-        ]
-        frames.sort(key=lambda item: item[1].version)
-        return frames
+class LiveLimits:
+    def __init__(self, settings: Settings) -> None:
+        self.max_connections = settings.live_max_connections
+        self.max_per_address = settings.live_max_connections_per_address
+        self.ping_seconds = settings.live_ping_seconds
+        self.send_timeout_seconds = settings.live_send_timeout_seconds
+        self.resync_min_seconds = settings.live_resync_min_seconds
+        self.tick_seconds = settings.live_tick_ms / 1000
 
 
 class LiveHub:
-    """Every live subscriber of this worker; a listener of its change feed."""
-
     def __init__(
         self,
         feed: ChangeFeed,
-        stale_after: timedelta,
-        *,
-        max_connections: int,
-        ping_seconds: float,
-        send_timeout_seconds: float,
+        source: LiveSource,
+        bed_classes: frozenset[str],
+        limits: LiveLimits,
         origins: frozenset[str] | None = None,
     ) -> None:
         self.feed = feed
-        self.origins = origins
-        self.stale_after = stale_after
-        self.max_connections = max_connections
-        self.ping_seconds = ping_seconds
-        self.send_timeout_seconds = send_timeout_seconds
-        self.groups: dict[FilterKey, FilterGroup] = {}
+        self.origins = origins  # None: any Origin may subscribe
+        self.source = source
+        self.bed_classes = bed_classes
+        self.limits = limits
+        self.groups: dict[GroupKey, FilterGroup] = {}
         self.subscribers: dict[Subscriber, None] = {}
-        # Changes since `horizon` are known hospital by hospital (a resume can be answered
-        # with deltas); `removed` remembers the hospitals unlisted since then.
+        self.per_address: Counter[str] = Counter()
+        self.behind: dict[Subscriber, None] = {}
+        self.dirty: set[str] = set()
+        # The global version at which each hospital last changed, since `horizon` (the start
+        # or the last reload): what a resuming client lacks can be told from it.
+        self.changed_at: dict[str, int] = {}
         self.horizon = 0
-        self.removed: dict[str, int] = {}
-        self._ticker: asyncio.Task[None] | None = None
-        self._jobs: deque[tuple[tuple[Subscriber, ...], str, Frame]] = deque()
-        self._job_done = 0  # subscribers of the first job already handed its frame
-        self._draining = False
+        self.version = 0  # of the last tick: what in-step subscribers hold
+        self._reload = False
+        self._closing: set[asyncio.Future[None]] = set()
+        self.ticker = Ticker(self, limits.tick_seconds, SWEEP_SECONDS)
 
     def start(self) -> None:
-        self.horizon = self.feed.version
+        self.horizon = self.version = self.feed.version
         self.feed.add_listener(self)
-        self._ticker = asyncio.create_task(self._tick(), name="live-ticker")
+        self.ticker.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         """Closes every subscriber at once; none is waited for."""
         self.feed.remove_listener(self)
-        if self._ticker is not None:
-            self._ticker.cancel()
+        await self.ticker.stop()
         for subscriber in tuple(self.subscribers):
-            subscriber.close(CLOSE_GOING_AWAY, "server shutting down")
+            subscriber.end(CLOSE_GOING_AWAY, "server shutting down")
         log.info("live subscribers closed")
 
-    @property
-    def full(self) -> bool:
-        return len(self.subscribers) >= self.max_connections
+    # Admission
 
-    def group(self, flt: AvailabilityFilter) -> FilterGroup:
-        """The group of this filter; join a subscriber of it right away (an empty group is
-        dropped only when its last subscriber leaves)."""
-        key = (flt.region, flt.bed_class)
+    def check_filter(self, region: str | None, bed_class: str | None) -> GroupKey:
+        return checked_filter(region, bed_class, self.source.regions(), self.bed_classes)
+
+    def admit(self, address: str) -> None:
+        """Refuses a connection over the process's or the address's limit."""
+        if len(self.subscribers) >= self.limits.max_connections:
+            raise TooManyConnections("This server holds its maximum of live connections.")
+        if self.per_address[address] >= self.limits.max_per_address:
+            raise TooManyFromAddress(
+                f"At most {self.limits.max_per_address} live connections per client address."
+            )
+
+    def group(self, key: GroupKey) -> FilterGroup:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = FilterGroup(self, flt)
-            group.load(self.feed.hospitals.values(), datetime.now(UTC))
+            group = self.groups[key] = FilterGroup(key, self.source)
+            group.load(self.feed.hospitals)
         return group
 
     def join(self, subscriber: Subscriber) -> None:
-        subscriber.group.subscribers[subscriber] = None
         self.subscribers[subscriber] = None
+        self.per_address[subscriber.address] += 1
+        subscriber.group.subscribers[subscriber] = None
+        self.behind[subscriber] = None
+        self.ticker.wake()
 
     def leave(self, subscriber: Subscriber) -> None:
+        if subscriber.closed:
+            return
+        subscriber.closed = True
         self.subscribers.pop(subscriber, None)
+        self.behind.pop(subscriber, None)
+        self.per_address[subscriber.address] -= 1
+        if self.per_address[subscriber.address] <= 0:
+            del self.per_address[subscriber.address]
         group = subscriber.group
         group.subscribers.pop(subscriber, None)
-        key = (group.flt.region, group.flt.bed_class)
-        if not group.subscribers and self.groups.get(key) is group:
-            del self.groups[key]
+        if not group.subscribers and self.groups.get(group.key) is group:
+            del self.groups[group.key]
+
+    def resume(self, subscriber: Subscriber, since: int) -> bool:
+        """Starts a subscriber after `since` with what changed since, when that can be told."""
+        if not self.horizon <= since <= self.version:
+            return False
+        subscriber.needs_snapshot = False
+        subscriber.last_version = since
+        subscriber.pending = {
+            code for code, at in self.changed_at.items() if since < at <= self.version
+        }
+        return True
+
+    def request_resync(self, subscriber: Subscriber) -> None:
+        """A client asked for a snapshot: at most one per `resync_min_seconds`."""
+        subscriber.resync()
+        subscriber.not_before = subscriber.snapshot_at + self.limits.resync_min_seconds
+        self.behind[subscriber] = None
+        self.ticker.wake()
+
+    def closing(self, close: Coroutine[Any, Any, None]) -> None:
+        """Runs a connection's close in the background (kept referenced until it is done)."""
+        task = asyncio.ensure_future(close)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def writable_again(self, subscriber: Subscriber) -> None:
+        if not subscriber.synced and not subscriber.closed:
+            self.ticker.wake()
+
+    # FeedListener
 
     def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
-        if state is None:
-            self.removed[code] = version
-        else:
-            self.removed.pop(code, None)
-        now = datetime.now(UTC)
-        for group in tuple(self.groups.values()):
-            frame = group.change(version, code, state, now)
-            if frame is not None:
-                self._jobs.append((tuple(group.subscribers), code, frame))
-        if self._jobs and not self._draining:
-            self._draining = True
-            asyncio.get_running_loop().call_soon(self._drain)
-
-    def _drain(self) -> None:
-        """Hands frames to subscribers, FANOUT_SLICE at a time, then lets the loop run: the
-        worker's requests (and the transactions they hold open) wait at most one slice, not a
-        whole fan-out. Jobs run in order, so every subscriber still sees versions grow."""
-        budget = FANOUT_SLICE
-        jobs = self._jobs
-        while jobs and budget > 0:
-            subscribers, code, frame = jobs[0]
-            start = self._job_done
-            end = min(len(subscribers), start + budget)
-            for index in range(start, end):
-                subscribers[index].offer(code, frame)
-            budget -= end - start
-            if end == len(subscribers):
-                jobs.popleft()
-                self._job_done = 0
-            else:
-                self._job_done = end
-        if jobs:
-            asyncio.get_running_loop().call_soon(self._drain)
-        else:
-            self._draining = False
+        self.dirty.add(code)
+        self.changed_at[code] = version
+        self.ticker.wake()
 
     def reloaded(self, version: int) -> None:
         # What changed during a reload is not known hospital by hospital: everyone starts over.
         self.horizon = version
-        self.removed.clear()
-        self._jobs.clear()  # the snapshots below cover them
-        self._job_done = 0
-        now = datetime.now(UTC)
-        for group in self.groups.values():
-            group.load(self.feed.hospitals.values(), now)
-        for subscriber in tuple(self.subscribers):
-            subscriber.resync()
+        self.changed_at.clear()
+        self._reload = True
+        self.ticker.wake()
 
-    async def _tick(self) -> None:
-        interval = min(1.0, self.ping_seconds / 2, self.send_timeout_seconds / 2)
-        while True:
-            await asyncio.sleep(interval)
-            self.sweep(time.monotonic())
+    # The tick
 
-    def sweep(self, clock: float) -> None:
-        """Closes subscribers stuck on one send for too long; pings the quiet ones."""
+    def tick(self) -> bool:
+        clock = time.monotonic()
+        version = self.feed.version
+        if self._reload:
+            self._reload = False
+            self.dirty.clear()
+            for group in self.groups.values():
+                group.load(self.feed.hospitals)
+            for subscriber in self.subscribers:
+                subscriber.resync()
+                self.behind[subscriber] = None
+        codes = sorted(self.dirty | self.source.clock_changes())
+        self.dirty = set()
+        self.version = version
+        if codes:
+            for group in tuple(self.groups.values()):
+                changed = group.apply(codes)
+                if changed:
+                    frame = changes_frame(version, changed)
+                    self._fan_out(group, frame, [code for code, _ in changed], clock)
+        return self._catch_up(clock)
+
+    def _fan_out(self, group: FilterGroup, frame: Frame, codes: list[str], clock: float) -> None:
+        ready: dict[type[Subscriber], list[Subscriber]] = {}
+        for subscriber in group.subscribers:
+            if subscriber.synced and subscriber.writable:
+                ready.setdefault(type(subscriber), []).append(subscriber)
+            else:
+                subscriber.fell_behind(codes)
+                self.behind[subscriber] = None
+        for kind, subscribers in ready.items():
+            kind.deliver_all(subscribers, frame)
+            for subscriber in subscribers:
+                subscriber.sent(frame, clock)
+
+    def _catch_up(self, clock: float) -> bool:
+        """Sends each subscriber that is behind and can take a frame what it lacks; True when
+        one that could take a frame must wait (a throttled resync, the snapshot budget)."""
+        waiting = False
+        budget = SNAPSHOT_BYTES_PER_TICK
+        for subscriber in tuple(self.behind):
+            if not subscriber.writable:
+                continue  # `writable_again` wakes the ticker
+            group = subscriber.group
+            if subscriber.needs_snapshot:
+                if clock < subscriber.not_before or budget <= 0:
+                    waiting = True
+                    continue
+                snapshot = group.snapshot(self.version)
+                budget -= len(snapshot.payload)
+                frame: Frame | None = snapshot
+                subscriber.needs_snapshot = False
+                subscriber.snapshot_at = clock
+            else:
+                frame = group.catch_up(self.version, subscriber.pending)
+            subscriber.pending = set()
+            subscriber.synced = True
+            del self.behind[subscriber]
+            if frame is not None:
+                subscriber.deliver(frame)
+                subscriber.sent(frame, clock)
+        return waiting
+
+    def sweep(self, clock: float) -> bool:
+        """Closes subscribers stuck for too long; pings the quiet ones; True when the clock
+        turned a report stale (a tick is due)."""
+        limits = self.limits
         for subscriber in tuple(self.subscribers):
-            if subscriber.sending:
-                # `busy_since`: when the send it waits on began.
-                stuck = clock - subscriber.busy_since
-                if stuck > self.send_timeout_seconds:
-                    log.info("closing a subscriber too slow to receive", seconds=round(stuck, 1))
-                    subscriber.close(CLOSE_TOO_SLOW, "too slow to receive")
-            elif subscriber.sent_count != subscriber.swept_count:
-                # Sent something since the last sweep (counted, not timed: the hot path is
-                # cheaper without a clock read per message).
-                subscriber.swept_count = subscriber.sent_count
-                subscriber.busy_since = clock
-            elif clock - subscriber.busy_since > self.ping_seconds:
+            busy_since = subscriber.busy_since
+            if busy_since is not None:
+                if clock - busy_since > limits.send_timeout_seconds:
+                    log.info("closing a subscriber too slow to receive")
+                    subscriber.end(CLOSE_TOO_SLOW, "too slow to receive")
+                    self.leave(subscriber)
+            elif clock - subscriber.last_sent > limits.ping_seconds:
+                subscriber.last_sent = clock
                 subscriber.ping()
-
-
-def live_hub(feed: ChangeFeed, settings: Settings) -> LiveHub:
-    return LiveHub(
-        feed,
-        timedelta(seconds=settings.stale_after_seconds),
-        max_connections=settings.live_max_connections,
-        ping_seconds=settings.live_ping_seconds,
-        send_timeout_seconds=settings.live_send_timeout_seconds,
-        origins=allowed_origins(settings),
-    )
+        return self.source.stale_due()

@@ -1,61 +1,113 @@
-"""`GET /api/v1/live/events`: the live stream as Server-Sent Events, for clients behind
-proxies that break WebSockets. `id:` is the version; a client that reconnects with
-`Last-Event-ID` gets what changed since, or a snapshot when that cannot be told.
+"""`GET /api/v1/live/events`: the live stream as Server-Sent Events, on the HTTP workers, for
+clients behind proxies that break WebSockets. The same frames as the WebSocket, one event
+each, `id:` = the frame's version; a client that reconnects with `Last-Event-ID` gets what
+changed since, or a snapshot when that cannot be told.
 
-The route is a Litestar handler (validation, errors, the OpenAPI entry), which answers with an
-ASGI app that streams the events itself. It writes to the server's own `send` when `BedsvcApp`
-left it in the scope, as for the WebSocket and for the same reason (see `Subscriber`): granian
-takes an event-stream chunk that fits its buffer at once, so a keeping-up subscriber costs one
-call per message, and one that does not gets a future to wait on (latest wins meanwhile).
+Each stream has one task that writes its frames: a frame is handed over only while the
+previous one has been taken (`writable`), so a client that reads slowly falls behind in the
+hub (latest wins) instead of queueing, and one stuck on a write for longer than
+`BEDSVC_LIVE_SEND_TIMEOUT_SECONDS` is ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any, cast
+import time
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, Receive, Scope, Send
 
-from bedsvc.availability import AvailabilityFilter
-from bedsvc.errors import BedsvcError, Forbidden
-from bedsvc.live.access import live_filter, origin_allowed
-from bedsvc.live.hub import Frame, LiveHub, RawSend, Subscriber
-from bedsvc.live.websocket import CLOSE_WAIT_SECONDS, read_until_gone
+from bedsvc.errors import Forbidden
+from bedsvc.live.access import origin_allowed
+from bedsvc.live.discovery import EVENTS_PATH
+from bedsvc.live.frames import Frame
+from bedsvc.live.groups import GroupKey
+from bedsvc.live.hub import LiveHub
+from bedsvc.live.subscribers import Subscriber
 from bedsvc.services import Services
 
-EVENTS_PATH = "/api/v1/live/events"
-RAW_SEND = "bedsvc.raw_send"  # scope key: the server's send, put there by BedsvcApp
-
-RETRY_EVENT = {"type": "http.response.body", "body": b"retry: 2000\n\n", "more_body": True}
-END_EVENT = {"type": "http.response.body", "body": b"", "more_body": False}
-
-
-class TooManyConnections(BedsvcError):
-    status_code = 503
-    title = "Too many live connections"
+RETRY = b"retry: 2000\n\n"
+PING = b": ping\n\n"
+END: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+# A client that takes nothing takes no end of stream either: how long that is tried.
+END_WAIT_SECONDS = 1.0
 
 
 class EventSubscriber(Subscriber):
-    __slots__ = ()
+    __slots__ = ("_busy_since", "_outbox", "_ready", "_reason", "_writer", "hub")
 
-    ping_event = {"type": "http.response.body", "body": b": ping\n\n", "more_body": True}
+    def __init__(self, hub: LiveHub, key: GroupKey, address: str) -> None:
+        super().__init__(hub.group(key), address)
+        self.hub = hub
+        self._outbox: list[bytes] = []
+        self._ready = asyncio.Event()
+        self._busy_since: float | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._reason = ""
 
-    def event_of(self, frame: Frame) -> dict[str, Any]:
-        return frame.sse_event
+    @property
+    def busy_since(self) -> float | None:
+        return self._busy_since
 
-    def resume(self, since: int | None) -> None:
-        """Starts after `since` with the changes since, when the hub can tell them."""
-        changes = None if since is None else self.group.changes_since(since)
-        if since is None or changes is None:
-            return
-        self.needs_snapshot = False
-        self.last_version = since
-        for code, frame in changes:
-            self.pending[code] = frame
+    @property
+    def writable(self) -> bool:
+        return self._busy_since is None and not self._outbox
+
+    def deliver(self, frame: Frame) -> None:
+        self._outbox.append(frame.event)
+        self._ready.set()
+
+    def ping(self) -> None:
+        if self.writable:
+            self._outbox.append(PING)
+            self._ready.set()
+
+    def end(self, code: int | None, reason: str) -> None:
+        self._reason = reason
+        if self._writer is not None:
+            self._writer.cancel()
+
+    async def write(self, send: Send) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._outbox:
+                chunk = self._outbox.pop(0)
+                self._busy_since = time.monotonic()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                self._busy_since = None
+            self.hub.writable_again(self)
+
+    async def run(self, send: Send, receive: Receive) -> None:
+        """Streams until the client leaves or the hub ends the stream."""
+        writer = self._writer = asyncio.create_task(self.write(send))
+        gone = asyncio.create_task(_disconnected(receive))
+        try:
+            await asyncio.wait((writer, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.hub.leave(self)
+            writer.cancel()
+            gone.cancel()
+        if not gone.done() or gone.cancelled():
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+                await asyncio.wait_for(send(end_event(self._reason)), END_WAIT_SECONDS)
+
+
+def end_event(reason: str) -> HTTPResponseBodyEvent:
+    """The stream's last chunk; when the server ends it (shutting down, client too slow), a
+    comment says why. Clients reconnect by themselves after `retry`."""
+    if not reason:
+        return END
+    return {"type": "http.response.body", "body": b": %s\n\n" % reason.encode(), "more_body": False}
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class EventStream:
@@ -63,38 +115,27 @@ class EventStream:
     response that never starts."""
 
     def __init__(
-        self, hub: LiveHub, flt: AvailabilityFilter, since: int | None, headers: dict[str, str]
+        self,
+        hub: LiveHub,
+        key: GroupKey,
+        address: str,
+        since: int | None,
+        headers: dict[str, str],
     ) -> None:
         self.hub = hub
-        self.flt = flt
+        self.key = key
+        self.address = address
         self.since = since
         self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_send = cast(RawSend, scope.get(RAW_SEND) or send)
-        await raw_send({"type": "http.response.start", "status": 200, "headers": self.headers})
-        await raw_send(RETRY_EVENT)
-        done = asyncio.get_running_loop().create_future()
-        subscriber = EventSubscriber(self.hub.group(self.flt), raw_send, done)
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await send({"type": "http.response.body", "body": RETRY, "more_body": True})
+        subscriber = EventSubscriber(self.hub, self.key, self.address)
+        if self.since is not None:
+            self.hub.resume(subscriber, self.since)
         self.hub.join(subscriber)
-        subscriber.resume(self.since)
-        subscriber.wake()
-        try:
-            await read_until_gone(receive, subscriber)
-        finally:
-            subscriber.close(None, "")
-        # A client that takes nothing takes no end of stream either: granian then keeps the
-        # socket (and the little it buffered, its bounded channel) until the client leaves.
-        with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-            await asyncio.wait_for(raw_send(end_event(subscriber.close_reason)), CLOSE_WAIT_SECONDS)
-
-
-def end_event(reason: str) -> dict[str, Any]:
-    """The stream's last chunk; when the server ends it (shutting down, client too slow), a
-    comment says why. Clients reconnect by themselves after `retry`."""
-    if not reason:
-        return END_EVENT
-    return {"type": "http.response.body", "body": b": %s\n\n" % reason.encode(), "more_body": False}
+        await subscriber.run(send, receive)
 
 
 def _last_event_id(value: str | None) -> int | None:
@@ -105,14 +146,14 @@ def _last_event_id(value: str | None) -> int | None:
 
 
 class LiveEventsController(Controller):
-    path = "/api/v1/live"
+    path = EVENTS_PATH
     tags = ["live"]
 
     @get(
-        "/events",
+        "/",
         summary="Live availability as Server-Sent Events",
         media_type="text/event-stream",
-        response_description="`snapshot`, then `delta` / `removed` events; `id:` = version.",
+        response_description="`snapshot`, then `changes` events; `id:` = version.",
     )
     async def events(
         self,
@@ -125,17 +166,18 @@ class LiveEventsController(Controller):
             HeaderParameter(name="Last-Event-ID", description="Resume after this version."),
         ] = None,
     ) -> ASGIApp:
-        """The same messages as `WS /api/v1/live`, one per event, `id:` = version.
+        """The same frames as the live WebSocket (`GET /api/v1/live` says where), one per
+        event, `id:` = version.
 
-        With `Last-Event-ID`, the stream starts with the hospitals changed since that version
-        (each as `delta` or `removed`) when this server can tell them, else with a snapshot."""
+        With `Last-Event-ID`, the stream starts with what changed since that version (one
+        `changes` event) when this server can tell it, else with a snapshot."""
         hub = services.live
         origin = request.headers.get("origin")
         if not origin_allowed(origin, hub.origins):
             raise Forbidden("This Origin may not subscribe.")
-        flt = live_filter(region, bed_class, services.bed_class_codes)
-        if hub.full:
-            raise TooManyConnections("This server holds its maximum of live connections.")
+        key = hub.check_filter(region, bed_class)
+        address = request.client.host if request.client else ""
+        hub.admit(address)
         headers = {
             "Content-Type": "text/event-stream; charset=utf-8",
             "Cache-Control": "no-store",
@@ -144,4 +186,4 @@ class LiveEventsController(Controller):
         if origin is not None:
             headers["Access-Control-Allow-Origin"] = "*" if hub.origins is None else origin
             headers["Vary"] = "Origin"
-        return EventStream(hub, flt, _last_event_id(last_event_id), headers)
+        return EventStream(hub, key, address, _last_event_id(last_event_id), headers)

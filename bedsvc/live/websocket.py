@@ -1,156 +1,173 @@
-"""`WS /api/v1/live`: the live stream over WebSocket.
+"""The live stream over WebSocket, served by the `websockets` library's asyncio server.
 
-A plain ASGI handler rather than a Litestar websocket handler, and reached before Litestar's
-middleware (`BedsvcApp` in bedsvc/app.py): the fan-out hands each frame straight to the
-server's own `send` and chains the next one from its completion (see `Subscriber`). Through
-Litestar every `send` is wrapped in a coroutine (its exception middleware, its WebSocket class),
-so each message to each subscriber would cost a task: measured with 10,000 subscribers, task
-creation alone took a fifth of the worker's time and one report's fan-out over a second.
+Everything that can be refused is refused at the handshake (`process_request`), before the
+connection costs more than its HTTP request: another path (404), an Origin not allowed (403),
+an unknown region or bed class (422), a full process (503) or address (429); `/healthz`
+answers 200 while the process runs. Frames go out
+with `websockets.broadcast`: written to each connection at once, without a task or a coroutine
+per message. A connection whose write buffer is over `BEDSVC_LIVE_WRITE_BUFFER_BYTES` is busy
+(asyncio's flow control tells it: `pause_writing`); it is sent nothing more until the buffer
+drains, meanwhile it falls behind in the hub (latest wins), and one busy for longer than
+`BEDSVC_LIVE_SEND_TIMEOUT_SECONDS` is closed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable
-from typing import Any, cast
-from urllib.parse import parse_qs
+import time
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
-from litestar import asgi
-from litestar.enums import ScopeType
-from litestar.types import Receive, Scope, Send
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
-from bedsvc.errors import InvalidInput
-from bedsvc.live.access import live_filter, origin_allowed
-from bedsvc.live.hub import Frame, RawSend, Subscriber
-from bedsvc.live.messages import (
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
-    CLOSE_TRY_AGAIN_LATER,
-    Ping,
-    Resync,
-    client_decoder,
-    encoder,
-)
-from bedsvc.services import Services, get_services
+from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotFound, Problem
+from bedsvc.live.access import origin_allowed
+from bedsvc.live.discovery import LIVE_PATH
+from bedsvc.live.frames import Frame
+from bedsvc.live.groups import GroupKey
+from bedsvc.live.hub import LiveHub
+from bedsvc.live.messages import Resync, client_decoder
+from bedsvc.live.subscribers import Subscriber
+from bedsvc.proxies import TrustedProxies
 
-LIVE_PATH = "/api/v1/live"
+HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process
 
-# A client that takes nothing (the reason for some closes) takes no close frame either.
-CLOSE_WAIT_SECONDS = 1.0
+
+class LiveConnection(ServerConnection):
+    """A connection that tells its subscriber when its write buffer fills and drains
+    (asyncio's flow-control callbacks of the connection's protocol)."""
+
+    subscriber: SocketSubscriber | None = None
+    group_key: GroupKey = (None, None)
+    busy_since: float | None = None
+    # The client's address: the peer's, or behind a trusted proxy the one it forwarded.
+    client_address: str = ""
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.busy_since = time.monotonic()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.busy_since = None
+        if self.subscriber is not None:
+            self.subscriber.hub.writable_again(self.subscriber)
 
 
 class SocketSubscriber(Subscriber):
-    __slots__ = ()
+    __slots__ = ("connection", "hub")
 
-    ping_event = {"type": "websocket.send", "text": encoder.encode(Ping()).decode()}
+    def __init__(self, hub: LiveHub, connection: LiveConnection, address: str) -> None:
+        super().__init__(hub.group(connection.group_key), address)
+        self.hub = hub
+        self.connection = connection
 
-    def event_of(self, frame: Frame) -> dict[str, Any]:
-        return frame.ws_event
+    @property
+    def writable(self) -> bool:
+        return self.connection.busy_since is None
 
+    @property
+    def busy_since(self) -> float | None:
+        return self.connection.busy_since
 
-async def read_until_gone(receive: Receive, subscriber: Subscriber, on_message: Any = None) -> None:
-    """Reads what the client sends until it leaves or the subscriber is closed."""
-    while not subscriber.closed:
-        incoming = asyncio.ensure_future(receive())
-        await asyncio.wait((incoming, subscriber.done), return_when=asyncio.FIRST_COMPLETED)
-        if not incoming.done():
-            incoming.cancel()
-            return
-        if incoming.cancelled() or incoming.exception() is not None:
-            return
-        message = incoming.result()
-        if message["type"] in ("websocket.disconnect", "http.disconnect"):
-            return
-        if on_message is not None:
-            on_message(message)
+    def deliver(self, frame: Frame) -> None:
+        broadcast((self.connection,), frame.payload, text=True)
 
+    @classmethod
+    def deliver_all(cls, subscribers: Sequence[Subscriber], frame: Frame) -> None:
+        connections = [s.connection for s in subscribers if isinstance(s, SocketSubscriber)]
+        broadcast(connections, frame.payload, text=True)
 
-def client_message(subscriber: Subscriber, max_bytes: int) -> Callable[[dict[str, Any]], None]:
-    def handle(message: dict[str, Any]) -> None:
-        data = message.get("text") or message.get("bytes") or b""
-        if len(data) > max_bytes:
-            subscriber.close(CLOSE_TOO_BIG, f"messages are limited to {max_bytes} bytes")
-            return
-        try:
-            request = client_decoder.decode(data)
-        except msgspec.DecodeError:
-            return  # unknown messages are ignored, so that clients may be newer than us
-        if isinstance(request, Resync):
-            subscriber.resync()
-
-    return handle
+    def end(self, code: int | None, reason: str) -> None:
+        if code is not None:
+            self.hub.closing(self.connection.close(code, reason))
 
 
-async def _refuse(send: RawSend, code: int, reason: str) -> None:
-    await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-@asgi(LIVE_PATH, copy_scope=False)
-async def live_socket(scope: Scope, receive: Receive, send: Send) -> None:
-    """Snapshot, then deltas, of the hospitals matching `region` and `bed_class`."""
-    await serve_live_socket(scope, receive, send)
-
-
-async def serve_live_socket(scope: Scope, receive: Receive, send: Send) -> None:
-    raw_send = cast(RawSend, send)
-    if scope["type"] != ScopeType.WEBSOCKET:
-        await _not_websocket(raw_send)
-        return
-    services: Services = get_services(scope["app"].state)
-    hub = services.live
-    origin = dict(scope["headers"]).get(b"origin")
-    if not origin_allowed(origin.decode("latin-1") if origin else None, hub.origins):
-        # Closing before accepting refuses the handshake itself (HTTP 403).
-        await raw_send({"type": "websocket.close", "code": CLOSE_POLICY})
-        return
-    if (await receive())["type"] != "websocket.connect":
-        return
-    if hub.full:
-        await _refuse(raw_send, CLOSE_TRY_AGAIN_LATER, "too many live connections on this server")
-        return
-    query = parse_qs(scope["query_string"].decode("latin-1"))
-    try:
-        flt = live_filter(
-            query.get("region", [None])[-1],
-            query.get("bed_class", [None])[-1],
-            services.bed_class_codes,
-        )
-    except InvalidInput as exc:
-        await _refuse(raw_send, CLOSE_POLICY, exc.detail[:120])
-        return
-    await raw_send({"type": "websocket.accept"})
-    done = asyncio.get_running_loop().create_future()
-    subscriber = SocketSubscriber(hub.group(flt), raw_send, done)
-    hub.join(subscriber)
-    subscriber.wake()  # the snapshot
-    limit = services.settings.live_max_message_bytes
-    try:
-        await read_until_gone(receive, subscriber, client_message(subscriber, limit))
-    finally:
-        subscriber.close(None, "")
-    if subscriber.close_code is not None:
-        event = {
-            "type": "websocket.close",
-            "code": subscriber.close_code,
-            "reason": subscriber.close_reason,
-        }
-        with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-            await asyncio.wait_for(raw_send(event), CLOSE_WAIT_SECONDS)
-
-
-async def _not_websocket(send: RawSend) -> None:
-    body = b'{"title":"Upgrade Required","status":426,"detail":"Connect with a WebSocket."}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 426,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"upgrade", b"websocket"),
-            ],
-        }
+def _refusal(error: BedsvcError) -> Response:
+    problem = Problem(
+        title=error.title, status=error.status_code, detail=error.detail, errors=error.errors
     )
-    await send({"type": "http.response.body", "body": body})
+    body = msgspec.json.encode(problem)
+    status = HTTPStatus(error.status_code)
+    headers = Headers(
+        [
+            ("Content-Type", PROBLEM_JSON),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _peer(connection: ServerConnection) -> str:
+    peer: Any = connection.remote_address
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+
+class LiveSocketServer:
+    """`process_request` and the handler of the live WebSocket, for `websockets.serve`."""
+
+    def __init__(self, hub: LiveHub, proxies: TrustedProxies) -> None:
+        self.hub = hub
+        self.proxies = proxies
+
+    def _address(self, connection: ServerConnection, request: Request) -> str:
+        """The client's address, for the limit per address: behind nginx every peer is nginx."""
+        address, _ = self.proxies.real_client(
+            _peer(connection), "http", request.headers.get("X-Forwarded-For"), None
+        )
+        return address or ""
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        try:
+            target = urlsplit(request.path)
+            if target.path == HEALTH_PATH:
+                return connection.respond(HTTPStatus.OK, "ok\n")
+            if target.path != LIVE_PATH:
+                raise NotFound(f"The live stream is at {LIVE_PATH}.")
+            if not origin_allowed(request.headers.get("Origin"), self.hub.origins):
+                raise Forbidden("This Origin may not subscribe.")
+            query = parse_qs(target.query)
+            key = self.hub.check_filter(
+                query.get("region", [None])[-1], query.get("bed_class", [None])[-1]
+            )
+            address = self._address(connection, request)
+            self.hub.admit(address)
+        except BedsvcError as error:
+            return _refusal(error)
+        if isinstance(connection, LiveConnection):
+            connection.group_key = key
+            connection.client_address = address
+        return None
+
+    async def handler(self, connection: ServerConnection) -> None:
+        if not isinstance(connection, LiveConnection):
+            raise TypeError("serve the live stream with create_connection=LiveConnection")
+        hub = self.hub
+        address = connection.client_address
+        try:
+            hub.admit(address)  # again: others may have joined since the handshake began
+        except BedsvcError as error:
+            await connection.close(1013, error.detail[:120])
+            return
+        subscriber = SocketSubscriber(hub, connection, address)
+        connection.subscriber = subscriber
+        hub.join(subscriber)
+        try:
+            async for message in connection:
+                try:
+                    request = client_decoder.decode(message)
+                except msgspec.DecodeError:
+                    continue  # unknown messages are ignored, so that clients may be newer
+                if isinstance(request, Resync):
+                    hub.request_resync(subscriber)
+        except ConnectionClosed:
+            pass
+        finally:
+            hub.leave(subscriber)
+            connection.subscriber = None

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import (
@@ -73,7 +74,10 @@ _PLAIN = re.compile(rb"[A-Za-z0-9_.\-]{1,32}")
 _NEAR = re.compile(rb"-?[0-9.]{1,20}(,|%2C|%2c)-?[0-9.]{1,20}")
 _BOOLEANS = {b"true": True, b"false": False}
 _FIELDS = {b"region", b"bed_class", b"available_only", b"near", b"limit"}
+# Parsed query strings are remembered, least recently used out: at most this many, each of at
+# most _MAX_REMEMBERED_BYTES (a longer one is parsed every time), so about 0.5 MB at most.
 _MAX_REMEMBERED = 1024
+_MAX_REMEMBERED_BYTES = 256
 _UNSEEN = object()
 
 
@@ -124,7 +128,7 @@ class FastPath:
     def __init__(self) -> None:
         self.cache: PublicCache | None = None
         # Parsed query strings (None: leave it to Litestar); most clients repeat theirs.
-        self._filters: dict[bytes, AvailabilityFilter | None] = {}
+        self._filters: LRUCache[bytes, AvailabilityFilter | None] = LRUCache(_MAX_REMEMBERED)
 
     def answer(self, scope: Mapping[str, Any]) -> Reply | None:
         cache = self.cache
@@ -136,10 +140,14 @@ class FastPath:
             flt = self._filters.get(query_string, _UNSEEN)
             if flt is _UNSEEN:
                 flt = _filter(query_string) if query_string else AvailabilityFilter()
-                if len(self._filters) >= _MAX_REMEMBERED:
-                    del self._filters[next(iter(self._filters))]
-                self._filters[query_string] = flt
+                if len(query_string) <= _MAX_REMEMBERED_BYTES:
+                    self._filters[query_string] = flt
             if not isinstance(flt, AvailabilityFilter):
+                return None
+            # Unknown values are refused (422) by the documented handler.
+            if flt.region is not None and flt.region not in cache.regions():
+                return None
+            if flt.bed_class is not None and flt.bed_class not in cache.bed_classes:
                 return None
             if_none_match, accept_encoding = _conditional_headers(scope)
             reply: Reply | None = availability_reply(cache, flt, if_none_match, accept_encoding)

@@ -9,15 +9,23 @@ and splices in the distance instead of encoding the document again.
 Nothing is rebuilt when a change arrives: a cached piece remembers the state, version and
 stale count it was built from and is rebuilt on the first request that finds them changed. The
 event loop runs one request at a time, so concurrent requests share that one rebuild.
+
+The live frames (bedsvc/live/) splice the same per-hospital fragments (`live_view`), so a
+change is encoded once per filter for the documents and the live stream alike. Documents are
+kept within `BEDSVC_PUBLIC_CACHE_MAX_BYTES`, least recently used first out; filters are known
+regions and bed classes only (unknown ones are refused before they get here), so the fragment
+tables are bounded by the vocabulary.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, TypeVar
 
 import msgspec
+from cachetools import LRUCache
 
 from bedsvc.availability import (
     AvailabilityFilter,
@@ -29,18 +37,20 @@ from bedsvc.availability import (
     point,
 )
 from bedsvc.feed import ChangeFeed
+from bedsvc.live.frames import View
 from bedsvc.public.encoded import Encoded, Encoding
 from bedsvc.public.staleness import Staleness
 from bedsvc.settings import Settings
 
-K = TypeVar("K")
 T = TypeVar("T")
 VariantKey = tuple[str | None, str | None, bool]
 FilterKey = tuple[str | None, bool]
+DocumentKey = tuple[str, str | None, str | None, bool]
 
 _encoder = msgspec.json.Encoder()
-# Variants and filters are keyed by client-chosen strings: past this many, the oldest goes.
-_MAX_ENTRIES = 1024
+# What a cached document is counted as: its body, room for its gzip form, and the rest.
+_GZIP_SHARE = 0.25
+_OVERHEAD = 512
 
 
 class _Entry(NamedTuple):
@@ -111,9 +121,8 @@ def _prune(cached: dict[str, T], hospitals: Mapping[str, HospitalState]) -> None
         del cached[code]
 
 
-def _make_room(cached: dict[K, T]) -> None:
-    if len(cached) >= _MAX_ENTRIES:
-        del cached[next(iter(cached))]
+def _cost(document: _Variant | _Detail) -> float:
+    return len(document.document.body) * (1 + _GZIP_SHARE) + _OVERHEAD
 
 
 def _document(version: int, built_at: datetime, hospitals: list[bytes]) -> bytes:
@@ -157,8 +166,11 @@ def _nearest_first(entries: list[_Entry], near: Point, limit: int | None) -> lis
 class PublicCache:
     """A `FeedListener`: the public documents of the feed's current state."""
 
-    def __init__(self, feed: ChangeFeed, settings: Settings) -> None:
+    def __init__(
+        self, feed: ChangeFeed, settings: Settings, bed_classes: frozenset[str] = frozenset()
+    ) -> None:
         self.feed = feed
+        self.bed_classes = bed_classes
         self.encoding = Encoding(
             settings.public_gzip_level,
             settings.public_max_age_seconds,
@@ -166,9 +178,11 @@ class PublicCache:
         )
         self.staleness = Staleness(timedelta(seconds=settings.stale_after_seconds))
         self._fragments: dict[FilterKey, dict[str, _Fragment]] = {}
-        self._variants: dict[VariantKey, _Variant] = {}
-        self._details: dict[str, _Detail] = {}
+        self._documents: LRUCache[DocumentKey, _Variant | _Detail] = LRUCache(
+            settings.public_cache_max_bytes, getsizeof=_cost
+        )
         self._regions: dict[str, str] = {}
+        self._known_regions: frozenset[str] = frozenset()
         self._codes: dict[str | None, list[str]] | None = None
         # Counts reloads: whatever was built before one is rebuilt (reusing equal fragments).
         self._generation = 0
@@ -208,9 +222,9 @@ class PublicCache:
     def availability(self, flt: AvailabilityFilter) -> Encoded:
         self.clock()
         key = (flt.region, flt.bed_class, flt.available_only)
-        variant = self._variants.get(key)
+        variant = self._documents.get(("availability", *key))
         if (
-            variant is None
+            not isinstance(variant, _Variant)
             or variant.version != self.feed.version
             or variant.epoch != self.staleness.total
             or variant.generation != self._generation
@@ -231,18 +245,47 @@ class PublicCache:
         if state is None:
             return None
         stale = self.staleness.counts.get(code, 0)
-        detail = self._details.get(code)
-        if detail is not None and detail.stale == stale and _same(detail.state, state):
+        detail = self._documents.get(("hospital", code, None, False))
+        if isinstance(detail, _Detail) and detail.stale == stale and _same(detail.state, state):
             detail.state = state
             return detail.document
         now = self._now()
         stale = self.staleness.counts.get(code, 0)
         body = _encoder.encode(hospital_detail(state, self.staleness.stale_after, now))
         document = Encoded(_etag(state.version, stale), body, self.encoding)
-        if len(self._details) > len(self.feed.hospitals):
-            _prune(self._details, self.feed.hospitals)
-        self._details[code] = _Detail(state, stale, document)
+        self._keep(("hospital", code, None, False), _Detail(state, stale, document))
         return document
+
+    def _keep(self, key: DocumentKey, document: _Variant | _Detail) -> None:
+        # One larger than the whole budget is served, not kept.
+        with contextlib.suppress(ValueError):
+            self._documents[key] = document
+
+    def regions(self) -> frozenset[str]:
+        """The regions of the listed hospitals: the values a `region` filter may take."""
+        self._codes_in(None)
+        return self._known_regions
+
+    # The live stream's side (bedsvc/live/hub.py)
+
+    def live_view(self, code: str, region: str | None, bed_class: str | None) -> View | None:
+        """A hospital's fragment under a live filter: the bytes the documents splice."""
+        state = self.feed.hospitals.get(code)
+        if state is None or (region is not None and state.region_code != region):
+            return None
+        fragments = self._fragments_for((bed_class, False))
+        entry = self._entry(fragments, state, bed_class, False, self._now())
+        return None if entry is None else View(entry.body, state.version)
+
+    def clock_changes(self) -> set[str]:
+        self.clock()
+        turned = self.staleness.turned
+        self.staleness.turned = set()
+        return turned
+
+    def stale_due(self) -> bool:
+        # A public read may have caught the clock up already: its turns wait to be taken.
+        return self.staleness.due() or bool(self.staleness.turned)
 
     # Building
 
@@ -260,6 +303,7 @@ class PublicCache:
             for code in codes[None]:
                 codes.setdefault(self._regions[code], []).append(code)
             self._codes = codes
+            self._known_regions = frozenset(self._regions.values())
             for fragments in self._fragments.values():
                 _prune(fragments, hospitals)
         return self._codes.get(region, [])
@@ -288,15 +332,12 @@ class PublicCache:
         etag = _document_etag(version, self.feed.fingerprint, epoch)
         document = Encoded(etag, body, self.encoding)
         variant = _Variant(self._generation, version, epoch, now, entries, document)
-        if key not in self._variants:
-            _make_room(self._variants)
-        self._variants[key] = variant
+        self._keep(("availability", *key), variant)
         return variant
 
     def _fragments_for(self, key: FilterKey) -> dict[str, _Fragment]:
         fragments = self._fragments.get(key)
         if fragments is None:
-            _make_room(self._fragments)
             fragments = self._fragments[key] = {}
         return fragments
 

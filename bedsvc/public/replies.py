@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from cachetools import LRUCache
+
 from bedsvc.availability import AvailabilityFilter
 from bedsvc.public.encoded import Encoded, Headers, not_modified_headers
 from bedsvc.public.nearcache import PublicCache
@@ -20,8 +22,10 @@ class Reply(NamedTuple):
     body: bytes
 
 
-# Clients send few distinct Accept-Encoding values; remember their verdicts (bounded).
-_gzip_verdicts: dict[bytes, bool] = {}
+# Clients send few distinct Accept-Encoding values; remember their verdicts, least recently
+# used out, for values up to _MAX_REMEMBERED_BYTES (longer ones are parsed every time).
+_gzip_verdicts: LRUCache[bytes, bool] = LRUCache(256)
+_MAX_REMEMBERED_BYTES = 256
 
 
 def accepts_gzip(accept_encoding: bytes | None) -> bool:
@@ -31,9 +35,8 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
     verdict = _gzip_verdicts.get(accept_encoding)
     if verdict is None:
         verdict = _parse_accept_encoding(accept_encoding)
-        if len(_gzip_verdicts) >= 256:
-            _gzip_verdicts.clear()
-        _gzip_verdicts[accept_encoding] = verdict
+        if len(accept_encoding) <= _MAX_REMEMBERED_BYTES:
+            _gzip_verdicts[accept_encoding] = verdict
     return verdict
 
 

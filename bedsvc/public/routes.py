@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
 from bedsvc.errors import NotFound
-from bedsvc.public.params import parse_near
+from bedsvc.public.params import checked_filter, parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 from bedsvc.services import Services
 
@@ -88,6 +88,9 @@ class PublicController(Controller):
         if_none_match: IfNoneMatch = None,
         accept_encoding: AcceptEncoding = None,
     ) -> Response[AvailabilityResponse]:
+        region, bed_class = checked_filter(
+            region, bed_class, services.public.regions(), services.bed_class_codes
+        )
         flt = AvailabilityFilter(
             region=region,
             bed_class=bed_class,

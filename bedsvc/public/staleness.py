@@ -30,6 +30,8 @@ class Staleness:
         self._next: dict[str, datetime] = {}
         self.next_transition = NEVER
         self._check_at = float("inf")
+        # Hospitals whose count the clock changed (in `catch_up`), for the live frames.
+        self.turned: set[str] = set()
 
     def _measure(self, state: HospitalState, now: datetime) -> tuple[int, datetime]:
         stale, upcoming = 0, NEVER
@@ -61,6 +63,7 @@ class Staleness:
         )
 
     def reset(self, states: Iterable[HospitalState], now: datetime) -> None:
+        self.turned.clear()
         self.counts.clear()
         self._next.clear()
         self.total = 0
@@ -81,6 +84,9 @@ class Staleness:
         if now <= self.next_transition:
             return False
         for code in [code for code, upcoming in self._next.items() if now > upcoming]:
+            before = self.counts.get(code)
             self._set(code, states.get(code), now)
+            if self.counts.get(code) != before:
+                self.turned.add(code)
         self._schedule()
         return True

@@ -6,24 +6,26 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
+from bedsvc.live.discovery import live_origin, request_websocket_url
 from bedsvc.settings import Settings
 
 WEB_DIR = Path(str(resources.files("bedsvc.web")))
 STATIC_DIR = WEB_DIR / "static"
 PAGES_DIR = WEB_DIR / "pages"
 
-# Everything the pages load comes from bedsvc; a live connection goes to the same origin.
+# Everything the pages load comes from bedsvc; a live connection goes to the same origin, or
+# to the live processes' (GET /api/v1/live) when they listen elsewhere.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; connect-src {connect}; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _PAGE_HEADERS = {
     "Cache-Control": "no-cache",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(connect="'self'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -65,8 +67,11 @@ def web_handlers(settings: Settings) -> list[Any]:
     worker = render_page("sw.js", versions, values)
 
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
-    def citizen_page() -> Response[bytes]:
-        return Response(citizen, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+    def citizen_page(request: Request[Any, Any, Any]) -> Response[bytes]:
+        live = live_origin(request_websocket_url(request, settings))
+        policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}")
+        headers = _PAGE_HEADERS | {"Content-Security-Policy": policy}
+        return Response(citizen, media_type=MediaType.HTML, headers=headers)
 
     @get("/dashboard", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def dashboard_page() -> Response[bytes]:

@@ -1,13 +1,14 @@
 """Fan-out load test: N live subscribers over several client processes, reports pushed through
 the real ingest API at a fixed rate, latency measured from each report's acknowledgement to
-its arrival at every subscriber.
+its arrival at every subscriber; the bare `websockets` broadcast as the baseline, same run.
 
-    python -m loadtests.live --subscribers 10000 --rate 2 --duration 30 --name fanout-10k
+    python -m loadtests.live --subscribers 10000 --rate 2 --duration 30 --baseline --name ws-10k
 
-The server runs as `bedsvc serve` (one granian worker) pinned to one core; the subscriber
-processes and this runner are pinned to the other. PostgreSQL and Redis are the machine's
-(`--database-url`, `--redis-url`); the run uses a database and key prefix of its own and
-drops them at the end. Results go to loadtests/results/live-NAME.json and .md.
+The server runs as `bedsvc serve` (one granian worker and `--live-workers` live processes)
+pinned to one core; the subscriber processes and this runner are pinned to the other.
+PostgreSQL and Redis are the machine's (`--database-url`, `--redis-url`); the run uses a
+database and key prefix of its own and drops them at the end. Results go to
+loadtests/results/live-NAME.json and .md.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import granian
 import httpx
 import msgspec
+from websockets.version import version as websockets_version
 
 from loadtests.live.client import Received
 from loadtests.live.server import ServerUnderTest
 from loadtests.live.setup import create_database, drop_database, register_hospitals
-from loadtests.live.stats import Ack, Delivery, delivery
+from loadtests.live.stats import Ack, Delivery, delivery, ms, percentile
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 CLASSES = [("MAWAR", "KL3", 30), ("MELATI", "KL2", 20), ("ICU", "ICU", 8)]
@@ -47,12 +48,24 @@ class Memory(msgspec.Struct):
     per_connection_bytes: int
 
 
+class Baseline(msgspec.Struct):
+    """The bare `websockets` server: one ~1 KB frame to every subscriber, ten times."""
+
+    subscribers_connected: int
+    broadcast_ms_median: float
+    broadcast_ms_max: float
+    cpu_ms_median: float
+    delivery: Delivery
+    per_connection_bytes: int
+
+
 class Run(msgspec.Struct):
     name: str
     command: str
     started_at: str
     machine: str
     transport: str
+    live_workers: int
     subscribers_requested: int
     subscribers_connected: int
     client_processes: int
@@ -62,9 +75,12 @@ class Run(msgspec.Struct):
     reports_acknowledged: int
     push_errors: int
     pushes_overtaken: int
+    ingest_p99_ms: float
+    ingest_alone_p99_ms: float | None
     server_cpu_percent: float
     memory: Memory
     delivery: Delivery
+    baseline: Baseline | None
     note: str
 
 
@@ -192,6 +208,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--transport", choices=["ws", "sse"], default="ws", help="WebSocket or Server-Sent Events"
     )
+    parser.add_argument("--live-workers", type=int, default=1, help="live processes")
+    parser.add_argument(
+        "--baseline", action="store_true", help="first, the bare websockets broadcast"
+    )
+    parser.add_argument(
+        "--compare-ingest",
+        action="store_true",
+        help="first, the same pushes without subscribers (the ingest's own p99)",
+    )
     parser.add_argument("--name", default=None, help="results file name (default from sizes)")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
@@ -212,7 +237,10 @@ def main() -> None:
     # Stopped from outside: still stop the server and drop the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args = parse_args()
-    name = args.name or f"{args.transport}-{args.subscribers}-subscribers-{args.rate:g}-per-s"
+    name = args.name or (
+        f"{args.transport}-{args.subscribers}-subscribers-{args.live_workers}-live-"
+        f"{args.rate:g}-per-s"
+    )
     os.sched_setaffinity(0, {args.client_cpu})
     prefix = f"bedsvc-live-load-{secrets.token_hex(4)}"
     database = asyncio.run(create_database(args.database_url))
@@ -229,15 +257,68 @@ def main() -> None:
     print(markdown(run))
 
 
+def measure_baseline(args: argparse.Namespace, folder: Path) -> Baseline:
+    port = free_port()
+    server = ServerUnderTest(
+        port, args.server_cpu, {}, command=["-m", "loadtests.live.bare", str(port)]
+    )
+    assert server.process.stdin is not None
+    assert server.process.stdout is not None
+    try:
+        assert server.process.stdout.readline().strip() == "ready"
+        rss_before = server.rss()
+        clients = start_clients(
+            f"http://127.0.0.1:{port}/", args.subscribers, args.clients, args.client_cpu, folder
+        )
+        connected, _ = wait_ready(clients)
+        time.sleep(2)
+        per_connection = (server.rss() - rss_before) // max(1, connected)
+        broadcasts = []
+        for _ in range(10):
+            server.process.stdin.write("go\n")
+            server.process.stdin.flush()
+            broadcasts.append(msgspec.json.decode(server.process.stdout.readline()))
+            time.sleep(1)
+        received = collect(clients, folder)
+    finally:
+        server.stop()
+    acks = [
+        Ack(version=b["version"], hospital="bare", at=b["at"], sent=b["at"]) for b in broadcasts
+    ]
+    seconds = sorted(b["seconds"] for b in broadcasts)
+    return Baseline(
+        subscribers_connected=connected,
+        broadcast_ms_median=ms(percentile(seconds, 0.5)),
+        broadcast_ms_max=ms(seconds[-1]),
+        cpu_ms_median=ms(percentile(sorted(b["cpu_seconds"] for b in broadcasts), 0.5)),
+        delivery=delivery(acks, received),
+        per_connection_bytes=per_connection,
+    )
+
+
+def ingest_p99(acks: list[Ack]) -> float:
+    return ms(percentile(sorted(ack.at - ack.sent for ack in acks), 0.99))
+
+
 def measure(
     args: argparse.Namespace, name: str, database: str, prefix: str, keys: dict[str, str]
 ) -> Run:
-    port = free_port()
+    baseline = None
+    if args.baseline and args.transport == "ws":
+        with tempfile.TemporaryDirectory(prefix="bedsvc-bare-") as folder:
+            baseline = measure_baseline(args, Path(folder))
+        print(f"baseline: {baseline}", flush=True)
+    port, live_port = free_port(), free_port()
+    allowed = str(args.subscribers + 100)
     env = {
         "BEDSVC_DATABASE_URL": database,
         "BEDSVC_REDIS_URL": args.redis_url,
         "BEDSVC_REDIS_PREFIX": prefix,
-        "BEDSVC_LIVE_MAX_CONNECTIONS": str(args.subscribers + 100),
+        "BEDSVC_LIVE_PORT": str(live_port),
+        "BEDSVC_LIVE_WORKERS": str(args.live_workers),
+        "BEDSVC_LIVE_MAX_CONNECTIONS": allowed,
+        # Every subscriber comes from 127.0.0.1.
+        "BEDSVC_LIVE_MAX_CONNECTIONS_PER_ADDRESS": allowed,
         "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "1000000",
         "BEDSVC_LOG_LEVEL": "WARNING",
     }
@@ -246,9 +327,16 @@ def measure(
     try:
         server.wait_ready()
         base = f"http://127.0.0.1:{port}"
-        path = "/api/v1/live" if args.transport == "ws" else "/api/v1/live/events"
-        url = f"{base}{path}"
+        if args.transport == "ws":
+            url = f"http://127.0.0.1:{live_port}/api/v1/live"
+        else:
+            url = f"{base}/api/v1/live/events"
         asyncio.run(push_reports(base, keys, rate=20, duration=1))  # warm every code path
+        alone = None
+        if args.compare_ingest:
+            alone_acks, _, _ = asyncio.run(push_reports(base, keys, args.rate, args.duration))
+            alone = ingest_p99(alone_acks)
+            print(f"ingest alone: p99 {alone} ms", flush=True)
         time.sleep(1)
         rss_before = server.rss()
         with tempfile.TemporaryDirectory(prefix="bedsvc-live-") as folder:
@@ -301,9 +389,10 @@ def measure(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         machine=(
             f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"granian {granian.__version__}"
+            f"websockets {websockets_version}"
         ),
         transport=args.transport,
+        live_workers=args.live_workers,
         subscribers_requested=args.subscribers,
         subscribers_connected=connected,
         client_processes=args.clients,
@@ -313,6 +402,8 @@ def measure(
         reports_acknowledged=len(acks),
         push_errors=errors,
         pushes_overtaken=stale,
+        ingest_p99_ms=ingest_p99(acks),
+        ingest_alone_p99_ms=alone,
         server_cpu_percent=round(cpu_percent, 1),
         memory=Memory(
             rss_before_bytes=rss_before,
@@ -321,6 +412,7 @@ def measure(
             per_connection_bytes=(rss_connected - rss_before) // max(1, connected),
         ),
         delivery=delivery(acks, received),
+        baseline=baseline,
         note="2-core machine shared with other work: numbers are noisy.",
     )
 
@@ -328,8 +420,9 @@ def measure(
 def markdown(run: Run) -> str:
     d, m = run.delivery, run.memory
     mib = 1 << 20
+    transport = "WebSocket" if run.transport == "ws" else "Server-Sent Events"
     rows = [
-        ("transport", "WebSocket" if run.transport == "ws" else "Server-Sent Events"),
+        ("transport", f"{transport}, {run.live_workers} live process(es)"),
         (
             "subscribers connected",
             f"{run.subscribers_connected} of {run.subscribers_requested} "
@@ -341,7 +434,16 @@ def markdown(run: Run) -> str:
             f"for {run.duration_seconds:g} s ({run.push_errors} errors, "
             f"{run.pushes_overtaken} overtaken by the hospital's next report)",
         ),
-        ("deliveries", f"{d.delivered} of {d.expected}"),
+        (
+            "ingest p99 (request to acknowledgement)",
+            f"{run.ingest_p99_ms} ms"
+            + (
+                ""
+                if run.ingest_alone_p99_ms is None
+                else f" ({run.ingest_alone_p99_ms} ms without subscribers)"
+            ),
+        ),
+        ("deliveries", f"{d.delivered} of {d.expected} ({d.coalesced} in a later frame)"),
         (
             "latency from ack p50 / p90 / p99 / max",
             f"{d.p50_ms} / {d.p90_ms} / {d.p99_ms} / {d.max_ms} ms",
@@ -350,23 +452,39 @@ def markdown(run: Run) -> str:
             "latency from request p50 / p99 / max",
             f"{d.from_request_p50_ms} / {d.from_request_p99_ms} / {d.from_request_max_ms} ms",
         ),
+        ("lost / out of order", f"{d.lost} / {d.out_of_order}"),
         (
-            "lost / superseded (latest wins) / out of order",
-            f"{d.lost} / {d.superseded} / {d.out_of_order}",
-        ),
-        (
-            "covered by a later snapshot (worker reloads)",
+            "covered by a later snapshot (process reloads)",
             f"{d.resynced} ({d.later_snapshots} snapshots after the first)",
         ),
         ("closed by the server", str(d.closed_by_server)),
         (
             "server memory per connection",
-            f"{m.per_connection_bytes / 1024:.1f} KiB (worker RSS {m.rss_before_bytes // mib} "
-            f"→ {m.rss_connected_bytes // mib} MiB connected, "
+            f"{m.per_connection_bytes / 1024:.1f} KiB (process group RSS "
+            f"{m.rss_before_bytes // mib} → {m.rss_connected_bytes // mib} MiB connected, "
             f"{m.rss_after_bytes // mib} MiB after)",
         ),
         ("server CPU while pushing", f"{run.server_cpu_percent} % of its core"),
     ]
+    b = run.baseline
+    if b is not None:
+        rows += [
+            (
+                "baseline: bare websockets broadcast, median / max",
+                f"{b.broadcast_ms_median} / {b.broadcast_ms_max} ms to hand one frame to "
+                f"{b.subscribers_connected} connections ({b.cpu_ms_median} ms CPU)",
+            ),
+            (
+                "baseline: arrival p50 / p99 / max from broadcast start",
+                f"{b.delivery.p50_ms} / {b.delivery.p99_ms} / {b.delivery.max_ms} ms "
+                f"({b.delivery.lost} lost)",
+            ),
+            (
+                "bedsvc p99 from ack / baseline p99 from broadcast",
+                f"{d.p99_ms / b.delivery.p99_ms:.2f}" if b.delivery.p99_ms > 0 else "-",
+            ),
+            ("baseline: memory per connection", f"{b.per_connection_bytes / 1024:.1f} KiB"),
+        ]
     lines = [
         f"# Live fan-out: {run.name}",
         "",

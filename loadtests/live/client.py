@@ -1,5 +1,5 @@
-"""One subscriber process of the fan-out load test: many WebSocket connections, each recording
-the version and arrival time of every message.
+"""One subscriber process of the fan-out load test: many WebSocket (or event-stream)
+connections, each recording the version, arrival time and hospitals of every frame.
 
 The subscribers speak just enough HTTP and WebSocket by hand on a plain asyncio Protocol (under
 uvloop when installed): a general client library costs several times more per message than the
@@ -17,6 +17,7 @@ import asyncio
 import base64
 import os
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -28,20 +29,24 @@ import msgspec
 CONNECT_CONCURRENCY = 100
 
 
-# Every message starts `{"type":"…","version":N,` (msgspec writes the tag, then the fields in
-# order), on either transport; hospitals inside a message carry neither key.
+# Every frame starts `{"type":"…","version":N,` (the tag, then the fields in order), on either
+# transport; hospitals inside a frame carry neither key. A `changes` frame ends with the
+# `versions` of the hospitals it carries (the bare baseline's frames carry none).
 MESSAGE = re.compile(rb'\{"type":"(\w)\w*","version":(\d+),')
 START = b'{"type":"'
+VERSIONS = b'"versions":{'
+CODE = re.compile(rb'"([^"]+)":')
 
 
 class Received(msgspec.Struct, array_like=True):
-    """What one subscriber saw: the first snapshot's version, then (version, monotonic time) of
-    each delta or removal, and of each later snapshot as its negated version; and whether the
-    server ended the connection before the run did."""
+    """What one subscriber saw: the first snapshot's version, then (version, monotonic time,
+    hospital codes) of each `changes` frame, and of each later snapshot as its negated version
+    (without codes); and whether the server ended the connection before the run did."""
 
     snapshot: int
     versions: list[int]
     times: list[float]
+    codes: list[list[str]] = []
     close_code: int | None = None
 
 
@@ -95,22 +100,31 @@ class Subscriber(asyncio.Protocol):
                 return
             buffer = buffer[end + 4 :]
             self.upgraded = True
-        end = 0
-        versions, times = self.result.versions, self.result.times
-        for match in MESSAGE.finditer(buffer):
+        versions, times, codes = self.result.versions, self.result.times, self.result.codes
+        position = 0
+        while (match := MESSAGE.search(buffer, position)) is not None:
             kind, version = match.group(1), int(match.group(2))
-            if kind != b"s":
-                versions.append(version)
-                times.append(now)
-            elif self.snapshot.done():
-                versions.append(-version)  # a fresh snapshot later on: kept in sequence
-                times.append(now)
-            else:
-                self.result.snapshot = version
-                self.snapshot.set_result(None)
-            end = match.end()
-        # Keep only what may begin a message not yet complete.
-        start = buffer.find(START, end)
+            if kind == b"s":
+                position = match.end()
+                if self.snapshot.done():
+                    versions.append(-version)  # a fresh snapshot later on: kept in sequence
+                    times.append(now)
+                    codes.append([])
+                else:
+                    self.result.snapshot = version
+                    self.snapshot.set_result(None)
+                continue
+            start = buffer.find(VERSIONS, match.end())
+            end = buffer.find(b"}", start) if start >= 0 else -1
+            if end < 0:
+                position = match.start()  # the rest of this frame is yet to come
+                break
+            versions.append(version)
+            times.append(now)
+            codes.append([c.decode() for c in CODE.findall(buffer, start + len(VERSIONS), end)])
+            position = end
+        # Keep only what may begin a frame not yet complete.
+        start = buffer.find(START, position)
         self.buffer = buffer[start:] if start >= 0 else buffer[-len(START) :]
 
 
@@ -148,6 +162,8 @@ async def main(url: str, count: int) -> list[Received]:
 
 
 def run(url: str, count: int) -> list[Received]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 256)), hard))
     try:
         import uvloop  # optional: a cheaper event loop for the clients
     except ImportError:

@@ -1,4 +1,5 @@
-"""The bedsvc server under test: one worker process pinned to one core, and its memory."""
+"""The server under test (`bedsvc serve`, or the bare baseline) pinned to one core, and the
+memory and CPU of its whole process group (HTTP workers and live processes together)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ class ServerUnderTest:
         self.process = subprocess.Popen(
             ["taskset", "-c", str(cpu), sys.executable, *command],
             env=os.environ | env,
-            stdout=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if command[1] == "loadtests.live.bare" else subprocess.DEVNULL,
+            text=True,
             start_new_session=True,
         )
 
@@ -30,26 +33,28 @@ class ServerUnderTest:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("bedsvc serve exited")
+                raise RuntimeError("the server exited")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"http://127.0.0.1:{self.port}{path}").status_code == 200:
                     return
             time.sleep(0.1)
-        raise RuntimeError("bedsvc serve did not become ready")
+        raise RuntimeError("the server did not become ready")
+
+    def processes(self) -> list[psutil.Process]:
+        main = psutil.Process(self.process.pid)
+        return [main, *main.children(recursive=True)]
 
     @property
     def worker(self) -> psutil.Process:
-        """granian's worker process: the one that holds the connections."""
-        children = psutil.Process(self.process.pid).children(recursive=True)
-        return max(children, key=lambda p: p.memory_info().rss)
+        """The process holding the most memory: the one the connections are on."""
+        return max(self.processes(), key=lambda p: p.memory_info().rss)
 
     def rss(self) -> int:
-        rss: int = self.worker.memory_info().rss
-        return rss
+        """Resident memory of the whole process group (taskset's child and its children)."""
+        return sum(p.memory_info().rss for p in self.processes())
 
     def cpu_seconds(self) -> float:
-        times = self.worker.cpu_times()
-        return float(times.user + times.system)
+        return sum(float(t.user + t.system) for p in self.processes() for t in [p.cpu_times()])
 
     def stop(self) -> None:
         if self.process.poll() is None:

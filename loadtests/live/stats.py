@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import msgspec
 
 from loadtests.live.client import Received
@@ -20,7 +22,7 @@ class Delivery(msgspec.Struct):
     expected: int
     delivered: int
     lost: int
-    superseded: int
+    coalesced: int
     resynced: int
     later_snapshots: int
     out_of_order: int
@@ -42,40 +44,41 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 
 def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
-    """Every subscriber should see every acknowledged version (the stream is unfiltered).
+    """Every subscriber should see every acknowledged report (the stream is unfiltered).
 
-    A version a subscriber did not get is `resynced` when a later snapshot covered it (the
-    worker reloaded), `superseded` when it got a later version of the same hospital (latest
-    wins: allowed, it holds the newer state), otherwise `lost`."""
+    A report is delivered by the first `changes` frame of its version or later that carries its
+    hospital (frames are coalesced: one may carry several reports of the hospital, the latest
+    state; `coalesced` counts reports delivered by a frame of a later version). Not delivered,
+    it is `resynced` when a later snapshot covered it (the process reloaded), otherwise `lost`.
+    `out_of_order`: a frame whose version is lower than the one before it."""
     latencies: list[float] = []
     from_request: list[float] = []
-    lost = superseded = resynced = out_of_order = snapshots = 0
-    hospital_of = {ack.version: ack.hospital for ack in acks}
+    lost = coalesced = resynced = out_of_order = snapshots = 0
     for result in received:
-        arrived: dict[int, float] = {}
-        newest: dict[str, int] = {}
+        by_hospital: dict[str, tuple[list[int], list[float]]] = {}
         covered = previous = result.snapshot
-        for version, arrival in zip(result.versions, result.times, strict=True):
+        frames = zip(result.versions, result.times, result.codes or [], strict=False)
+        for version, arrival, codes in frames:
             if version < 0:  # a later snapshot
                 snapshots += 1
                 covered = previous = max(previous, -version)
                 continue
-            if version <= previous:
+            if version < previous:
                 out_of_order += 1
             previous = max(previous, version)
-            arrived[version] = arrival
-            code = hospital_of.get(version)
-            if code is not None:
-                newest[code] = max(newest.get(code, 0), version)
+            for code in codes:
+                versions, times = by_hospital.setdefault(code, ([], []))
+                versions.append(version)
+                times.append(arrival)
         for ack in acks:
             if ack.version <= result.snapshot:
                 continue
-            at = arrived.get(ack.version)
-            if at is not None:
-                latencies.append(at - ack.at)
-                from_request.append(at - ack.sent)
-            elif newest.get(ack.hospital, 0) > ack.version:
-                superseded += 1
+            versions, times = by_hospital.get(ack.hospital, ([], []))
+            index = bisect_left(versions, ack.version)
+            if index < len(versions):
+                latencies.append(times[index] - ack.at)
+                from_request.append(times[index] - ack.sent)
+                coalesced += versions[index] > ack.version
             elif ack.version <= covered:
                 resynced += 1
             else:
@@ -85,10 +88,10 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     return Delivery(
         subscribers=len(received),
         reports=len(acks),
-        expected=len(latencies) + lost + superseded + resynced,
+        expected=len(latencies) + lost + resynced,
         delivered=len(latencies),
         lost=lost,
-        superseded=superseded,
+        coalesced=coalesced,
         resynced=resynced,
         later_snapshots=snapshots,
         out_of_order=out_of_order,

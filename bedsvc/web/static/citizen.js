@@ -1,9 +1,10 @@
 /* The citizens' page: free beds by hospital and class, kept current over the live stream.
  *
- * Transport, best first: WebSocket /api/v1/live (snapshot, then deltas; reconnects with
- * backoff), Server-Sent Events /api/v1/live/events (same messages), and polling
- * /api/v1/availability every 15 s (?poll=SECONDS, 5 to 300, or data-poll-seconds) whenever
- * neither stream is open. ?transport=ws|sse|poll picks one, for diagnosis.
+ * Transport, best first: the live WebSocket (GET /api/v1/live says where it is: the live
+ * processes may listen on another port; a snapshot, then one frame of changes at most per
+ * tick; reconnects with backoff), Server-Sent Events /api/v1/live/events (same frames), and
+ * polling /api/v1/availability every 15 s (?poll=SECONDS, 5 to 300, or data-poll-seconds)
+ * whenever neither stream is open. ?transport=ws|sse|poll picks one, for diagnosis.
  */
 "use strict";
 
@@ -49,23 +50,18 @@
     render();
   }
 
-  function applyDelta(version, hospital) {
-    if (version <= state.version) return;
+  function applyChanges(version, hospitals, removed) {
+    if (version < state.version) return;
     state.version = version;
-    if (!hospital || !hospital.classes || hospital.removed) state.hospitals.delete(hospital && hospital.code);
-    else state.hospitals.set(hospital.code, hospital);
+    for (const hospital of hospitals) state.hospitals.set(hospital.code, hospital);
+    for (const code of removed) state.hospitals.delete(code);
     render();
   }
 
   function handleMessage(message) {
     if (!message || typeof message !== "object") return;
     if (message.type === "snapshot") applySnapshot(message.version, message.hospitals || [], true);
-    else if (message.type === "delta") applyDelta(message.version, message.hospital);
-    else if (message.type === "removed" && message.version > state.version) {
-      state.version = message.version;
-      state.hospitals.delete(message.code);
-      render();
-    }
+    else if (message.type === "changes") applyChanges(message.version, message.hospitals || [], message.removed || []);
   }
 
   // ---- transports ---------------------------------------------------------------------
@@ -112,9 +108,22 @@
     connection.backoff = Math.min(connection.backoff * 2, 30000);
   }
 
-  function connectWebSocket() {
-    const url = endpoint("/api/v1/live");
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  async function liveUrl() {
+    const response = await fetch("/api/v1/live", { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const url = new URL((await response.json()).websocket, location.href);
+    if (region) url.searchParams.set("region", region);
+    return url;
+  }
+
+  async function connectWebSocket() {
+    let url;
+    try {
+      url = await liveUrl();
+    } catch (error) {
+      connectEventSource();
+      return;
+    }
     let opened = false;
     let socket;
     try {
@@ -154,9 +163,6 @@
     connection.source = source;
     const onData = (event) => handleMessage(JSON.parse(event.data));
     source.onmessage = onData;
-    source.addEventListener("snapshot", onData);
-    source.addEventListener("delta", onData);
-    source.addEventListener("removed", onData);
     source.onopen = () => {
       opened = true;
       connection.backoff = 1000;

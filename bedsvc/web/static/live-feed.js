@@ -1,8 +1,8 @@
 /* The live availability feed for the lobby board, in one place so that a change of the
  * stream's transport or frame shape is a change here only.
  *
- * Today: Server-Sent Events from /api/v1/live/events with the messages of the README's "Live
- * availability" (snapshot, delta, removed). The caller gets plain callbacks:
+ * Today: Server-Sent Events from /api/v1/live/events with the frames of the README's "Live
+ * availability" (a snapshot, then frames of changes). The caller gets plain callbacks:
  *   Bedsvc.liveFeed({region, onSnapshot(version, hospitals), onHospital(version, hospital),
  *                    onRemoved(version, code), onState("live" | "reconnecting")})
  * and a stop() function back.
@@ -22,12 +22,11 @@
       if (message.type === "snapshot") {
         version = message.version;
         options.onSnapshot(message.version, message.hospitals || []);
-      } else if (message.type === "delta" && message.version > version) {
+      } else if (message.type === "changes" && message.version >= version) {
+        // (A frame that only turns stale flags keeps the version it had.)
         version = message.version;
-        options.onHospital(message.version, message.hospital);
-      } else if (message.type === "removed" && message.version > version) {
-        version = message.version;
-        options.onRemoved(message.version, message.code);
+        for (const hospital of message.hospitals || []) options.onHospital(version, hospital);
+        for (const code of message.removed || []) options.onRemoved(version, code);
       }
     }
 
@@ -40,7 +39,7 @@
         try { handle(JSON.parse(event.data)); } catch (error) { /* not a message of ours */ }
       };
       source.onmessage = onData;
-      for (const type of ["snapshot", "delta", "removed"]) source.addEventListener(type, onData);
+      for (const type of ["snapshot", "changes"]) source.addEventListener(type, onData);
       source.onopen = () => { backoff = 1000; options.onState("live"); };
       source.onerror = () => {
         options.onState("reconnecting");
