@@ -30,23 +30,25 @@ CONNECT_CONCURRENCY = 100
 
 
 # Every frame starts `{"type":"…","version":N,` (the tag, then the fields in order), on either
-# transport; hospitals inside a frame carry neither key. A `changes` frame ends with the
-# `versions` of the hospitals it carries (the bare baseline's frames carry none).
+# transport; hospitals inside a frame carry neither key. Every frame ends with the `versions`
+# of the hospitals it carries (each hospital's own), a flat object.
 MESSAGE = re.compile(rb'\{"type":"(\w)\w*","version":(\d+),')
 START = b'{"type":"'
 VERSIONS = b'"versions":{'
-CODE = re.compile(rb'"([^"]+)":')
+ENTRY = re.compile(rb'"([^"]+)":(\d+)')
 
 
 class Received(msgspec.Struct, array_like=True):
-    """What one subscriber saw: the first snapshot's version, then (version, monotonic time,
-    hospital codes) of each `changes` frame, and of each later snapshot as its negated version
-    (without codes); and whether the server ended the connection before the run did."""
+    """What one subscriber saw, frame by frame: whether it was a snapshot, the global version,
+    the monotonic arrival time, and the hospitals the frame carries with each one's own
+    version; and whether the server ended the connection before the run did. The first frame
+    is the snapshot the subscriber started from."""
 
-    snapshot: int
+    snapshots: list[bool]
     versions: list[int]
     times: list[float]
-    codes: list[list[str]] = []
+    codes: list[list[str]]
+    hospital_versions: list[list[int]]
     close_code: int | None = None
 
 
@@ -60,7 +62,7 @@ class Subscriber(asyncio.Protocol):
         self.request = self.request_for(host, target)
         self.buffer = b""
         self.upgraded = False
-        self.result = Received(snapshot=-1, versions=[], times=[])
+        self.result = Received(snapshots=[], versions=[], times=[], codes=[], hospital_versions=[])
         self.snapshot = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.stopping = False
@@ -100,28 +102,26 @@ class Subscriber(asyncio.Protocol):
                 return
             buffer = buffer[end + 4 :]
             self.upgraded = True
-        versions, times, codes = self.result.versions, self.result.times, self.result.codes
+        result = self.result
         position = 0
         while (match := MESSAGE.search(buffer, position)) is not None:
             kind, version = match.group(1), int(match.group(2))
-            if kind == b"s":
-                position = match.end()
-                if self.snapshot.done():
-                    versions.append(-version)  # a fresh snapshot later on: kept in sequence
-                    times.append(now)
-                    codes.append([])
-                else:
-                    self.result.snapshot = version
-                    self.snapshot.set_result(None)
-                continue
             start = buffer.find(VERSIONS, match.end())
             end = buffer.find(b"}", start) if start >= 0 else -1
             if end < 0:
                 position = match.start()  # the rest of this frame is yet to come
                 break
-            versions.append(version)
-            times.append(now)
-            codes.append([c.decode() for c in CODE.findall(buffer, start + len(VERSIONS), end)])
+            # The first snapshot's hospitals are not kept: pushes start after every subscriber
+            # holds it (and thousands of subscribers would keep every code of the region).
+            first = not self.snapshot.done()
+            entries = [] if first else ENTRY.findall(buffer, start + len(VERSIONS), end)
+            result.snapshots.append(kind == b"s")
+            result.versions.append(version)
+            result.times.append(now)
+            result.codes.append([code.decode() for code, _ in entries])
+            result.hospital_versions.append([int(v) for _, v in entries])
+            if not self.snapshot.done():
+                self.snapshot.set_result(None)
             position = end
         # Keep only what may begin a frame not yet complete.
         start = buffer.find(START, position)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import msgspec
 
 from loadtests.live.client import Received
@@ -46,43 +44,52 @@ def percentile(ordered: list[float], fraction: float) -> float:
 def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     """Every subscriber should see every acknowledged report (the stream is unfiltered).
 
-    A report is delivered by the first `changes` frame of its version or later that carries its
-    hospital (frames are coalesced: one may carry several reports of the hospital, the latest
-    state; `coalesced` counts reports delivered by a frame of a later version). Not delivered,
-    it is `resynced` when a later snapshot covered it (the process reloaded), otherwise `lost`.
-    `out_of_order`: a frame whose version is lower than the one before it."""
+    An ack is a hospital at its own version (what the push answered). It is delivered by the
+    first frame after the subscriber's first snapshot that carries the hospital at that version
+    or later (frames are coalesced: one may carry several reports of the hospital, the latest
+    state; `coalesced` counts reports delivered by a later version). Reports are pushed after
+    every subscriber holds its first snapshot. One first covered by a later snapshot (the
+    process reloaded)
+    is `resynced`; one never covered is `lost`. `out_of_order`: a frame whose global version is
+    lower than the one before it, or that carries a hospital at a lower version than before."""
     latencies: list[float] = []
     from_request: list[float] = []
     lost = coalesced = resynced = out_of_order = snapshots = 0
     for result in received:
-        by_hospital: dict[str, tuple[list[int], list[float]]] = {}
-        covered = previous = result.snapshot
-        frames = zip(result.versions, result.times, result.codes or [], strict=False)
-        for version, arrival, codes in frames:
-            if version < 0:  # a later snapshot
-                snapshots += 1
-                covered = previous = max(previous, -version)
+        # Per hospital: (its version, arrival, by a snapshot) of every later frame carrying it.
+        seen: dict[str, list[tuple[int, float, bool]]] = {}
+        frames = zip(
+            result.snapshots,
+            result.versions,
+            result.times,
+            result.codes,
+            result.hospital_versions,
+            strict=True,
+        )
+        previous = -1
+        for index, (snapshot, version, arrival, codes, own) in enumerate(frames):
+            if index == 0:
+                previous = version
                 continue
-            if version < previous:
-                out_of_order += 1
+            snapshots += snapshot
+            out_of_order += not snapshot and version < previous
             previous = max(previous, version)
-            for code in codes:
-                versions, times = by_hospital.setdefault(code, ([], []))
-                versions.append(version)
-                times.append(arrival)
+            for code, hospital_version in zip(codes, own, strict=True):
+                history = seen.setdefault(code, [])
+                if not snapshot and history and hospital_version < history[-1][0]:
+                    out_of_order += 1
+                history.append((hospital_version, arrival, snapshot))
         for ack in acks:
-            if ack.version <= result.snapshot:
-                continue
-            versions, times = by_hospital.get(ack.hospital, ([], []))
-            index = bisect_left(versions, ack.version)
-            if index < len(versions):
-                latencies.append(times[index] - ack.at)
-                from_request.append(times[index] - ack.sent)
-                coalesced += versions[index] > ack.version
-            elif ack.version <= covered:
+            history = seen.get(ack.hospital, [])
+            first = next((h for h in history if h[0] >= ack.version), None)
+            if first is None:
+                lost += 1
+            elif first[2]:
                 resynced += 1
             else:
-                lost += 1
+                latencies.append(first[1] - ack.at)
+                from_request.append(first[1] - ack.sent)
+                coalesced += first[0] > ack.version
     latencies.sort()
     from_request.sort()
     return Delivery(
