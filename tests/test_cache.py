@@ -96,11 +96,8 @@ async def test_an_entry_that_does_not_add_up_makes_the_worker_reload(
     }
 
 
-async def test_the_feed_checks_every_step_of_the_stream(services: Services) -> None:
-    """Applied when the global version grows by what the hospital's grew by; otherwise the
-    feed reloads from the cache."""
-    cache, feed = services.cache, services.feed
-    state = HospitalState(
+def hospital_state(version: int) -> HospitalState:
+    return HospitalState(
         code="3274011",
         name="RS A",
         kind="RSUD",
@@ -109,9 +106,16 @@ async def test_the_feed_checks_every_step_of_the_stream(services: Services) -> N
         phone="",
         lat=None,
         lon=None,
-        version=1,
+        version=version,
         wards=[],
     )
+
+
+async def test_the_feed_checks_every_step_of_the_stream(services: Services) -> None:
+    """Applied when the global version grows by what the hospital's grew by; otherwise the
+    feed reloads from the cache."""
+    cache, feed = services.cache, services.feed
+    state = hospital_state(1)
     await cache.rebuild({"3274011": 1}, [state])
     await feed.reload()
     assert (feed.version, feed.hospitals["3274011"].name) == (1, "RS A")
@@ -130,18 +134,7 @@ async def test_writes_arriving_out_of_order_keep_the_newest_state(services: Serv
     """Two workers commit versions 2 and 3 of one hospital; 3's write-through lands first."""
     cache = services.cache
     await cache.rebuild({"3274011": 1}, [])
-    base = HospitalState(
-        code="3274011",
-        name="RS A",
-        kind="RSUD",
-        region_code="3274",
-        address="",
-        phone="",
-        lat=None,
-        lon=None,
-        version=2,
-        wards=[],
-    )
+    base = hospital_state(2)
 
     newer = msgspec.structs.replace(base, name="newer", version=3)
     assert await cache.write_hospital("3274011", 3, newer) == 3
@@ -159,18 +152,7 @@ async def test_writes_arriving_out_of_order_keep_the_newest_state(services: Serv
 
 
 async def test_an_empty_cache_takes_no_write_until_rebuilt(services: Services) -> None:
-    state = HospitalState(
-        code="3274011",
-        name="RS A",
-        kind="RSUD",
-        region_code="3274",
-        address="",
-        phone="",
-        lat=None,
-        lon=None,
-        version=5,
-        wards=[],
-    )
+    state = hospital_state(5)
     # One hospital alone in an empty cache would pass for the whole region.
     assert await services.cache.write_hospital("3274011", 5, state) == -1
     assert (await services.cache.snapshot()).position is None
