@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
@@ -29,7 +30,12 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["operations"], summary="PostgreSQL and Redis are reachable")
+@get(
+    "/readyz",
+    tags=["operations"],
+    summary="PostgreSQL and Redis are reachable",
+    responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis is unreachable")},
+)
 async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
     database = redis = "ok"
     try:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import create_key, revoke_key, save_hospital
 from bedsvc.auth import IssuedKey, authenticate
+from bedsvc.errors import problem_responses
 from bedsvc.services import Services, get_services
 
 
@@ -27,19 +28,34 @@ class AdminController(Controller):
     tags = ["operators"]
     guards = [admin_key_guard]
 
-    @post("/hospitals", status_code=200, summary="Create or update a hospital")
+    @post(
+        "/hospitals",
+        status_code=200,
+        summary="Create or update a hospital",
+        responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
+    )
     async def save_hospital(
         self, services: NamedDependency[Services], data: JSONBody[HospitalIn]
     ) -> HospitalSaved:
         return await save_hospital(services.pool, services.queries, services.sync, data)
 
-    @post("/keys", status_code=201, summary="Issue an API key (shown once)")
+    @post(
+        "/keys",
+        status_code=201,
+        summary="Issue an API key (shown once)",
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def issue_key(
         self, services: NamedDependency[Services], data: JSONBody[KeyRequest]
     ) -> IssuedKey:
         return await create_key(services.pool, services.queries, data)
 
-    @delete("/keys/{key_id:str}", status_code=200, summary="Revoke an API key")
+    @delete(
+        "/keys/{key_id:str}",
+        status_code=200,
+        summary="Revoke an API key",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
     async def revoke_key(
         self, services: NamedDependency[Services], key_id: FromPath[str]
     ) -> KeyRevoked:

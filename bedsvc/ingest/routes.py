@@ -10,6 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from bedsvc.auth import bearer_token, find_key, require_hospital
+from bedsvc.errors import problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
 from bedsvc.ingest.service import apply_report, close_ward, require_hospital_exists
 from bedsvc.services import Services, get_services
@@ -38,7 +39,12 @@ class IngestController(Controller):
     tags = ["hospital push"]
     guards = [hospital_key_guard]
 
-    @post("/occupancy", status_code=200, summary="Report occupancy of one or more wards")
+    @post(
+        "/occupancy",
+        status_code=200,
+        summary="Report occupancy of one or more wards",
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def push_occupancy(
         self,
         request: Request[Any, Any, Any],
@@ -65,7 +71,12 @@ class IngestController(Controller):
             request.state.key_id,
         )
 
-    @delete("/wards/{ward_code:str}", status_code=200, summary="Close a ward")
+    @delete(
+        "/wards/{ward_code:str}",
+        status_code=200,
+        summary="Close a ward",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
     async def close(
         self,
         request: Request[Any, Any, Any],

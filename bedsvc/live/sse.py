@@ -21,7 +21,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bedsvc.availability import AvailabilityFilter
-from bedsvc.errors import BedsvcError, Forbidden
+from bedsvc.errors import BedsvcError, Forbidden, problem_responses
 from bedsvc.live.access import live_filter, origin_allowed
 from bedsvc.live.hub import Frame, LiveHub, RawSend, Subscriber
 from bedsvc.live.websocket import CLOSE_WAIT_SECONDS, read_until_gone
@@ -105,6 +105,7 @@ class LiveEventsController(Controller):
         summary="Live availability as Server-Sent Events",
         media_type="text/event-stream",
         response_description="`snapshot`, then `delta` / `removed` events; `id:` = version.",
+        responses=problem_responses(403, 422, 503),
     )
     async def events(
         self,

@@ -11,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from bedsvc.auth import bearer_token, find_key
-from bedsvc.errors import Forbidden, NotFound, invalid
+from bedsvc.errors import Forbidden, NotFound, invalid, problem_responses
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.history import HistoryFilter, history, history_csv
@@ -71,12 +71,20 @@ class MonitorController(Controller):
     tags = ["health office"]
     guards = [monitor_key_guard]
 
-    @get("/summary", summary="Beds, occupancy and BOR per class, hospital and region")
+    @get(
+        "/summary",
+        summary="Beds, occupancy and BOR per class, hospital and region",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def summary(self, services: NamedDependency[Services], region: Code = None) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
         return await _summary(services, region)
 
-    @get("/stale", summary="Hospitals and wards without a recent report")
+    @get(
+        "/stale",
+        summary="Hospitals and wards without a recent report",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def stale(
         self,
         services: NamedDependency[Services],
@@ -90,7 +98,11 @@ class MonitorController(Controller):
         threshold = parse_duration("older_than", older_than) if older_than else services.stale_after
         return await stale(services.pool, services.queries, threshold, region)
 
-    @get("/history", summary="Occupancy over time per hospital and class")
+    @get(
+        "/history",
+        summary="Occupancy over time per hospital and class",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def history(
         self,
         services: NamedDependency[Services],
@@ -114,7 +126,12 @@ class MonitorController(Controller):
         flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
         return await history(services.pool, services.queries, span, flt)
 
-    @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
+    @get(
+        "/export.csv",
+        summary="The history as CSV (streamed)",
+        media_type="text/csv",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def export_csv(
         self,
         services: NamedDependency[Services],
@@ -140,6 +157,7 @@ class MonitorController(Controller):
         "/export/edxl-have.xml",
         summary="Current beds as an OASIS EDXL-HAVE 1.0 HospitalStatus document",
         media_type="application/xml",
+        responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def edxl_have(
         self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
@@ -153,6 +171,7 @@ class MonitorController(Controller):
         "/export/fhir-measurereport.json",
         summary="Current beds as a FHIR R4 MeasureReport (SANER bed capacity)",
         media_type="application/fhir+json",
+        responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def fhir_measure_report(
         self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
@@ -173,7 +192,11 @@ class MonitorController(Controller):
         body = exports.measure_report(report_id, subject, classes, vocabulary, result.generated_at)
         return Response(body, media_type="application/fhir+json")
 
-    @get("/alerts", summary="Alerts, open ones first")
+    @get(
+        "/alerts",
+        summary="Alerts, open ones first",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def alerts(
         self,
         services: NamedDependency[Services],

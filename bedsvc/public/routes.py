@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
-from bedsvc.errors import NotFound
+from bedsvc.errors import NotFound, problem_responses
 from bedsvc.public.params import parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 from bedsvc.services import Services
@@ -66,7 +66,7 @@ class PublicController(Controller):
         "/availability",
         summary="Free beds per hospital and class",
         description=_CACHED,
-        responses=_NOT_MODIFIED,
+        responses=_NOT_MODIFIED | problem_responses(422),
         response_headers=_CACHE_HEADERS,
     )
     async def availability(
@@ -96,7 +96,7 @@ class PublicController(Controller):
         "/hospitals/{hospital_code:str}",
         summary="One hospital with its wards",
         description=_CACHED,
-        responses=_NOT_MODIFIED,
+        responses=_NOT_MODIFIED | problem_responses(404),
         response_headers=_CACHE_HEADERS,
     )
     async def hospital(
