@@ -77,9 +77,13 @@ class DatabaseUnavailable(BedsvcError):
 
 # Failures of the connection, not of the statement: the database is down, restarting, full,
 # or the pool had no connection to give in time (TimeoutError is an OSError). A client may
-# send the same request again later; nothing was committed.
+# send the same request again later. asyncpg's client-side errors are what a connection cut
+# mid-statement leaves behind ("the underlying connection is closed", "cannot switch to
+# state …"), measured by stopping PostgreSQL under pushes (tests/test_faults.py).
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
@@ -89,7 +93,9 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 
 
 def database_unavailable() -> DatabaseUnavailable:
-    return DatabaseUnavailable("The database is unavailable; nothing was stored. Retry later.")
+    return DatabaseUnavailable(
+        "The database is unavailable; retry later (sending the same report again is harmless)."
+    )
 
 
 def as_domain_error(exc: Exception) -> Exception:
@@ -131,7 +137,7 @@ def handle_bedsvc_error(_: Request[Any, Any, Any], exc: BedsvcError) -> Response
 
 
 def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    log.warning("database unavailable", path=request.url.path, error=repr(exc))
     return handle_bedsvc_error(request, database_unavailable())
 
 
@@ -175,7 +181,7 @@ _PROBLEMS = {
     413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
     422: "A field is invalid; `errors` names each field and the reason.",
     429: "Too many requests from this client; see `Retry-After`.",
-    503: "PostgreSQL is unavailable; nothing was stored. Retry after `Retry-After` seconds.",
+    503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",
 }
 _PROBLEM_SPECS = {
     status: ResponseSpec(

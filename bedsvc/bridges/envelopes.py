@@ -105,7 +105,7 @@ _ERRORS = {
     413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
     422: "A field is invalid; the message names it.",
     429: "Too many requests from this client; see `Retry-After`.",
-    503: "PostgreSQL is unavailable; nothing was stored. Retry after `Retry-After` seconds.",
+    503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",
 }
 
 
