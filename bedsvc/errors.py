@@ -98,9 +98,22 @@ def database_unavailable() -> DatabaseUnavailable:
     )
 
 
+def unstorable_text() -> InvalidInput:
+    # The last line of defence: the payload Structs refuse control characters where they can.
+    return InvalidInput(
+        "A text field holds a character PostgreSQL cannot store (NUL).",
+        [FieldError(field="body", reason="NUL character")],
+    )
+
+
 def as_domain_error(exc: Exception) -> Exception:
-    """A lost database connection as the 503 it means to a client; anything else unchanged."""
-    return database_unavailable() if isinstance(exc, DATABASE_DOWN) else exc
+    """A lost database connection as the 503 it means to a client, text PostgreSQL refuses as
+    the 422 it is; anything else unchanged."""
+    if isinstance(exc, DATABASE_DOWN):
+        return database_unavailable()
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError):
+        return unstorable_text()
+    return exc
 
 
 def invalid(field: str, reason: str) -> InvalidInput:
@@ -156,6 +169,12 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(problem, exc.headers)
 
 
+def handle_unstorable_text(
+    request: Request[Any, Any, Any], _: asyncpg.CharacterNotInRepertoireError
+) -> Response[Any]:
+    return handle_bedsvc_error(request, unstorable_text())
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     problem = Problem(
@@ -168,6 +187,7 @@ exception_handlers: ExceptionHandlersMap = {
     BedsvcError: handle_bedsvc_error,
     HTTPException: handle_http_exception,
     **dict.fromkeys(DATABASE_DOWN, handle_database_down),
+    asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
     Exception: handle_unexpected,
 }
 

@@ -24,6 +24,10 @@ from bedsvc.services import Services, get_services
 MONITOR_ROLES = ("monitor", "admin")
 
 Code = Annotated[str | None, QueryParameter(max_length=32)]
+# What parse_duration accepts, for the schema; a bucket is at least a minute.
+DURATION_PATTERN = r"^[1-9][0-9]{0,5}[smhd]$"
+BUCKET_PATTERN = r"^([6-9][0-9]|[1-9][0-9]{2,5})s$|^[1-9][0-9]{0,5}[mhd]$"
+Bucket = Annotated[str, QueryParameter(pattern=BUCKET_PATTERN)]
 
 
 async def monitor_key_guard(
@@ -89,7 +93,10 @@ class MonitorController(Controller):
         self,
         services: NamedDependency[Services],
         older_than: Annotated[
-            str | None, QueryParameter(description="e.g. 30m, 2h, 1d; default: the stale limit")
+            str | None,
+            QueryParameter(
+                description="e.g. 30m, 2h, 1d; default: the stale limit", pattern=DURATION_PATTERN
+            ),
         ] = None,
         region: Code = None,
     ) -> StaleReport:
@@ -111,7 +118,7 @@ class MonitorController(Controller):
         bed_class: Code = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
-        bucket: FromQuery[str] = "1h",
+        bucket: Bucket = "1h",
     ) -> History:
         """Each point is the state at the end of its bucket: a hospital that did not report in
         a bucket carries its last known value forward; a closed ward no longer counts."""
@@ -140,7 +147,7 @@ class MonitorController(Controller):
         bed_class: Code = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
-        bucket: FromQuery[str] = "1h",
+        bucket: Bucket = "1h",
     ) -> Stream:
         """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor."""
         _check_class(services, bed_class)

@@ -23,6 +23,11 @@ AcceptEncoding = Annotated[
     str | None, HeaderParameter(name="accept-encoding", description="gzip is offered")
 ]
 
+# Decimal degrees in range, e.g. -6.71,108.55: what parse_near accepts, for the schema.
+_LAT = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
+NEAR_PATTERN = rf"^{_LAT},{_LON}$"
+
 _CACHED = (
     "Served from each worker's cache of the current state. The weak ETag is the version and "
     "the number of stale wards; send it back in If-None-Match to get 304 Not Modified."
@@ -76,7 +81,8 @@ class PublicController(Controller):
         bed_class: Annotated[str | None, QueryParameter(max_length=32)] = None,
         available_only: FromQuery[bool] = False,
         near: Annotated[
-            str | None, QueryParameter(description="'lat,lon': sort nearest first")
+            str | None,
+            QueryParameter(description="'lat,lon': sort nearest first", pattern=NEAR_PATTERN),
         ] = None,
         limit: Annotated[int | None, QueryParameter(ge=1, le=5000)] = None,
         if_none_match: IfNoneMatch = None,
