@@ -19,10 +19,12 @@ from bedsvc.bridges.aplicares.schemas import (
 from bedsvc.bridges.aplicares.service import class_reply, delete_bed, read_beds, save_bed
 from bedsvc.bridges.body import read_body
 from bedsvc.bridges.envelopes import aplicares_responses
+from bedsvc.bridges.openapi import body_operation
 from bedsvc.services import Services
 
 PREFIX = "/aplicaresws/rest"
 _TEXT_FIELDS = frozenset({"kodekelas", "koderuang", "namaruang"})
+_BODY = "JSON, or the same fields as form data; numbers may be strings."
 
 
 def _ok(message: str) -> Reply:
@@ -55,6 +57,7 @@ class AplicaresController(Controller):
         "/bed/create/{kodeppk:str}",
         status_code=200,
         summary="Create (or replace) a room",
+        operation_class=body_operation(BedIn, _BODY),
         responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
     )
     async def create(
@@ -75,6 +78,7 @@ class AplicaresController(Controller):
         "/bed/update/{kodeppk:str}",
         status_code=200,
         summary="Update a room's beds",
+        operation_class=body_operation(BedIn, _BODY),
         responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
     )
     async def update(
@@ -96,6 +100,7 @@ class AplicaresController(Controller):
         "/bed/delete/{kodeppk:str}",
         status_code=200,
         summary="Delete (close) a room",
+        operation_class=body_operation(BedKey, _BODY),
         responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
     )
     async def delete(

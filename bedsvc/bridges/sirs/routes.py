@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 
 from bedsvc.bridges.body import convert_fields, decode_fields, read_body
 from bedsvc.bridges.envelopes import sirs_responses
+from bedsvc.bridges.openapi import body_operation
 from bedsvc.bridges.sirs.auth import sirs_guard
 from bedsvc.bridges.sirs.schemas import (
     OPTIONAL_FIELDS,
@@ -20,6 +21,8 @@ from bedsvc.bridges.sirs.schemas import (
 )
 from bedsvc.bridges.sirs.service import add_bed, bed_types, delete_bed, list_beds, update_bed
 from bedsvc.services import Services
+
+_BODY = "JSON, or the same fields as form data; numbers may be strings."
 
 
 @get(
@@ -46,6 +49,7 @@ async def list_fasyankes(
     "/Fasyankes",
     status_code=200,
     summary="Add a room's beds (or update the same row)",
+    operation_class=body_operation(BedIn, _BODY),
     responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def add_fasyankes(
@@ -62,6 +66,7 @@ async def add_fasyankes(
     "/Fasyankes",
     status_code=200,
     summary="Update a row by id_t_tt",
+    operation_class=body_operation(BedUpdate, _BODY),
     responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def update_fasyankes(
