@@ -203,6 +203,24 @@ async def set_up(client: Client, admin: str) -> dict[str, str]:
     return keys
 
 
+async def bridges_answer_503(client: Client) -> None:
+    """The bridges check their credentials in PostgreSQL: 503 in their own envelopes."""
+    sirs = await client.get(
+        "/sirs/fo/index.php/Fasyankes", headers={"X-rs-id": HOSPITALS[0], "X-pass": "x"}
+    )
+    assert sirs.status_code == 503, sirs.text
+    assert sirs.json()["fasyankes"][0]["status"] == "503"
+    stamp = str(int(time.time()))
+    aplicares = await client.get(
+        "/aplicaresws/rest/bed/read/0122R001/1/10",
+        headers={"X-cons-id": "1234", "X-timestamp": stamp, "X-signature": "x"},
+    )
+    assert aplicares.status_code == 503, aplicares.text
+    assert aplicares.json()["metadata"]["code"] == 0
+    assert "retry-after" in sirs.headers
+    assert "retry-after" in aplicares.headers
+
+
 async def public_wards(client: Client) -> dict[tuple[str, str], int]:
     seen = {}
     for code in HOSPITALS:
@@ -254,6 +272,7 @@ async def test_restarts_lose_no_acknowledged_report(
             # and the public reads go on from the cache.
             await until(lambda: traffic.reads[200] >= reads_before + 40, "reads meanwhile", 10)
             assert traffic.acks() <= acked_before + len(WARDS) * len(HOSPITALS)
+            await bridges_answer_503(client)
             await asyncio.to_thread(own_postgres.start)
             acked_after = traffic.acks()
             await until(lambda: traffic.acks() >= acked_after + 60, "pushes after restart", 15)
