@@ -193,7 +193,7 @@ exception_handlers: ExceptionHandlersMap = {
 
 # What each documented error status means on the routes that answer it.
 _PROBLEMS = {
-    400: "The body is not JSON (or not the form data the route takes).",
+    400: "Malformed request: the body is not JSON, or a parameter cannot be read.",
     401: "No API key, or an unknown one (`WWW-Authenticate: Bearer`).",
     403: "The key was revoked, or may not use this route or hospital.",
     404: "No such hospital, ward, key or resource.",
@@ -215,5 +215,8 @@ _PROBLEM_SPECS = {
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The `responses=` of a route handler: its error statuses, as problem+json."""
-    return {status: _PROBLEM_SPECS[status] for status in statuses}
+    """The `responses=` of a route handler: its error statuses, as problem+json.
+
+    400 always: Litestar documents one for every route with parameters, in the shape of its
+    own error body, which this service never sends."""
+    return {status: _PROBLEM_SPECS[status] for status in (400, *statuses)}
