@@ -14,7 +14,6 @@ import hmac
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import schemathesis
@@ -25,7 +24,12 @@ from schemathesis import GenerationMode, checks
 from schemathesis.python.asgi import shutdown_lifespans
 
 from bedsvc.app import create_app
-from bedsvc.bridges.credentials import issue_aplicares, issue_sirs
+from bedsvc.bridges.credentials import (
+    AplicaresCredential,
+    SirsCredential,
+    issue_aplicares,
+    issue_sirs,
+)
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer
@@ -42,15 +46,22 @@ CHECKS = [
     checks.response_headers_conformance,
     checks.response_schema_conformance,
 ]
-# The path parameters of the pushing routes: most cases go to the hospital the credentials are
-# for, so that they reach the handlers; the negative cases also try other codes.
+# The path parameters of the pushing routes: the positive cases go to the hospital the credentials
+# are for, so that they reach the handlers; the negative cases try any code.
 OWN_HOSPITAL = {"hospital_code": HOSPITAL, "kodeppk": PPK}
 
 
 class Credentials:
     """What each route authenticates with, as the client of that route would send it."""
 
-    def __init__(self, admin: str, monitor: str, hospital: str, aplicares: Any, sirs: Any) -> None:
+    def __init__(
+        self,
+        admin: str,
+        monitor: str,
+        hospital: str,
+        aplicares: AplicaresCredential,
+        sirs: SirsCredential,
+    ) -> None:
         self.admin = admin
         self.monitor = monitor
         self.hospital = hospital
