@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency pinned with its hashes (`make lock` writes them from pyproject.toml).
+LOCK := requirements/test.txt
+TOOLS := .tools
+UV_VERSION := 0.13.9
+UV_COMPILE = $(TOOLS)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet --custom-compile-command "make lock"
 
-.PHONY: demo test lint
+.PHONY: demo test lint lock lock-upgrade
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "bedsvc needs Python 3.11 or newer"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || scripts/install-system-deps python3-venv
 	@[ -x $(BIN)/pip ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,4 +32,23 @@ lint: $(STAMP)
 test: lint
 	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
+	@[ -x /usr/sbin/nginx ] || scripts/install-system-deps nginx \
+		|| echo "nginx is missing and could not be installed: the tests in front of bedsvc will fail"
+	@command -v promtool >/dev/null || scripts/install-system-deps prometheus \
+		|| echo "promtool is missing and could not be installed: the alert rules go unchecked"
+	@command -v redis-sentinel >/dev/null || scripts/install-system-deps redis-server redis-sentinel \
+		|| echo "redis-sentinel is missing and could not be installed: the failover test is skipped"
 	$(BIN)/pytest
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv==$(UV_VERSION)'
+
+# After adding or changing a dependency in pyproject.toml: pins what is new and keeps every
+# version already pinned. `make lock-upgrade` moves everything to the newest allowed versions.
+lock: $(TOOLS)/bin/uv
+	$(UV_COMPILE) $(UPGRADE) -o requirements/runtime.txt
+	$(UV_COMPILE) $(UPGRADE) --extra test -o requirements/test.txt
+
+lock-upgrade:
+	$(MAKE) lock UPGRADE=--upgrade

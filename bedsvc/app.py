@@ -5,68 +5,101 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import cast
 
-import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
+from litestar.types import (
+    LifeSpanReceive,
+    LifeSpanScope,
+    LifeSpanSend,
+    Middleware,
+    Receive,
+    Scope,
+    Send,
+)
 
 from bedsvc import __version__
 from bedsvc.admin.routes import AdminController
+from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.hub import live_hub
 from bedsvc.live.sse import EVENTS_PATH, RAW_SEND, LiveEventsController
 from bedsvc.live.websocket import LIVE_PATH, live_socket, serve_live_socket
 from bedsvc.logs import configure_logging
+from bedsvc.metrics import FeedMetrics, push_metrics, worker_stopped
+from bedsvc.metrics_sampling import sample_worker
 from bedsvc.monitor.alerts import run_alerts
+from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import metric_handlers, prometheus_config
+from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
+from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
+from bedsvc.ratelimit.counter import RateCounter
+from bedsvc.ratelimit.middleware import RateLimitMiddleware
+from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
+from bedsvc.shutdown import on_stop_signal
+from bedsvc.staff.csv_upload import OccupancyCsvController
+from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.sync import CacheSync, cancel
+from bedsvc.sync import CacheSync
+from bedsvc.tasks import cancel
+from bedsvc.throttle import FailureThrottle
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
 
+# How often each worker samples the gauges that are states (feed lag, live connections): a
+# PostgreSQL version read per sample.
+METRICS_SAMPLE_SECONDS = 2.0
 
-def connect_redis(url: str) -> aioredis.Redis:
-    # Short timeouts: with Redis down, a request must fall back quickly, not hang.
-    return aioredis.Redis.from_url(
-        url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15
-    )
+
+# How long the change feed's read waits for new entries; its connection times out later.
+FEED_BLOCK_SECONDS = 1.0
 
 
 async def build_services(settings: Settings) -> Services:
-    database_url, redis_url = settings.urls()
+    database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
+    replica_pool = pool
+    if settings.database_replica_url is not None:
+        replica_pool = await connect_pool(
+            settings.database_replica_url, settings.db_pool_min, settings.db_pool_max
+        )
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
-    client = connect_redis(redis_url)
-    cache = AvailabilityCache(client, settings.redis_prefix)
+    client = connect_redis(settings)
+    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
     sync = CacheSync(pool, cache, queries)
     feed = ChangeFeed(
-        sync, redis_url, cache.channel, poll_interval=settings.cache_reconcile_seconds
+        sync,
+        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
+        cache.stream_key,
+        block_seconds=FEED_BLOCK_SECONDS,
+        poll_interval=settings.cache_reconcile_seconds,
     )
     public = PublicCache(feed, settings)
     feed.add_listener(public)
+    feed.add_listener(FeedMetrics())
     return Services(
         settings=settings,
         pool=pool,
@@ -79,6 +112,13 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=public,
         live=live_hub(feed, settings),
+        keys=KeyCache(settings.key_cache_seconds),
+        throttle=FailureThrottle(
+            client, settings.redis_prefix, settings.signin_failure_window_seconds
+        ),
+        health=Health(),
+        rate_limits=RateCounter(client, settings.redis_prefix),
+        replica_pool=replica_pool,
     )
 
 
@@ -105,7 +145,9 @@ class BedsvcApp(FastPathApp):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
+    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
+    signals end the live streams at once (bedsvc/shutdown.py)."""
     fast_path = FastPath()
 
     @asynccontextmanager
@@ -116,44 +158,76 @@ def create_app(settings: Settings) -> Litestar:
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
         alerts = asyncio.create_task(
-            run_alerts(services.pool, services.queries, settings, services.stale_after)
+            run_alerts(
+                services.pool, services.queries, settings, services.stale_after, services.health
+            )
+        )
+        await check_readiness(services.health, services.pool, services.queries, services.redis)
+        readiness = asyncio.create_task(
+            run_readiness(
+                services.health,
+                services.pool,
+                services.queries,
+                services.redis,
+                settings.readiness_interval_seconds,
+            )
         )
         await services.feed.start()
         if settings.public_fast_path:
             fast_path.cache = services.public
         services.live.start()
+        restore_signals = on_stop_signal(services.live.stop) if stop_on_signal else None
+        metrics = asyncio.create_task(
+            sample_worker(
+                services.feed,
+                services.pool,
+                services.queries,
+                lambda: len(services.live.subscribers),
+                settings.live_max_connections,
+                METRICS_SAMPLE_SECONDS,
+            )
+        )
         log.info("worker started", version=services.feed.version)
         try:
             yield
         finally:
+            if restore_signals is not None:
+                restore_signals()
             fast_path.cache = None
             services.live.stop()
             await services.feed.stop()
+            await cancel(readiness)
             await cancel(alerts)
             await cancel(reconciler)
+            await cancel(metrics)
             await services.redis.aclose()
             await services.pool.close()
+            if services.replica_pool is not services.pool:
+                await services.replica_pool.close()
+            worker_stopped()
             log.info("worker stopped")
 
     configure_logging(settings.log_level, settings.log_json)
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.write_rate_limit_per_minute),
-        exclude=[
-            r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|live)",
-            r"^/(healthz|readyz|metrics|schema)",
-            # Pages and their files: many citizens may share one address behind a NAT.
-            r"^/($|dashboard$|static/)",
-        ],
-    )
+    # Pushes are counted outside the rate limit, so that refused ones count too.
+    middleware: list[Middleware] = [push_metrics, RateLimitMiddleware(settings)]
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    if proxies:
+        # Outermost: the rate limits and everything after see the real client.
+        middleware.insert(0, ForwardedMiddleware(proxies))
     return BedsvcApp(
         fast_path=fast_path,
         route_handlers=[
             PublicController,
+            RegistryController,
             IngestController,
             AdminController,
             AplicaresController,
             sirs_router(settings.sirs_prefix),
             MonitorController,
+            AuditController,
+            SessionController,
+            OccupancyCsvController,
+            UsersController,
             *web_handlers(settings),
             LiveEventsController,
             live_socket,
@@ -162,7 +236,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"services": Provide(get_services, sync_to_thread=False)},
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
-        middleware=[rate_limit.middleware, prometheus_config().middleware],
+        middleware=[*middleware, prometheus_config().middleware],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="bedsvc",

@@ -9,4 +9,4 @@ from bedsvc.settings import load_settings
 
 
 def app_from_env() -> Litestar:
-    return create_app(load_settings())
+    return create_app(load_settings(), stop_on_signal=True)

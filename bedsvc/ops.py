@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
+import redis.asyncio as aioredis
 from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
+from bedsvc.health import Health as WorkerHealth
+from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.services import Services
+from bedsvc.store import Queries
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -23,6 +29,8 @@ class Readiness(msgspec.Struct, frozen=True):
     status: str
     database: str
     redis: str
+    alerts: str
+    checked_at: str
 
 
 @get("/healthz", tags=["operations"], summary="The process is up")
@@ -37,19 +45,56 @@ async def healthz() -> Health:
     responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis is unreachable")},
 )
 async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
+    """As last checked by the worker's background task (every
+    `BEDSVC_READINESS_INTERVAL_SECONDS`): a call costs no connection, however many arrive.
+    `alerts` tells whether the last alert evaluation failed; it does not make the worker
+    unready, as serving does not depend on it."""
+    health = services.health
+    # A check that stopped coming is no evidence of health.
+    overdue = max(3 * services.settings.readiness_interval_seconds, 5.0)
+    current = health.checked_at is not None and (
+        datetime.now(UTC) - health.checked_at
+    ) <= timedelta(seconds=overdue)
+    ready = current and health.database == health.redis == "ok"
+    body = Readiness(
+        status="ready" if ready else "not ready",
+        database=health.database if current else "not checked lately",
+        redis=health.redis if current else "not checked lately",
+        alerts=health.alerts,
+        checked_at=health.checked_at.isoformat() if health.checked_at else "",
+    )
+    return Response(body, status_code=200 if ready else 503)
+
+
+async def check_readiness(
+    health: WorkerHealth, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
+) -> None:
+    """One check of both servers, written into `health`."""
     database = redis = "ok"
     try:
-        async with services.pool.acquire(timeout=2) as conn:
-            await services.queries.current_version(conn)
-    except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+        async with pool.acquire(timeout=2) as conn:
+            await queries.ping(conn)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         database = f"unreachable: {type(exc).__name__}"
+        record_database_error("readiness")
     try:
-        await services.redis.ping()
+        await client.ping()
     except (RedisError, OSError) as exc:
         redis = f"unreachable: {type(exc).__name__}"
-    ready = database == redis == "ok"
-    body = Readiness(status="ready" if ready else "not ready", database=database, redis=redis)
-    return Response(body, status_code=200 if ready else 503)
+        record_redis_error("readiness")
+    health.servers_checked(database, redis)
+
+
+async def run_readiness(
+    health: WorkerHealth,
+    pool: asyncpg.Pool,
+    queries: Queries,
+    client: aioredis.Redis,
+    interval: float,
+) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await check_readiness(health, pool, queries, client)
 
 
 def prometheus_config() -> PrometheusConfig:

@@ -8,7 +8,10 @@ data folder with mode 0600, which suits one machine; several instances need the 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import tempfile
 from collections.abc import Callable
@@ -32,6 +35,7 @@ class SecretBox:
     def __init__(self, keys: Callable[[], list[bytes]]) -> None:
         self._keys = keys
         self._fernet: MultiFernet | None = None
+        self._raw: list[bytes] = []
 
     def _box(self) -> MultiFernet:
         if self._fernet is None:
@@ -40,6 +44,7 @@ class SecretBox:
                 raise SecretKeyError("BEDSVC_SECRET_KEY holds no key")
             try:
                 self._fernet = MultiFernet([Fernet(key) for key in keys])
+                self._raw = [base64.urlsafe_b64decode(key) for key in keys]
             except ValueError as exc:
                 raise SecretKeyError(
                     "BEDSVC_SECRET_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
@@ -51,6 +56,16 @@ class SecretBox:
     def check(self) -> None:
         """Raises SecretKeyError now if the keys are missing or malformed."""
         self._box()
+
+    def mac_keys(self, purpose: str) -> list[bytes]:
+        """HMAC keys for one purpose, one per configured key, the current one first.
+
+        Derived (HMAC-SHA256 of the purpose under each key) so that a keyed hash never uses
+        the encryption key itself, and so that rotating BEDSVC_SECRET_KEY the usual way (new
+        key first, old ones kept) keeps stored hashes checkable."""
+        self._box()
+        label = f"bedsvc:{purpose}".encode()
+        return [hmac.new(raw, label, hashlib.sha256).digest() for raw in self._raw]
 
     def encrypt(self, plain: str) -> bytes:
         return self._box().encrypt(plain.encode())

@@ -9,13 +9,14 @@ import resource
 from granian import Granian
 from granian.constants import Interfaces, Loops
 
+from bedsvc.metrics_folder import metrics_folder
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 
 
 def export_urls(settings: Settings) -> None:
     """Worker processes read their settings from the environment; give them the real URLs."""
-    os.environ["BEDSVC_DATABASE_URL"], os.environ["BEDSVC_REDIS_URL"] = settings.urls()
+    os.environ.update(settings.server_environment())
 
 
 def raise_open_files_limit(needed: int) -> None:
@@ -54,4 +55,7 @@ def serve_granian(
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     asyncio.run(migrate(settings.urls()[0]))
     export_urls(settings)
-    serve_granian("bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections)
+    with metrics_folder(settings.data_dir):
+        serve_granian(
+            "bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections
+        )

@@ -11,14 +11,18 @@ import redis.asyncio as aioredis
 from litestar import Request
 from litestar.datastructures import State
 
+from bedsvc.auth import KeyCache
 from bedsvc.cache import AvailabilityCache
 from bedsvc.feed import ChangeFeed
+from bedsvc.health import Health
 from bedsvc.live.hub import LiveHub
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
+from bedsvc.throttle import FailureThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,12 @@ class Services:
     secret_box: SecretBox
     public: PublicCache
     live: LiveHub
+    keys: KeyCache
+    throttle: FailureThrottle
+    health: Health
+    rate_limits: RateCounter
+    # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
+    replica_pool: asyncpg.Pool
 
     @property
     def bed_class_codes(self) -> frozenset[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AlertRule = Literal["class_exhausted", "hospital_stale"]
@@ -27,8 +29,19 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset starts an embedded PostgreSQL."
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="PostgreSQL streaming replica the monitor's history and exports read from.",
+    )
     redis_url: str | None = Field(
-        default=None, description="Redis URL; unset starts an embedded Redis."
+        default=None, description="Redis URL; unset (and no sentinels) starts an embedded Redis."
+    )
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Redis Sentinel addresses (host:port, comma-separated), instead of a URL.",
+    )
+    redis_sentinel_master: str | None = Field(
+        default=None, description="Name of the Sentinel-watched group whose primary to use."
     )
     data_dir: Path = Field(
         default=Path(".bedsvc"), description="Folder of the embedded servers' data."
@@ -45,9 +58,35 @@ class Settings(BaseSettings):
         default=300, ge=0, description="How far in the future a reported_at may lie."
     )
     max_wards_per_report: int = Field(default=500, ge=1)
+    max_wards_per_hospital: int = Field(
+        default=2000, ge=1, description="Open wards one hospital may have; more is refused."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     write_rate_limit_per_minute: int = Field(
-        default=600, ge=1, description="Authenticated writes per client address per worker."
+        default=600,
+        ge=1,
+        description="Requests per minute per API key or bridge credential, across all "
+        "workers and instances.",
+    )
+    unauthenticated_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Requests per minute per client address without a credential (or with "
+        "one refused), across all workers and instances; public reads are not limited.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated); empty: none.",
+    )
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a checked API key is trusted without asking PostgreSQL again "
+        "(a revocation takes effect within this time).",
+    )
+    change_stream_length: int = Field(
+        default=10_000, ge=100, description="Entries the Redis change stream keeps."
     )
     cache_reconcile_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
@@ -68,6 +107,14 @@ class Settings(BaseSettings):
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
         default=[], description="URLs every alert transition is POSTed to (comma-separated)."
     )
+    alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="One secret per webhook URL, in the same order (comma-separated): each "
+        "delivery carries an HMAC-SHA256 signature of its body under its URL's secret.",
+    )
+    alert_webhook_allow_http: bool = Field(
+        default=False, description="Allow http:// webhook URLs (the body and signature in clear)."
+    )
     alert_webhook_max_attempts: int = Field(default=6, ge=1)
     alert_webhook_backoff_seconds: float = Field(
         default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
@@ -86,6 +133,29 @@ class Settings(BaseSettings):
     public_fast_path: bool = Field(
         default=True, description="Answer cached public reads before the framework's routing."
     )
+    monitor_max_points: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most points (series x buckets) one JSON history answer may hold.",
+    )
+    monitor_max_export_rows: int = Field(
+        default=1_000_000, ge=1, description="Most rows one CSV export may stream."
+    )
+    monitor_statement_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="PostgreSQL statement_timeout of the monitor queries."
+    )
+    readiness_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often each worker checks PostgreSQL and Redis."
+    )
+    signin_max_failures_per_login: int = Field(
+        default=10, ge=1, description="Failed bridge sign-ins per login before 429."
+    )
+    signin_max_failures_per_address: int = Field(
+        default=100, ge=1, description="Failed bridge sign-ins per client address before 429."
+    )
+    signin_failure_window_seconds: int = Field(
+        default=300, ge=1, description="How long failed sign-ins are counted (from the first)."
+    )
     live_max_connections: int = Field(
         default=10_000, ge=1, description="Live (WebSocket and SSE) connections per worker."
     )
@@ -101,6 +171,23 @@ class Settings(BaseSettings):
     live_send_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A live client that takes nothing this long is closed."
     )
+    session_seconds: int = Field(
+        default=43_200, ge=60, description="How long a ward-staff sign-in lasts (a shift)."
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="Window in which failed sign-ins are counted."
+    )
+    sign_in_max_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed sign-ins per username per window before refusal."
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins per client address per window."
+    )
+    public_url: str = Field(
+        default="",
+        description="Base URL citizens and staff reach bedsvc at (e.g. https://beds.example); "
+        "alerts link to the entry page with it.",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(
@@ -114,24 +201,80 @@ class Settings(BaseSettings):
         description="Path under which the SIRS Online-compatible bridge answers.",
     )
     aplicares_max_skew_seconds: int = Field(
-        default=300, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
+        default=60, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
     )
     bridge_utc_offset_hours: int = Field(
         default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
     )
 
-    @field_validator("alert_rules", "alert_bed_classes", "alert_webhook_urls", mode="before")
+    @field_validator(
+        "alert_rules",
+        "alert_bed_classes",
+        "alert_webhook_urls",
+        "alert_webhook_secrets",
+        "redis_sentinels",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
 
-    @field_validator("alert_webhook_urls")
+    @model_validator(mode="after")
+    def _check_webhooks(self) -> Settings:
+        schemes = ("http://", "https://") if self.alert_webhook_allow_http else ("https://",)
+        for url in self.alert_webhook_urls:
+            parts = urlsplit(url)
+            # The URL is shown in logs and the alerts API: no credentials in it.
+            shown = parts._replace(netloc=parts.hostname or "").geturl()
+            if not url.startswith(schemes):
+                raise ValueError(
+                    f"webhook URL must start with {' or '.join(schemes)}: {shown!r} "
+                    "(BEDSVC_ALERT_WEBHOOK_ALLOW_HTTP=true allows http://)"
+                )
+            if parts.username is not None or parts.password is not None:
+                raise ValueError(
+                    f"webhook URL {shown!r} carries credentials: the receiver checks the "
+                    "signature made with BEDSVC_ALERT_WEBHOOK_SECRETS instead"
+                )
+        if len(self.alert_webhook_secrets) != len(self.alert_webhook_urls):
+            raise ValueError(
+                f"BEDSVC_ALERT_WEBHOOK_SECRETS holds {len(self.alert_webhook_secrets)} secrets "
+                f"for {len(self.alert_webhook_urls)} webhook URLs: give one per URL, same order"
+            )
+        return self
+
+    def webhook_secret(self, url: str) -> bytes:
+        """The signing secret of one webhook URL."""
+        index = self.alert_webhook_urls.index(url)
+        return self.alert_webhook_secrets[index].get_secret_value().encode()
+
+    @field_validator("trusted_proxies")
     @classmethod
-    def _check_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"webhook URL must start with http:// or https://: {url!r}")
-        return urls
+    def _check_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {value!r}") from None
+        return values
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"sentinel address must be host:port: {address!r}")
+        return addresses
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> Settings:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("BEDSVC_REDIS_SENTINELS needs BEDSVC_REDIS_SENTINEL_MASTER")
+        if self.redis_sentinels and self.redis_url:
+            raise ValueError("set BEDSVC_REDIS_URL or BEDSVC_REDIS_SENTINELS, not both")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -142,14 +285,31 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {name!r}") from None
         return name
 
-    def urls(self) -> tuple[str, str]:
-        """Both server URLs, once the embedded servers (if any) have filled them in."""
-        if self.database_url is None or self.redis_url is None:
+    def urls(self) -> tuple[str, str | None]:
+        """Both server URLs, once the embedded servers (if any) have filled them in; no
+        Redis URL when Redis is found through Sentinel."""
+        if self.database_url is None or (self.redis_url is None and not self.redis_sentinels):
             raise RuntimeError(
                 "BEDSVC_DATABASE_URL and BEDSVC_REDIS_URL are unset: "
                 "'bedsvc serve' starts embedded servers for them."
             )
         return self.database_url, self.redis_url
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        addresses = []
+        for address in self.redis_sentinels:
+            host, _, port = address.rpartition(":")
+            addresses.append((host.strip("[]"), int(port)))
+        return addresses
+
+    def server_environment(self) -> dict[str, str]:
+        """The settings that processes started from this one (workers, the demo's server)
+        need to reach the same servers, embedded ones included."""
+        database_url, redis_url = self.urls()
+        env = {"BEDSVC_DATABASE_URL": database_url}
+        if redis_url is not None:
+            env["BEDSVC_REDIS_URL"] = redis_url
+        return env
 
 
 def load_settings() -> Settings:

@@ -1,56 +1,30 @@
-"""Keeps the Redis cache in step with PostgreSQL, and reads availability from either.
+"""Keeps the Redis cache in step with PostgreSQL.
 
-After each commit the changed hospital is written through to Redis. When Redis is down that
-write is skipped and remembered; a reconciler in every worker compares the cache's version
-with PostgreSQL's and rebuilds the cache once Redis is back or whenever it fell behind.
+After each commit the changed hospital is written through to Redis, which appends it to the
+change stream. A write-through can be lost (Redis down, a worker stopped between commit and
+write); a reconciler in every worker compares each hospital's version in Redis with
+PostgreSQL's and writes through again the hospitals Redis lags on, or fills an empty cache.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any
 
 import asyncpg
-import msgspec
 import structlog
 from redis.exceptions import RedisError
 
-from bedsvc.availability import HospitalState, WardState
+from bedsvc.availability import HospitalState
 from bedsvc.cache import AvailabilityCache
-from bedsvc.store import Conn, Queries
+from bedsvc.metrics import record_database_error, record_redis_error
+from bedsvc.store import Queries
+from bedsvc.store.states import load_snapshot, load_states, load_versions
+from bedsvc.tasks import raise_if_cancelled
 
 log = structlog.get_logger(__name__)
 
-_CACHE_ERRORS = (RedisError, OSError)
-
-
-def state_from_row(row: asyncpg.Record, version: int) -> HospitalState:
-    return HospitalState(
-        code=row["code"],
-        name=row["name"],
-        kind=row["kind"],
-        region_code=row["region_code"],
-        address=row["address"],
-        phone=row["phone"],
-        lat=row["lat"],
-        lon=row["lon"],
-        version=version,
-        wards=msgspec.convert(row["wards"], list[WardState]),
-    )
-
-
-async def load_state(conn: Conn, queries: Queries, code: str, version: int) -> HospitalState | None:
-    row = await queries.hospital_state(conn, code=code)
-    return None if row is None else state_from_row(row, version)
-
-
-async def load_snapshot(pool: asyncpg.Pool, queries: Queries) -> tuple[int, list[HospitalState]]:
-    """Every listed hospital and the version they are consistent with."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        version: int = await queries.current_version(conn)
-        rows = [row async for row in queries.all_hospital_states(conn)]
-    return version, [state_from_row(row, version) for row in rows]
+CACHE_ERRORS = (RedisError, OSError)
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 class CacheSync:
@@ -59,84 +33,72 @@ class CacheSync:
         self.cache = cache
         self.queries = queries
         self._dirty = False
-        self._last_db_version: int | None = None
+        self._last_versions: dict[str, int] = {}
 
     async def publish(self, code: str, version: int, state: HospitalState | None) -> None:
         """Write-through after a commit; a failure only delays the cache, never the caller."""
         try:
-            if state is None:
-                await self.cache.remove_hospital(code, version)
-            else:
-                await self.cache.write_hospital(state)
-        except _CACHE_ERRORS as exc:
+            if await self.cache.write_hospital(code, version, state) < 0:
+                self._dirty = True  # an empty cache: the reconciler fills it
+        except CACHE_ERRORS as exc:
             self._dirty = True
+            record_redis_error("write_through")
             log.warning("cache write skipped", hospital=code, version=version, error=str(exc))
 
     async def rebuild(self) -> int:
-        version, states = await load_snapshot(self.pool, self.queries)
-        await self.cache.rebuild(version, states)
-        log.info("cache rebuilt from database", version=version, hospitals=len(states))
-        return version
+        snapshot = await load_snapshot(self.pool, self.queries)
+        position = await self.cache.rebuild(snapshot.versions, snapshot.states)
+        log.info("cache rebuilt from database", version=position, hospitals=len(snapshot.states))
+        return position
 
-    async def reconcile_once(self) -> bool:
-        """Rebuilds the cache when it is missing or has stayed behind PostgreSQL; True if it did."""
+    async def reconcile_once(self) -> list[str]:
+        """Repairs what the cache lacks; returns the codes of the hospitals written again
+        (every code after a rebuild)."""
         async with self.pool.acquire() as conn:
-            db_version: int = await self.queries.current_version(conn)
-        previous_db_version, self._last_db_version = self._last_db_version, db_version
-        cached = await self.cache.version()
-        # A cache one write behind may just be a commit whose write-through is under way;
-        # behind what PostgreSQL had one round ago, it missed something.
-        lagging = cached is not None and cached < (previous_db_version or 0)
-        if not (self._dirty or cached is None or lagging):
-            return False
-        if not await self.cache.try_rebuild_lock():
-            return False
-        try:
-            await self.rebuild()
-            self._dirty = False
-        finally:
-            await self.cache.release_rebuild_lock()
-        return True
+            versions = await load_versions(conn, self.queries)
+        previous, self._last_versions = self._last_versions, versions
+        if await self.cache.version() is None:
+            # An empty cache (a new or restarted Redis): one worker fills it for everyone.
+            if not await self.cache.try_rebuild_lock():
+                return []
+            try:
+                await self.rebuild()
+                self._dirty = False
+            finally:
+                await self.cache.release_rebuild_lock()
+            return sorted(versions)
+        cached = await self.cache.versions()
+        dirty, self._dirty = self._dirty, False
+        # A hospital one round behind may be a commit whose write-through is under way; behind
+        # what PostgreSQL had one round ago, its write-through was lost. After a write-through
+        # of this worker failed, whatever lags now is repaired at once.
+        lagging = [
+            code
+            for code, version in versions.items()
+            if cached.get(code, 0) < (version if dirty else min(version, previous.get(code, 0)))
+        ]
+        if lagging:
+            await self.repair(lagging)
+        return lagging
+
+    async def repair(self, codes: list[str]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            versions = await load_versions(conn, self.queries)
+            states = {state.code: state for state in await load_states(conn, self.queries, codes)}
+        for code in codes:
+            await self.cache.write_hospital(code, versions.get(code, 0), states.get(code))
+        log.warning("cache repaired from database", hospitals=codes)
 
     async def run_reconciler(self, interval: float) -> None:
         while True:
             try:
                 await self.reconcile_once()
-            except _CACHE_ERRORS as exc:
+            except CACHE_ERRORS as exc:
                 raise_if_cancelled()
+                record_redis_error("reconcile")
                 log.debug("cache unreachable", error=str(exc))
-            except (asyncpg.PostgresError, OSError) as exc:
+            except DATABASE_ERRORS as exc:
                 raise_if_cancelled()
+                record_database_error("reconcile")
                 log.warning("database unreachable from reconciler", error=str(exc))
             await asyncio.sleep(interval)
-
-    async def snapshot(self) -> tuple[int, list[HospitalState]]:
-        """Current availability from Redis, or from PostgreSQL when Redis is unreachable."""
-        try:
-            version = await self.cache.version()
-            if version is not None:
-                return version, await self.cache.hospitals()
-        except _CACHE_ERRORS as exc:
-            log.warning("cache read failed, reading database", error=str(exc))
-        return await load_snapshot(self.pool, self.queries)
-
-
-def raise_if_cancelled() -> None:
-    """redis-py turns a cancellation during connect into a ConnectionError; a loop that
-    retries on connection errors would then outlive its own cancellation."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-async def cancel(task: asyncio.Task[Any]) -> None:
-    """Cancels a background loop and waits for it to end.
-
-    Cancels again while it runs on: on Python 3.11 a cancellation that races an
-    `asyncio.timeout` inside redis-py can be swallowed, and a single cancel would then hang.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.1)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

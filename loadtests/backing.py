@@ -38,7 +38,7 @@ class Backing:
             "BEDSVC_REDIS_URL": self.redis_url,
             "BEDSVC_REDIS_PREFIX": self.redis_prefix,
             "BEDSVC_LOG_LEVEL": "WARNING",
-            # Every simulated hospital pushes from this one address.
+            # Per key: the runs measure throughput, not the limit.
             "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "1000000",
         }
 

@@ -24,7 +24,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, availability
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.sync import state_from_row
+from bedsvc.store.states import state_from_row
 
 STALE_AFTER = timedelta(seconds=1800)
 
@@ -43,9 +43,9 @@ async def naive_availability(request: Request[Any, Any, Any]) -> AvailabilityRes
     pool: asyncpg.Pool = request.app.state.pool
     queries = load_queries()
     async with pool.acquire() as conn:
-        version = await queries.current_version(conn)
+        version = await queries.global_version(conn)
         rows = [row async for row in queries.all_hospital_states(conn)]
-    states = [state_from_row(row, version) for row in rows]
+    states = [state_from_row(row) for row in rows]
     return availability(states, version, AvailabilityFilter(), STALE_AFTER)
 
 

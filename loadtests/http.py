@@ -5,7 +5,9 @@
 Every server under test runs pinned to one core and wrk to the other. For each candidate ASGI
 server: a bare Litestar "hello" handler, a handler that queries PostgreSQL on every request,
 then bedsvc on the scenarios below. Then two bedsvc instances to time how long after a push is
-acknowledged every worker serves the new version. Results go to loadtests/results/.
+acknowledged every worker serves the new version. Then bedsvc behind nginx's micro-cache
+against nginx serving the same document as a static file (loadtests/edge.py; `--no-edge` to
+leave it out). Results go to loadtests/results/.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import httpx
 from loadtests import report
 from loadtests.backing import Backing, prepared, servers
 from loadtests.dataset import CITY
+from loadtests.edge import behind_nginx
 from loadtests.procs import Server, start
 from loadtests.pushers import freshness, pushing
 from loadtests.wrk import Load, require_wrk, run
@@ -236,7 +239,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 "servers": {},
             }
             with tempfile.TemporaryDirectory(prefix="bedsvc-load-logs-") as folder:
-                for kind in args.servers.split(","):
+                for kind in filter(None, args.servers.split(",")):
                     print(f"{kind}:", flush=True)
                     outcome["servers"][kind] = await candidate(
                         kind, load, backing, Path(folder), args.only
@@ -246,6 +249,11 @@ async def main_async(args: argparse.Namespace) -> None:
                     fresh = await propagation(backing, Path(folder), args.freshness_pushes)
                     outcome["propagation"] = fresh
                     print(f"  {fresh}", flush=True)
+                if not args.no_edge:
+                    print("nginx in front:", flush=True)
+                    outcome["edge"] = await behind_nginx(
+                        load, backing, Path(folder), SERVER_CORE, args.edge_freshness_pushes
+                    )
             outcome["load_average_after"] = os.getloadavg()
     report.write(outcome, Path(args.output))
 
@@ -257,6 +265,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--servers", default="granian,uvicorn", help="ASGI servers to compare")
     parser.add_argument("--freshness-pushes", type=int, default=200)
+    parser.add_argument(
+        "--no-edge", action="store_true", help="leave out bedsvc behind nginx's micro-cache"
+    )
+    parser.add_argument(
+        "--edge-freshness-pushes",
+        type=int,
+        default=50,
+        help="pushes timed until nginx serves them",
+    )
     parser.add_argument("--only", default="", help="bedsvc scenarios whose name has this")
     parser.add_argument(
         "--output",

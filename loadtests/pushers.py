@@ -41,7 +41,7 @@ class PushStats:
         }
 
 
-async def _push(
+async def push_report(
     client: httpx.AsyncClient, hospital: Hospital, key: str, rng: random.Random
 ) -> httpx.Response:
     hospital.step(rng)
@@ -65,7 +65,7 @@ async def pushing(
     async def one(client: httpx.AsyncClient, hospital: Hospital) -> None:
         started = time.perf_counter()
         try:
-            response = await _push(client, hospital, keys[hospital.code], rng)
+            response = await push_report(client, hospital, keys[hospital.code], rng)
         except httpx.HTTPError:
             stats.failed += 1
             return
@@ -97,27 +97,19 @@ async def pushing(
                 await runner
 
 
-async def _etag_of(client: httpx.AsyncClient) -> str:
-    return (await client.get("/api/v1/availability")).headers["etag"]
-
-
 def _version(etag: str) -> int:
     return int(etag.removeprefix('W/"').split(".")[0])
 
 
-async def _until_version(
-    client: httpx.AsyncClient, etag: str, version: int
-) -> tuple[float, str, int]:
-    """Revalidates the full document until it comes back with `version` or later; returns
-    when, the new ETag, and how many requests that took."""
+async def _until_version(client: httpx.AsyncClient, code: str, version: int) -> tuple[float, int]:
+    """Reads the hospital until it comes back at `version` (the version its push answered)
+    or later; returns when, and how many requests that took."""
     attempts = 0
     while True:
         attempts += 1
-        response = await client.get("/api/v1/availability", headers={"If-None-Match": etag})
-        if response.status_code == 200:
-            etag = response.headers["etag"]
-            if _version(etag) >= version:
-                return time.perf_counter(), etag, attempts
+        response = await client.get(f"/api/v1/hospitals/{code}")
+        if response.status_code == 200 and _version(response.headers["etag"]) >= version:
+            return time.perf_counter(), attempts
 
 
 async def freshness(
@@ -129,20 +121,18 @@ async def freshness(
     delays: list[float] = []
     at_once = 0  # workers whose first request after the acknowledgement had the change
     try:
-        etags = [await _etag_of(client) for client in clients]
         for n in range(pushes):
             hospital = hospitals[n % len(hospitals)]
             via = clients[n % len(clients)]  # the push lands on each worker in turn
-            response = await _push(via, hospital, keys[hospital.code], rng)
+            response = await push_report(via, hospital, keys[hospital.code], rng)
             acknowledged = time.perf_counter()
             response.raise_for_status()
             version = response.json()["version"]
             seen = await asyncio.gather(
-                *(_until_version(c, e, version) for c, e in zip(clients, etags, strict=True))
+                *(_until_version(c, hospital.code, version) for c in clients)
             )
-            delays.append(max(at for at, _, _ in seen) - acknowledged)
-            etags = [etag for _, etag, _ in seen]
-            at_once += sum(attempts == 1 for _, _, attempts in seen)
+            delays.append(max(at for at, _ in seen) - acknowledged)
+            at_once += sum(attempts == 1 for _, attempts in seen)
             await asyncio.sleep(0.02)
     finally:
         for client in clients:

@@ -107,7 +107,41 @@ def markdown(outcome: dict[str, Any]) -> str:
             f"| {fresh['first_request_already_new']:.1%} |",
             "",
         ]
+    lines += _edge_lines(outcome.get("edge"))
     return "\n".join(lines)
+
+
+def _edge_lines(edge: dict[str, Any] | None) -> list[str]:
+    if edge is None:
+        return []
+    if "skipped" in edge:
+        return ["## Behind nginx", "", f"Skipped: {edge['skipped']}", ""]
+    lines = [
+        "## Behind nginx (deploy/nginx/bedsvc.conf)",
+        "",
+        "nginx (one worker) and bedsvc (one worker) on the server core, HTTPS, the same "
+        f"document both ways. Target: >= {edge['target']} x the static file.",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | errors | x static file | server CPU us/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, result in edge["results"].items():
+        lines.append(
+            f"| {name} | {result['requests_per_second']:,.0f} | {result['p50_ms']:.2f} "
+            f"| {result['p99_ms']:.2f} | {result['errors']} "
+            f"| {_times(edge['vs_static'][name], 2)} "
+            f"| {result['server_cpu_us_per_request']:,.0f} |"
+        )
+    if "freshness" in edge:
+        fresh = edge["freshness"]
+        lines += [
+            "",
+            f"From an acknowledged push to nginx serving it ({fresh['pushes']} pushes, "
+            "polling through nginx every 10 ms): "
+            f"p50 {fresh['p50_ms']:.0f} ms, p99 {fresh['p99_ms']:.0f} ms, "
+            f"max {fresh['max_ms']:.0f} ms (target: max-age plus one fetch).",
+        ]
+    return [*lines, ""]
 
 
 def write(outcome: dict[str, Any], base: Path) -> None:
@@ -116,7 +150,7 @@ def write(outcome: dict[str, Any], base: Path) -> None:
     base.parent.mkdir(parents=True, exist_ok=True)
     base.with_suffix(".json").write_text(json.dumps(outcome, indent=2) + "\n")
     base.with_suffix(".md").write_text(markdown(outcome))
-    for server, relative in outcome["ratios"].items():
+    for server, relative in outcome.get("ratios", {}).items():
         print(f"ratios on {server}:")
         for name, ratio in relative.items():
             print(

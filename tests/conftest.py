@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
@@ -27,15 +29,20 @@ from litestar.testing import AsyncTestClient
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import build_services, create_app
+from bedsvc.audit import Actor
 from bedsvc.auth import issue_key
 from bedsvc.embedded import start_postgres, start_redis
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from bedsvc.store import migrate
+from bedsvc.staff.users import UserRequest, add_user
+from bedsvc.store import load_queries, migrate
 
 pytest_plugins = ["tests.live_support"]
 
-TABLES = "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions"
+TABLES = (
+    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
+    "staff_sessions, staff_users, sign_in_failures, audit_events"
+)
 
 
 def with_database(url: str, database: str) -> str:
@@ -92,17 +99,17 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
         data_dir=embedded_dir / "data",
         redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
         cache_reconcile_seconds=0.2,
+        key_cache_seconds=1.0,
         log_json=False,
         log_level="WARNING",
     )
 
 
-@pytest.fixture
-async def clean(settings: Settings) -> None:
+async def empty_state(settings: Settings) -> None:
+    """Empty tables and no Redis key of this session's prefix."""
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        await conn.execute("UPDATE change_counter SET version = 0")
     finally:
         await conn.close()
     client = aioredis.Redis.from_url(str(settings.redis_url))
@@ -112,6 +119,11 @@ async def clean(settings: Settings) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def clean(settings: Settings) -> None:
+    await empty_state(settings)
 
 
 @pytest.fixture
@@ -154,6 +166,12 @@ class Factory:
         await save_hospital(self.services.pool, self.services.queries, self.services.sync, hospital)
         return code
 
+    async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:
+        """A ward-staff user; returns the password."""
+        request = UserRequest(hospital_code=hospital_code, username=username)
+        login = await add_user(self.services.pool, self.services.queries, request, Actor())
+        return login.password
+
     async def key(self, role: str = "hospital", hospital_code: str | None = None) -> str:
         async with self.services.pool.acquire() as conn:
             issued = await issue_key(conn, self.services.queries, role, hospital_code)  # type: ignore[arg-type]
@@ -194,9 +212,45 @@ def bearer(key: str) -> dict[str, str]:
 
 
 async def wait_for_version(
+    client: AsyncTestClient[Litestar], code: str, version: int, timeout: float = 3.0
+) -> None:
+    """The public API follows commits through the change stream: wait until it shows hospital
+    `code` at `version` (the version a push answered) or later."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    seen = -1
+    while asyncio.get_running_loop().time() < deadline:
+        response = await client.get(f"/api/v1/hospitals/{code}")
+        seen = response.json()["version"] if response.status_code == 200 else -1
+        if seen >= version:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"public API shows {code} at version {seen}, expected {version}")
+
+
+async def push_until_refused(
+    client: AsyncTestClient[Litestar], code: str, key: str, within: float
+) -> httpx.Response:
+    """Pushes until the key is refused: a checked key is trusted for `key_cache_seconds`, so a
+    revocation must take effect within that. The refusal, or an AssertionError."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        response = await client.post(
+            f"/api/v1/hospitals/{code}/occupancy",
+            json=report(ward(), minutes_ago=0),
+            headers=bearer(key),
+        )
+        if response.status_code != 200:
+            return response
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"key still accepted {within} s after its revocation")
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_global_version(
     client: AsyncTestClient[Litestar], version: int, timeout: float = 3.0
 ) -> None:
-    """The public API follows commits through the change channel: wait until it has `version`."""
+    """Waits until the public documents are at global `version` (as another worker's
+    documents said) or later."""
     deadline = asyncio.get_running_loop().time() + timeout
     seen = -1
     while asyncio.get_running_loop().time() < deadline:
@@ -204,7 +258,43 @@ async def wait_for_version(
         if seen >= version:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"public API still at version {seen}, expected {version}")
+    raise AssertionError(f"public documents still at version {seen}, expected {version}")
+
+
+def document_etag(version: int, stale: int = 0) -> re.Pattern[str]:
+    """The ETag of the documents at a global version: `W/"<version>.<fingerprint>.<stale>"`."""
+    return re.compile(rf'W/"{version}\.[0-9a-f]+\.{stale}"')
+
+
+async def wait_until_unlisted(
+    client: AsyncTestClient[Litestar], code: str, timeout: float = 3.0
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if (await client.get(f"/api/v1/hospitals/{code}")).status_code == 404:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"public API still lists {code}")
+
+
+async def wait_until_current(client: AsyncTestClient[Litestar], timeout: float = 3.0) -> None:
+    """Waits until the public API shows every change PostgreSQL has committed (for writes whose
+    answer carries no version, such as the bridges')."""
+    settings: Settings = client.app.state.services.settings
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        version: int = await load_queries().global_version(conn)
+    finally:
+        await conn.close()
+    await wait_for_global_version(client, version, timeout)
+
+
+async def clear_of_minute_edge(needed: float = 5.0) -> None:
+    """Rate limits count per minute: a test that counts up to a limit starts early enough in
+    a minute to finish within it."""
+    left = 60 - time.time() % 60
+    if left < needed:
+        await asyncio.sleep(left + 0.05)
 
 
 class RedisProcess:

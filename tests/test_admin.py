@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Factory, bearer, wait_for_version
+from tests.conftest import Factory, bearer, report, wait_for_version, wait_until_unlisted, ward
 
 Client = AsyncTestClient[Litestar]
 
@@ -34,7 +34,7 @@ async def test_admin_registers_and_updates_a_hospital(client: Client, factory: F
     assert created.status_code == 200, created.text
     assert created.json()["created"] is True
     assert updated.json()["created"] is False
-    await wait_for_version(client, updated.json()["version"])
+    await wait_for_version(client, HOSPITAL["code"], updated.json()["version"])
     [listed] = (await client.get("/api/v1/availability?region=3274")).json()["hospitals"]
     assert (listed["name"], listed["phone"], listed["classes"]) == (
         "RSD Gunung Jati",
@@ -50,7 +50,8 @@ async def test_deactivated_hospital_leaves_the_listing(client: Client, factory: 
         "/api/v1/admin/hospitals", json=HOSPITAL | {"active": False}, headers=admin
     )
 
-    await wait_for_version(client, gone.json()["version"])
+    await wait_until_unlisted(client, HOSPITAL["code"])
+    assert gone.json()["version"] == 2
     assert (await client.get("/api/v1/availability")).json()["hospitals"] == []
     assert (await client.get("/api/v1/hospitals/3274011")).status_code == 404
 
@@ -75,6 +76,20 @@ async def test_issued_key_is_shown_once_and_works(client: Client, factory: Facto
     body = issued.json()
     assert len(body["key"]) >= 32
     assert body["key"] not in (await client.get("/schema/openapi.json")).text
+    # Shown once: bedsvc keeps only its hash, so nothing can show it again.
+    async with factory.services.pool.acquire() as conn:
+        stored = await conn.fetchrow("SELECT * FROM api_keys WHERE id = $1", body["key_id"])
+    assert body["key"].encode() not in b"".join(
+        value if isinstance(value, bytes) else str(value).encode() for value in stored.values()
+    )
+    # And it works: the hospital pushes with it.
+    pushed = await client.post(
+        f"/api/v1/hospitals/{code}/occupancy",
+        json=report(ward()),
+        headers=bearer(body["key"]),
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["applied"] == ["MAWAR"]
 
 
 async def test_key_requests_are_validated(client: Client, factory: Factory) -> None:

@@ -16,6 +16,7 @@ import httpx
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
 
 from bedsvc.app import build_services, create_app
 from bedsvc.ingest.schemas import OccupancyReport
@@ -33,12 +34,14 @@ class Receiver:
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
         self.calls: list[dict[str, Any]] = []
+        self.raw: list[tuple[dict[str, str], bytes]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.calls.append(body)
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.raw.append(({k.lower(): v for k, v in self.headers.items()}, raw))
+                receiver.calls.append(json.loads(raw))
                 status = 503 if len(receiver.calls) <= receiver.failures else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -69,10 +72,18 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
+def webhook_secret(url: str) -> str:
+    return f"secret-of-{url}"
+
+
 def alert_settings(settings: Settings, **changes: Any) -> Settings:
+    """The test receivers listen on plain http://127.0.0.1; each URL gets its own secret."""
+    urls = changes.get("alert_webhook_urls", [])
     return settings.model_copy(
         update={
             "alert_webhook_urls": [],
+            "alert_webhook_secrets": [SecretStr(webhook_secret(url)) for url in urls],
+            "alert_webhook_allow_http": True,
             "alert_webhook_backoff_seconds": 0.05,
             "alert_webhook_backoff_max_seconds": 0.2,
             "alert_webhook_timeout_seconds": 2.0,
@@ -110,7 +121,15 @@ def direct(services: Services) -> Push:
 
     async def push_report(code: str, body: dict[str, Any]) -> object:
         data = msgspec.json.decode(msgspec.json.encode(body), type=OccupancyReport)
-        return await apply_report(services.pool, services.queries, services.sync, code, data, None)
+        return await apply_report(
+            services.pool,
+            services.queries,
+            services.sync,
+            code,
+            data,
+            None,
+            max_open_wards=services.settings.max_wards_per_hospital,
+        )
 
     return push_report
 

@@ -15,7 +15,7 @@ from bedsvc.cli import main
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from bedsvc.store.migrate import migration_files
-from tests.conftest import Factory, bearer, report, ward, with_database
+from tests.conftest import Factory, bearer, push_until_refused, report, ward, with_database
 
 Client = AsyncTestClient[Litestar]
 
@@ -102,7 +102,7 @@ async def test_issued_key_pushes_until_revoked(
     assert (await client.post(url, json=report(ward()), headers=bearer(key))).status_code == 200
     revoked = await run_cli(settings, "keys", "revoke", key_id)
     assert revoked.exit_code == 0, revoked.output
-    refused = await client.post(url, json=report(ward(), minutes_ago=0), headers=bearer(key))
+    refused = await push_until_refused(client, code, key, within=settings.key_cache_seconds + 0.5)
     assert refused.status_code == 403
 
 

@@ -108,7 +108,7 @@ async def credentials(factory: Factory, services: Services) -> Credentials:
         aplicares=await issue_aplicares(
             services.pool, services.queries, services.secret_box, HOSPITAL
         ),
-        sirs=await issue_sirs(services.pool, services.queries, HOSPITAL),
+        sirs=await issue_sirs(services.pool, services.queries, services.secret_box, HOSPITAL),
     )
 
 

@@ -186,7 +186,15 @@ async def test_a_slow_subscriber_neither_delays_a_fast_one_nor_grows_and_is_clos
     for code in codes:
         wards = [ward(f"W{c}", c, 10, 5) for c in classes]
         body = msgspec.convert(report(*wards), OccupancyReport)
-        await apply_report(services.pool, services.queries, services.sync, code, body, None)
+        await apply_report(
+            services.pool,
+            services.queries,
+            services.sync,
+            code,
+            body,
+            None,
+            max_open_wards=services.settings.max_wards_per_hospital,
+        )
     # (A stuck event-stream client is dropped by the hub the same way, but granian keeps its
     # socket, and so its own shutdown, waiting until that client leaves: not tested here.)
     stuck = await slow_client(server.port)
@@ -215,10 +223,16 @@ async def exercise_slow_and_fast(
                 body = msgspec.convert(
                     report(ward(f"W{bed_class}", bed_class, 10, n % 10)), OccupancyReport
                 )
-                result = await apply_report(
-                    services.pool, services.queries, services.sync, code, body, None
+                written = await apply_report(
+                    services.pool,
+                    services.queries,
+                    services.sync,
+                    code,
+                    body,
+                    None,
+                    max_open_wards=services.settings.max_wards_per_hospital,
                 )
-                version, last_ack = result.version, time.monotonic()
+                version, last_ack = written.result.version, time.monotonic()
                 most_pending = max(most_pending, *(len(s.pending) for s in server.hub.subscribers))
             return version
 

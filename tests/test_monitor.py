@@ -300,8 +300,8 @@ async def test_csv_export_of_a_month_at_one_report_per_minute(
         # under test reads only the history table and the ward registry.
         await conn.execute(
             "INSERT INTO wards (hospital_code, ward_code, name, bed_class, capacity, available,"
-            " reported_at, received_at, version)"
-            " SELECT $1, w, w, 'KL3', 20, 0, $2, now(), 1 FROM unnest(ARRAY['A', 'B']) w",
+            " reported_at, received_at)"
+            " SELECT $1, w, w, 'KL3', 20, 0, $2, now() FROM unnest(ARRAY['A', 'B']) w",
             code,
             start,
         )
@@ -350,6 +350,7 @@ async def test_openapi_documents_the_monitor_routes(client: Client) -> None:
     monitor = sorted(path for path in doc["paths"] if path.startswith(MONITOR))
     assert monitor == [
         f"{MONITOR}/alerts",
+        f"{MONITOR}/audit",
         f"{MONITOR}/export.csv",
         f"{MONITOR}/export/edxl-have.xml",
         f"{MONITOR}/export/fhir-measurereport.json",

@@ -14,12 +14,22 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.availability import AvailabilityFilter, availability, hospital_detail
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from tests.conftest import Factory, RedisProcess, bearer, report, wait_for_version, ward
+from tests.conftest import (
+    Factory,
+    RedisProcess,
+    bearer,
+    document_etag,
+    report,
+    wait_for_global_version,
+    wait_for_version,
+    ward,
+)
 
 Client = AsyncTestClient[Litestar]
 URL = "/api/v1/hospitals/{}/occupancy"
@@ -44,7 +54,7 @@ async def two_regions(client: Client, factory: Factory) -> dict[str, str]:
     await push(client, "3274011", keys["3274011"], ward("ICU", "ICU", 6, 0), ward("MAWAR"))
     await push(client, "3274012", keys["3274012"], ward("MELATI", available=0, available_male=0))
     version = await push(client, "3209001", keys["3209001"], ward("ICU", "ICU", 4, 2))
-    await wait_for_version(client, version)
+    await wait_for_version(client, "3209001", version)
     return keys
 
 
@@ -72,7 +82,8 @@ async def test_documents_are_the_views_of_the_current_state(
     client: Client, factory: Factory, services: Services, settings: Settings, query: str
 ) -> None:
     await two_regions(client, factory)
-    version, states = await services.sync.snapshot()
+    snapshot = await services.cache.snapshot()
+    version, states = snapshot.position or 0, snapshot.states
     params = httpx.QueryParams(query)
     near = params.get("near")
     flt = AvailabilityFilter(
@@ -100,7 +111,7 @@ async def test_hospital_detail_is_the_view_of_the_current_state(
     client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
     await two_regions(client, factory)
-    _, states = await services.sync.snapshot()
+    states = (await services.cache.snapshot()).states
     [state] = [s for s in states if s.code == "3274011"]
     expected = hospital_detail(state, timedelta(seconds=settings.stale_after_seconds))
 
@@ -137,7 +148,9 @@ async def test_fast_path_and_documented_handler_answer_alike(
     client: Client, handler_client: Client, factory: Factory, path: str, headers: dict[str, str]
 ) -> None:
     await two_regions(client, factory)
-    await wait_for_version(handler_client, (await client.get(AVAILABILITY)).json()["version"])
+    await wait_for_global_version(
+        handler_client, (await client.get(AVAILABILITY)).json()["version"]
+    )
     etag = (await client.get(path.split("?")[0])).headers.get("etag", "")
     headers = {k: v.replace("ETAG", etag) for k, v in headers.items()}
 
@@ -170,7 +183,7 @@ async def test_revalidation_with_the_etag_is_304_without_body(
     await two_regions(client, factory)
     first = await client.get(AVAILABILITY)
     etag = first.headers["etag"]
-    assert etag == f'W/"{first.json()["version"]}.0"'
+    assert document_etag(first.json()["version"]).fullmatch(etag)
     assert first.headers["cache-control"] == "public, max-age=1, stale-while-revalidate=10"
 
     for if_none_match in (etag, etag.removeprefix("W/"), f'"x", {etag}', "*"):
@@ -193,14 +206,15 @@ async def test_a_push_changes_the_document_and_its_etag(client: Client, factory:
     assert [h["code"] for h in before.json()["hospitals"]] == ["3274011"]
 
     version = await push(client, "3274012", keys["3274012"], ward("MELATI", available=5))
-    await wait_for_version(client, version)
+    await wait_for_version(client, "3274012", version)
+    total = (await client.get(AVAILABILITY)).json()["version"]
 
     after = await client.get(
         f"{AVAILABILITY}?region=3274&available_only=true",
         headers={"If-None-Match": before.headers["etag"]},
     )
     assert after.status_code == 200
-    assert after.headers["etag"] == f'W/"{version}.0"'
+    assert document_etag(total).fullmatch(after.headers["etag"])
     assert [h["code"] for h in after.json()["hospitals"]] == ["3274011", "3274012"]
     detail = await client.get(
         "/api/v1/hospitals/3274012", headers={"If-None-Match": hospital_before.headers["etag"]}
@@ -255,28 +269,31 @@ async def test_gzip_only_for_clients_that_accept_it(
 async def test_crossing_the_stale_threshold_changes_body_and_etag(
     settings: Settings, clean: None, factory: Factory
 ) -> None:
-    stale_after = 3
-    app = create_app(settings.model_copy(update={"stale_after_seconds": stale_after}))
+    app = create_app(settings.model_copy(update={"stale_after_seconds": 1}))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)
-        reported_at = datetime.now(UTC) - timedelta(seconds=1)
-        version = await push(client, code, key, ward(), at=reported_at)
-        await wait_for_version(client, version)
+        version = await push(client, code, key, ward(), at=datetime.now(UTC))
+        await wait_for_version(client, code, version)
         fresh = await client.get(AVAILABILITY)
+        total = fresh.json()["version"]
         fresh_detail = await client.get(f"/api/v1/hospitals/{code}")
         assert fresh.json()["hospitals"][0]["stale"] is False
         assert fresh_detail.json()["wards"][0]["stale"] is False
 
-        wait = reported_at + timedelta(seconds=stale_after + 0.05) - datetime.now(UTC)
-        await asyncio.sleep(wait.total_seconds())
-
-        stale = await client.get(AVAILABILITY, headers={"If-None-Match": fresh.headers["etag"]})
+        # No change arrives: the threshold alone makes the documents stale (about 1 s).
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            stale = await client.get(AVAILABILITY, headers={"If-None-Match": fresh.headers["etag"]})
+            if stale.status_code == 200 or asyncio.get_running_loop().time() > deadline:
+                break
+            assert stale.status_code == 304
+            await asyncio.sleep(0.02)
         assert stale.status_code == 200
-        assert stale.json()["version"] == version
+        assert stale.json()["version"] == total
         assert stale.json()["hospitals"][0]["stale"] is True
         assert stale.json()["hospitals"][0]["classes"][0]["stale"] is True
-        assert stale.headers["etag"] == f'W/"{version}.1"'
+        assert document_etag(total, stale=1).fullmatch(stale.headers["etag"])
         detail = await client.get(
             f"/api/v1/hospitals/{code}", headers={"If-None-Match": fresh_detail.headers["etag"]}
         )
@@ -292,31 +309,43 @@ async def test_cache_follows_through_a_redis_restart(
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)
-        await wait_for_version(client, await push(client, code, key, ward(available=1)))
+        await wait_for_version(client, code, await push(client, code, key, ward(available=1)))
         before = await client.get(AVAILABILITY)
 
         redis_process.stop()
         version = await push(client, code, key, ward(available=2))
-        await wait_for_version(client, version)  # the worker polls PostgreSQL meanwhile
+        await wait_for_version(client, code, version)  # the worker polls PostgreSQL meanwhile
         during = await client.get(AVAILABILITY, headers={"If-None-Match": before.headers["etag"]})
         assert during.status_code == 200
         assert during.json()["hospitals"][0]["classes"][0]["available"] == 2
 
         redis_process.start()  # empty: the reconciler rebuilds it, the feed reloads from it
         version = await push(client, code, key, ward(available=3))
-        await wait_for_version(client, version, timeout=10)
+        await wait_for_version(client, code, version, timeout=10)
         after = await client.get(AVAILABILITY, headers={"If-None-Match": during.headers["etag"]})
         assert after.status_code == 200
         assert after.json()["hospitals"][0]["classes"][0]["available"] == 3
-        assert after.headers["etag"] == f'W/"{version}.0"'
+        # One hospital: the global version is its version.
+        assert document_etag(version).fullmatch(after.headers["etag"])
+
+
+def _fast_responses(status: str) -> float:
+    labels = {"path": "/api/v1/availability", "status_code": status}
+    return REGISTRY.get_sample_value("bedsvc_public_fast_responses_total", labels) or 0.0
 
 
 async def test_fast_reads_are_counted_in_metrics(client: Client, factory: Factory) -> None:
     await two_regions(client, factory)
+    # The registry is the process's, filled by every earlier test: count the difference.
+    before = {status: _fast_responses(status) for status in ("200", "304")}
+    first = await client.get(AVAILABILITY)
     await client.get(AVAILABILITY)
+    await client.get(AVAILABILITY, headers={"If-None-Match": first.headers["etag"]})
 
     metrics = (await client.get("/metrics")).text
 
+    assert _fast_responses("200") - before["200"] == 2
+    assert _fast_responses("304") - before["304"] == 1
     assert 'bedsvc_public_fast_responses_total{path="/api/v1/availability",status_code="200"}' in (
         metrics
     )

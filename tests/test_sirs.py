@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,7 +19,7 @@ from bedsvc.bridges.sirs.service import new_ward_code
 from bedsvc.cli import main
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, report, ward
+from tests.conftest import Factory, bearer, report, wait_until_current, ward
 
 Client = AsyncTestClient[Litestar]
 PREFIX = "/sirs/fo/index.php"
@@ -86,10 +85,11 @@ async def hospital_with_bridge(
     factory: Factory, services: Services, code: str = "3274011"
 ) -> SirsCredential:
     await factory.hospital(code)
-    return await issue_sirs(services.pool, services.queries, code)
+    return await issue_sirs(services.pool, services.queries, services.secret_box, code)
 
 
 async def public_wards(client: Client, code: str = "3274011") -> dict[str, dict[str, Any]]:
+    await wait_until_current(client)
     detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
     return {w["name"]: w for w in detail["wards"]}
 
@@ -307,10 +307,15 @@ async def test_prefix_is_a_setting(
 
 
 async def test_cli_issues_a_password_a_simrs_can_log_in_with(
-    factory: Factory, settings: Settings, tmp_path: Path
+    factory: Factory, settings: Settings
 ) -> None:
     await factory.hospital("3274011")
-    env = {"BEDSVC_DATABASE_URL": settings.database_url, "BEDSVC_DATA_DIR": str(tmp_path)}
+    # The password's hash is keyed with the service's key: the CLI uses the same data folder.
+    env = {
+        "BEDSVC_DATABASE_URL": settings.database_url,
+        "BEDSVC_DATA_DIR": str(settings.data_dir),
+        "BEDSVC_SECRET_KEY": None,
+    }
 
     def cli(*args: str) -> Result:
         return CliRunner().invoke(main, list(args), env=env)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import cast
 
 from bedsvc.admin.schemas import KeyRequest
@@ -35,21 +37,29 @@ async def issue_from_cli(
 
 
 async def issue_aplicares_from_cli(
-    settings: Settings, database_url: str, hospital_code: str, label: str
+    settings: Settings,
+    database_url: str,
+    hospital_code: str,
+    label: str,
+    allowed: Sequence[IPv4Network | IPv6Network] = (),
 ) -> AplicaresCredential:
     """Uses the same key (BEDSVC_SECRET_KEY or the data folder's key file) as the service."""
     box = load_secret_box(settings)
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await issue_aplicares(pool, load_queries(), box, hospital_code, label)
+        return await issue_aplicares(pool, load_queries(), box, hospital_code, label, allowed)
     finally:
         await pool.close()
 
 
-async def issue_sirs_from_cli(database_url: str, hospital_code: str, label: str) -> SirsCredential:
+async def issue_sirs_from_cli(
+    settings: Settings, database_url: str, hospital_code: str, label: str
+) -> SirsCredential:
+    """The password's hash is keyed with the service's key, as for Aplicares."""
+    box = load_secret_box(settings)
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await issue_sirs(pool, load_queries(), hospital_code, label)
+        return await issue_sirs(pool, load_queries(), box, hospital_code, label)
     finally:
         await pool.close()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
+from bedsvc.audit import OPERATOR, Actor, record_event
 from bedsvc.auth import IssuedKey, issue_key
 from bedsvc.errors import NotFound, invalid
 from bedsvc.store import Conn, Queries
-from bedsvc.sync import CacheSync, load_state
+from bedsvc.store.states import load_state
+from bedsvc.sync import CacheSync
 
 
 async def save_hospital(
@@ -20,8 +23,7 @@ async def save_hospital(
             await queries.ensure_region(conn, code=hospital.region_code, name=hospital.region_name)
             if hospital.bpjs_ppk_code is not None:
                 await _check_ppk_code_free(conn, queries, hospital)
-            version: int = await queries.lock_next_version(conn)
-            created: bool = await queries.upsert_hospital(
+            saved = await queries.upsert_hospital(
                 conn,
                 code=hospital.code,
                 bpjs_ppk_code=hospital.bpjs_ppk_code,
@@ -34,11 +36,13 @@ async def save_hospital(
                 lon=hospital.lon,
                 active=hospital.active,
             )
-            await queries.set_version(conn, version=version)
-            state = await load_state(conn, queries, hospital.code, version)
-        if sync is not None:
-            await sync.publish(hospital.code, version, state)
-    return HospitalSaved(code=hospital.code, created=created, version=version)
+        if saved is None:
+            raise RuntimeError("upsert_hospital answers one row")
+        # Read after the commit: this change and any that came after it.
+        state_version, state = await load_state(conn, queries, hospital.code)
+    if sync is not None:
+        await sync.publish(hospital.code, state_version, state)
+    return HospitalSaved(code=hospital.code, created=saved["created"], version=saved["version"])
 
 
 async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalIn) -> None:
@@ -47,18 +51,41 @@ async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalI
         raise invalid("bpjs_ppk_code", f"already used by hospital '{owner}'")
 
 
-async def create_key(pool: asyncpg.Pool, queries: Queries, request: KeyRequest) -> IssuedKey:
+async def create_key(
+    pool: asyncpg.Pool, queries: Queries, request: KeyRequest, actor: Actor = OPERATOR
+) -> IssuedKey:
     if (request.role == "hospital") != (request.hospital_code is not None):
         raise invalid("hospital_code", "required for role 'hospital' and only for it")
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         if request.hospital_code is not None and (
             await queries.get_hospital(conn, code=request.hospital_code) is None
         ):
             raise NotFound(f"No hospital with code '{request.hospital_code}'.")
-        return await issue_key(conn, queries, request.role, request.hospital_code, request.label)
+        issued = await issue_key(conn, queries, request.role, request.hospital_code, request.label)
+        detail = {"role": request.role, "label": request.label}
+        await record_event(
+            conn, queries, actor, "key.issue", issued.key_id, request.hospital_code, detail
+        )
+        return issued
 
 
-async def revoke_key(pool: asyncpg.Pool, queries: Queries, key_id: str) -> None:
-    async with pool.acquire() as conn:
-        if await queries.revoke_key(conn, id=key_id) is None:
+async def revoke_key(
+    pool: asyncpg.Pool, queries: Queries, key_id: str, actor: Actor = OPERATOR
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        hospital_code = await queries.revoke_key(conn, id=key_id)
+        if hospital_code is None:
             raise NotFound(f"No API key '{key_id}'.")
+        await record_event(conn, queries, actor, "key.revoke", key_id, hospital_code or None)
+
+
+async def after_hospital_saved(
+    pool: asyncpg.Pool, queries: Queries, hospital: HospitalIn, saved: HospitalSaved, actor: Actor
+) -> None:
+    """After save_hospital: the hospital's alert receiver, and the edit in the audit trail."""
+    detail = msgspec.to_builtins(hospital) | {"created": saved.created}
+    async with pool.acquire() as conn, conn.transaction():
+        await queries.set_alert_webhook(conn, code=hospital.code, url=hospital.alert_webhook_url)
+        await record_event(
+            conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
+        )

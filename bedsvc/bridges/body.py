@@ -38,6 +38,8 @@ def decode_fields(raw: bytes) -> dict[str, Any]:
             decoded = msgspec.json.decode(text)
         except msgspec.DecodeError:
             raise MalformedBody("Isi permintaan bukan JSON yang valid.") from None
+        except RecursionError:  # msgspec's own depth limit, reached by deeply nested input
+            raise MalformedBody("Isi permintaan terlalu bertingkat (JSON bersarang).") from None
         if not isinstance(decoded, dict):
             raise MalformedBody("Isi permintaan harus satu objek JSON.")
         return decoded

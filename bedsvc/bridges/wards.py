@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import msgspec
 
 from bedsvc.errors import InvalidInput
-from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
-from bedsvc.ingest.service import apply_report
+from bedsvc.ingest.schemas import OccupancyReport, WardReport, check_report
+from bedsvc.ingest.service import Written, apply_report
 from bedsvc.services import Services
 
 
@@ -45,8 +45,10 @@ async def write_ward(
     ward: WardReport,
     reported_at: datetime,
     key_id: str,
-) -> IngestResult:
-    """One ward through the same rules and transaction as the native push API."""
+    *,
+    only_open: bool = False,
+) -> Written:
+    """One ward through the same rules and statement as the native push API."""
     report = OccupancyReport(reported_at=reported_at, wards=[ward])
     settings = services.settings
     try:
@@ -61,5 +63,12 @@ async def write_ward(
         # The bridges check their own fields first; this only catches what they let through.
         raise InvalidInput(f"Data tidak valid: {exc.detail}", exc.errors) from None
     return await apply_report(
-        services.pool, services.queries, services.sync, hospital_code, report, key_id
+        services.pool,
+        services.queries,
+        services.sync,
+        hospital_code,
+        report,
+        key_id,
+        max_open_wards=settings.max_wards_per_hospital,
+        only_open=only_open,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import random
@@ -13,14 +14,24 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import msgspec
 import structlog
 
 from bedsvc.admin.importer import import_csv
 from bedsvc.admin.keys import issue_aplicares_from_cli, issue_from_cli, issue_sirs_from_cli
 from bedsvc.bridges.credentials import AplicaresCredential, SirsCredential
 from bedsvc.demo.bridges import AplicaresBridge, SirsBridge, class_codes
-from bedsvc.demo.simulator import DATA_DIR, SimulatedHospital, load_wards, simulate
+from bedsvc.demo.simulator import (
+    DATA_DIR,
+    SimulatedHospital,
+    load_wards,
+    native_report,
+    simulate,
+)
+from bedsvc.errors import NotFound
 from bedsvc.settings import Settings
+from bedsvc.staff.cli import add_from_cli, disable_from_cli
+from bedsvc.staff.users import IssuedLogin
 from bedsvc.store import migrate
 
 log = structlog.get_logger(__name__)
@@ -28,6 +39,10 @@ log = structlog.get_logger(__name__)
 # Hospitals whose simulated SIMRS reports through a bridge; the others use the native API.
 APLICARES_HOSPITALS = ("3274012", "3274013", "3274014")
 SIRS_HOSPITALS = ("3274015", "3274016", "3274017")
+# A hospital without a hospital system: its wards are reported once at start, then only by
+# its ward staff on the entry page /rs (with the login the demo prints).
+ENTRY_PAGE_HOSPITAL = "3274021"
+ENTRY_PAGE_USER = "perawat.demo"
 
 BridgeCredentials = dict[str, AplicaresCredential | SirsCredential]
 
@@ -35,6 +50,20 @@ BridgeCredentials = dict[str, AplicaresCredential | SirsCredential]
 def ppk_codes() -> dict[str, str]:
     with (DATA_DIR / "hospitals.csv").open(newline="", encoding="utf-8") as file:
         return {row["code"]: row["bpjs_ppk_code"] for row in csv.DictReader(file)}
+
+
+class DemoLogins(msgspec.Struct, frozen=True):
+    monitor_key: str
+    entry_page: IssuedLogin
+
+
+async def demo_logins(database_url: str) -> DemoLogins:
+    """A monitor key and an entry-page user, new at every start (demo data only)."""
+    monitor = await issue_from_cli(database_url, None, "monitor", "demo")
+    with contextlib.suppress(NotFound):  # the first start: no user yet
+        await disable_from_cli(database_url, ENTRY_PAGE_USER)
+    login = await add_from_cli(database_url, ENTRY_PAGE_HOSPITAL, ENTRY_PAGE_USER)
+    return DemoLogins(monitor_key=monitor.key, entry_page=login)
 
 
 async def prepare(settings: Settings) -> tuple[list[SimulatedHospital], BridgeCredentials]:
@@ -56,8 +85,20 @@ async def prepare(settings: Settings) -> tuple[list[SimulatedHospital], BridgeCr
                 settings, database_url, code, "demo simulator"
             )
         elif code in SIRS_HOSPITALS:
-            credentials[code] = await issue_sirs_from_cli(database_url, code, "demo simulator")
+            credentials[code] = await issue_sirs_from_cli(
+                settings, database_url, code, "demo simulator"
+            )
     return hospitals, credentials
+
+
+async def report_entry_hospital_once(base_url: str, hospital: SimulatedHospital) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        response = await client.post(
+            f"/api/v1/hospitals/{hospital.code}/occupancy",
+            json=native_report(hospital.wards),
+            headers={"Authorization": f"Bearer {hospital.key}"},
+        )
+        response.raise_for_status()
 
 
 def bridge_attacher(
@@ -90,44 +131,106 @@ def wait_until_ready(base_url: str, server: subprocess.Popen[bytes], timeout: fl
     raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def banner(base_url: str, simulated: int, interval: float, logins: DemoLogins) -> str:
+    entry = logins.entry_page
+    return (
+        f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)\n"
+        f"{simulated} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.\n"
+        f"Through the Aplicares bridge: {', '.join(APLICARES_HOSPITALS)}; through the SIRS "
+        f"Online bridge: {', '.join(SIRS_HOSPITALS)}; the others: the native API.\n"
+        f"\n  citizens:         {base_url}/\n"
+        f"  health office:    {base_url}/dashboard   monitor key: {logins.monitor_key}\n"
+        f"  ward staff:       {base_url}/rs   username: {entry.username}   "
+        f"password: {entry.password}   (hospital {entry.hospital_code}, no hospital system)\n"
+        f"  lobby board:      {base_url}/papan/{entry.hospital_code}\n"
+        "  a key to push yourself: .venv/bin/bedsvc keys issue --hospital 3274011\n"
+        "\nDemo logins and data only: do not expose the demo on a public network.\n"
+    )
 
 
-def run_demo(settings: Settings, host: str, port: int, interval: float) -> None:
-    # `kill` stops the demo as Ctrl-C does: server first, then the embedded servers.
-    signal.signal(signal.SIGTERM, _interrupt)
-    database_url, redis_url = settings.urls()
+# How long the server may take to stop (in-flight requests, then its workers' shutdown)
+# before it is killed: the whole demo must be down within five seconds of Ctrl-C.
+SERVER_STOP_SECONDS = 3.0
+
+
+class StopSignals:
+    """Ctrl-C and SIGTERM stop the demo in order: the simulated hospitals first (so that none
+    posts to a server on its way down), then the server, then the embedded PostgreSQL and
+    Redis (by the caller's `EmbeddedServers`).
+
+    The first signal unwinds whatever runs, as Ctrl-C does. Later ones cannot interrupt the
+    stop (an interrupted stop would leave the embedded PostgreSQL running); they only hurry
+    it: the server is killed instead of waited for.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.received += 1
+        if self.received == 1:
+            raise KeyboardInterrupt
+        log.warning("already stopping; the server is killed, the embedded servers stop next")
+        if self.server is not None:
+            kill_group(self.server)
+
+
+def kill_group(server: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=SERVER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("the server did not stop in time; killing it")
+    kill_group(server)  # the server and any worker it left behind
+    server.wait()
+
+
+def run_demo(
+    settings: Settings, host: str, port: int, interval: float, signals: StopSignals
+) -> None:
     hospitals, credentials = asyncio.run(prepare(settings))
-    env = os.environ | {
-        "BEDSVC_DATABASE_URL": database_url,
-        "BEDSVC_REDIS_URL": redis_url,
-        # the server must decrypt the Aplicares secrets with the key they were stored with
-        "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
-    }
+    database_url, _ = settings.urls()
+    logins = asyncio.run(demo_logins(database_url))
+    [entry_hospital] = [h for h in hospitals if h.code == ENTRY_PAGE_HOSPITAL]
+    simulated = [h for h in hospitals if h.code != ENTRY_PAGE_HOSPITAL]
+    env = (
+        os.environ
+        | settings.server_environment()
+        | {
+            # the server must decrypt the Aplicares secrets with the key they were stored with
+            "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
+        }
+    )
     # Every simulated hospital posts from this one address, and bridges send one request per
     # room: the per-address limit meant for one hospital would refuse the demo.
     env.setdefault("BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE", "60000")
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bedsvc", "serve", "--host", host, "--port", str(port)], env=env
+    signals.server = server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bedsvc", "serve", "--host", host, "--port", str(port)],
+        env=env,
+        # Out of the terminal's process group: Ctrl-C reaches the server through us, after
+        # the simulated hospitals have stopped, not at the same time.
+        start_new_session=True,
     )
     base_url = f"http://{host}:{port}"
     try:
         wait_until_ready(base_url, server)
-        print(  # noqa: T201
-            f"\nbedsvc demo is running: {base_url}  (API schema: {base_url}/schema)\n"
-            f"{len(hospitals)} simulated hospitals report every ~{interval:g} s. Ctrl-C stops.\n"
-            f"Through the Aplicares bridge: {', '.join(APLICARES_HOSPITALS)}; through the SIRS "
-            f"Online bridge: {', '.join(SIRS_HOSPITALS)}; the others: the native API.\n"
-            "A key to push yourself: .venv/bin/bedsvc keys issue --hospital 3274011\n"
-        )
-        attach = bridge_attacher(hospitals, credentials, settings.sirs_prefix)
-        asyncio.run(simulate(base_url, hospitals, interval, attach))
+        asyncio.run(report_entry_hospital_once(base_url, entry_hospital))
+        print(banner(base_url, len(simulated), interval, logins))  # noqa: T201
+        attach = bridge_attacher(simulated, credentials, settings.sirs_prefix)
+        # Until a signal: asyncio.run then cancels the simulated hospitals and waits for them.
+        asyncio.run(simulate(base_url, simulated, interval, attach))
     except KeyboardInterrupt:
-        pass
+        log.info("stopping: simulated hospitals stopped; the server, then the embedded servers")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)

@@ -4,40 +4,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Controller, Request, delete, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from bedsvc.auth import bearer_token, find_key, require_hospital
+from bedsvc.audit import attribution
 from bedsvc.errors import problem_responses
+from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
-from bedsvc.ingest.service import apply_report, close_ward, require_hospital_exists
-from bedsvc.services import Services, get_services
-
-
-async def hospital_key_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    """401 for no or unknown key, 404 for an unknown hospital, 403 for a key not its own.
-
-    A guard, so that it runs before the body is read: an unauthenticated caller learns
-    nothing about what a valid report looks like.
-    """
-    services = get_services(connection.app.state)
-    code = connection.path_params["hospital_code"]
-    token = bearer_token(connection)
-    async with services.pool.acquire() as conn:
-        key = await find_key(conn, services.queries, token)
-        await require_hospital_exists(conn, services.queries, code)
-    require_hospital(key, code)
-    connection.state.key_id = key.id
+from bedsvc.ingest.service import apply_report, close_ward
+from bedsvc.services import Services
 
 
 class IngestController(Controller):
     path = "/api/v1/hospitals/{hospital_code:str}"
     tags = ["hospital push"]
-    guards = [hospital_key_guard]
+    guards = [hospital_actor_guard]
 
     @post(
         "/occupancy",
@@ -62,14 +43,16 @@ class IngestController(Controller):
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
         )
-        return await apply_report(
+        written = await apply_report(
             services.pool,
             services.queries,
             services.sync,
             hospital_code,
             data,
-            request.state.key_id,
+            max_open_wards=settings.max_wards_per_hospital,
+            **attribution(request.state.actor),
         )
+        return written.result
 
     @delete(
         "/wards/{ward_code:str}",
@@ -91,5 +74,5 @@ class IngestController(Controller):
             services.sync,
             hospital_code,
             ward_code,
-            request.state.key_id,
+            **attribution(request.state.actor),
         )

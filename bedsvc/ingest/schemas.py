@@ -7,9 +7,9 @@ import msgspec
 from msgspec import Meta
 
 from bedsvc.errors import FieldError, InvalidInput
+from bedsvc.text import WardCode, text
 
 Count = Annotated[int, Meta(ge=0, le=100_000)]
-WardCode = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
 
 
 class WardReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -17,7 +17,7 @@ class WardReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bed_class: Annotated[str, Meta(min_length=1, max_length=32)]
     capacity: Count
     available: Count
-    name: Annotated[str, Meta(max_length=200)] | None = None
+    name: Annotated[str, text(200)] | None = None
     available_male: Count | None = None
     available_female: Count | None = None
     waiting: Count | None = None

@@ -1,25 +1,35 @@
-"""One report is one transaction; the cache hears of it only after the commit."""
+"""One report is one statement (its own transaction); the cache hears of it after the commit.
+
+The write takes no lock that another hospital's report could wait on: the wards it upserts
+and its own hospital's row, whose version orders the reports of that hospital.
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import asyncpg
 
-from bedsvc.errors import NotFound
+from bedsvc.availability import HospitalState
+from bedsvc.errors import Forbidden, NotFound, invalid
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
-from bedsvc.store import Conn, Queries
-from bedsvc.sync import CacheSync, load_state
+from bedsvc.store import Queries
+from bedsvc.store.states import load_state, state_from_row
+from bedsvc.sync import CacheSync
 
 
-async def require_hospital_exists(conn: Conn, queries: Queries, code: str) -> None:
-    if await queries.get_hospital(conn, code=code) is None:
-        raise NotFound(f"No hospital with code '{code}'.")
+class Written(NamedTuple):
+    """What the write answers, and the SIRS row numbers of the wards it applied."""
+
+    result: IngestResult
+    id_t_tts: dict[str, int]
 
 
 def _report_columns(report: OccupancyReport) -> dict[str, list[object]]:
     wards = report.wards
     return {
         "ward_codes": [w.ward_code for w in wards],
-        "names": [w.name or w.ward_code for w in wards],
+        "names": [w.name for w in wards],
         "bed_classes": [w.bed_class for w in wards],
         "capacities": [w.capacity for w in wards],
         "availables": [w.available for w in wards],
@@ -29,61 +39,85 @@ def _report_columns(report: OccupancyReport) -> dict[str, list[object]]:
     }
 
 
+def _unknown_hospital(code: str) -> NotFound:
+    return NotFound(f"No hospital with code '{code}'.")
+
+
+def _inactive_hospital(code: str) -> Forbidden:
+    return Forbidden(f"Hospital '{code}' is inactive: it may not report.")
+
+
 async def apply_report(
     pool: asyncpg.Pool,
     queries: Queries,
     sync: CacheSync,
     hospital_code: str,
     report: OccupancyReport,
-    key_id: str | None,
-) -> IngestResult:
-    """Applies the wards whose stored report is older, returns only after the commit.
+    key_id: str | None = None,
+    *,
+    max_open_wards: int,
+    only_open: bool = False,
+    username: str | None = None,
+) -> Written:
+    """Applies the wards whose stored report is older; returns only after the commit.
 
-    Callers have authorized the hospital (and so found it); the wards' foreign key still
-    refuses an unknown one, without a lookup of its own on every push.
+    With `only_open`, every ward must be open already (else NotFound, nothing written).
+    Callers have authorized the hospital; the wards' foreign key still refuses an unknown
+    one, and the statement an inactive one. The history rows name the key or the user.
     """
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            version: int = await queries.lock_next_version(conn)
-            try:
-                applied = [
-                    row["ward_code"]
-                    async for row in queries.apply_report(
-                        conn,
-                        hospital_code=hospital_code,
-                        version=version,
-                        reported_at=report.reported_at,
-                        **_report_columns(report),
-                    )
-                ]
-            except asyncpg.ForeignKeyViolationError as exc:
-                if exc.constraint_name != "wards_hospital_code_fkey":
-                    raise
-                raise NotFound(f"No hospital with code '{hospital_code}'.") from None
-            if not applied:
-                # Nothing changed: the version is not taken, so versions stay gapless.
-                return IngestResult(
-                    version=version - 1,
-                    applied=[],
-                    stale=[w.ward_code for w in report.wards],
-                )
-            await queries.record_history(
+        try:
+            row = await queries.write_report(
                 conn,
-                version=version,
                 hospital_code=hospital_code,
-                ward_codes=applied,
-                change="report",
+                reported_at=report.reported_at,
+                only_open=only_open,
+                max_open_wards=max_open_wards,
                 key_id=key_id,
+                username=username,
+                **_report_columns(report),
             )
-            await queries.set_version(conn, version=version)
-            state = await load_state(conn, queries, hospital_code, version)
-        await sync.publish(hospital_code, version, state)
-    applied_set = set(applied)
-    return IngestResult(
-        version=version,
-        applied=[w.ward_code for w in report.wards if w.ward_code in applied_set],
-        stale=[w.ward_code for w in report.wards if w.ward_code not in applied_set],
-    )
+        except asyncpg.ForeignKeyViolationError as exc:
+            if exc.constraint_name != "wards_hospital_code_fkey":
+                raise
+            raise _unknown_hospital(hospital_code) from None
+        if row is None:
+            raise RuntimeError("write_report answers one row")
+        if not row["active"]:
+            raise _inactive_hospital(hospital_code)
+        if row["open_wards"] > max_open_wards:
+            raise invalid(
+                "wards",
+                f"the hospital would have {row['open_wards']} open wards; "
+                f"at most {max_open_wards} are allowed (close unused wards first)",
+            )
+        if only_open and row["missing"]:
+            raise NotFound("No such open ward.")
+        applied: list[str] = row["applied"]
+        applied_set = set(applied)
+        written = Written(
+            # The hospital's version after this report, or as it was when nothing was newer.
+            IngestResult(
+                version=row["version"],
+                applied=[w.ward_code for w in report.wards if w.ward_code in applied_set],
+                stale=[w.ward_code for w in report.wards if w.ward_code not in applied_set],
+            ),
+            dict(zip(applied, row["id_t_tts"], strict=True)),
+        )
+        if not applied:
+            return written
+        version: int = row["version"]
+        state: HospitalState | None
+        if version == row["snapshot_version"] + 1:
+            # Nothing else of the hospital committed in between: the state the statement
+            # built is the state at this version.
+            state = state_from_row(row)
+        else:
+            # Read after the commit, so it holds every change of the hospital committed
+            # before, this one's included (and maybe a newer one, with its own version).
+            version, state = await load_state(conn, queries, hospital_code)
+    await sync.publish(hospital_code, version, state)
+    return written
 
 
 async def close_ward(
@@ -92,25 +126,23 @@ async def close_ward(
     sync: CacheSync,
     hospital_code: str,
     ward_code: str,
-    key_id: str | None,
+    key_id: str | None = None,
+    username: str | None = None,
 ) -> WardClosed:
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            version: int = await queries.lock_next_version(conn)
-            closed = await queries.close_ward(
-                conn, hospital_code=hospital_code, ward_code=ward_code, version=version
-            )
-            if closed is None:
-                raise NotFound(f"No open ward '{ward_code}' at hospital '{hospital_code}'.")
-            await queries.record_history(
-                conn,
-                version=version,
-                hospital_code=hospital_code,
-                ward_codes=[ward_code],
-                change="close",
-                key_id=key_id,
-            )
-            await queries.set_version(conn, version=version)
-            state = await load_state(conn, queries, hospital_code, version)
-        await sync.publish(hospital_code, version, state)
-    return WardClosed(version=version, ward_code=ward_code, closed=True)
+        closed = await queries.close_ward(
+            conn,
+            hospital_code=hospital_code,
+            ward_code=ward_code,
+            key_id=key_id,
+            username=username,
+        )
+        if closed is None:
+            raise RuntimeError("close_ward answers one row")
+        if not closed["active"]:
+            raise _inactive_hospital(hospital_code)
+        if closed["version"] is None:
+            raise NotFound(f"No open ward '{ward_code}' at hospital '{hospital_code}'.")
+        version, state = await load_state(conn, queries, hospital_code)
+    await sync.publish(hospital_code, version, state)
+    return WardClosed(version=closed["version"], ward_code=ward_code, closed=True)

@@ -86,7 +86,15 @@ class EventStream:
         # A client that takes nothing takes no end of stream either: granian then keeps the
         # socket (and the little it buffered, its bounded channel) until the client leaves.
         with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-            await asyncio.wait_for(raw_send(END_EVENT), CLOSE_WAIT_SECONDS)
+            await asyncio.wait_for(raw_send(end_event(subscriber.close_reason)), CLOSE_WAIT_SECONDS)
+
+
+def end_event(reason: str) -> dict[str, Any]:
+    """The stream's last chunk; when the server ends it (shutting down, client too slow), a
+    comment says why. Clients reconnect by themselves after `retry`."""
+    if not reason:
+        return END_EVENT
+    return {"type": "http.response.body", "body": b": %s\n\n" % reason.encode(), "more_body": False}
 
 
 def _last_event_id(value: str | None) -> int | None:

@@ -7,11 +7,18 @@ transition and its webhook deliveries are written in one transaction; deliveries
 claimed with FOR UPDATE SKIP LOCKED by whichever worker polls first, and retried with a
 bounded exponential backoff. Receivers may still see a delivery twice (a worker stopped
 between the POST and recording it): (alert.id, event) identifies a transition.
+
+Each delivery is signed (see `sign` and the README's "Alerts"): a receiver checks the
+signature over the timestamp and the raw body with its URL's secret, and refuses old
+timestamps, so that nobody else can post alerts to it or replay old ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,14 +26,32 @@ import asyncpg
 import httpx
 import msgspec
 import structlog
+from prometheus_client import Counter
 
+from bedsvc.health import Health
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.secret_box import SecretBox, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
 
 log = structlog.get_logger(__name__)
 
 _encoder = msgspec.json.Encoder()
+
+# A failing cycle means no alert fires: it must show on a dashboard, not only in a log line.
+cycle_failures = Counter(
+    "bedsvc_alert_cycle_failures",
+    "Alert evaluation or delivery cycles that failed (no alert fired in them).",
+)
+
+SIGNATURE_HEADER = "X-Bedsvc-Signature"
+TIMESTAMP_HEADER = "X-Bedsvc-Timestamp"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """`v1=` + hex HMAC-SHA256 under the URL's secret of `<timestamp>.<raw body>`."""
+    message = str(timestamp).encode() + b"." + body
+    return "v1=" + hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +62,23 @@ class Condition:
     region_code: str | None = None
     hospital_code: str | None = None
     bed_class: str | None = None
+    # The hospital's own receiver, besides the health office's (BEDSVC_ALERT_WEBHOOK_URLS).
+    hospital_webhook: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Transitions:
     fired: list[int]
     resolved: list[int]
+
+
+def _region(code: str, name: str | None) -> str:
+    return f"{name} ({code})" if name else code
+
+
+def entry_page_url(settings: Settings) -> str:
+    """The ward-staff entry page, absolute when BEDSVC_PUBLIC_URL is set."""
+    return settings.public_url.rstrip("/") + "/rs"
 
 
 async def current_conditions(
@@ -56,7 +92,8 @@ async def current_conditions(
                 Condition(
                     rule="class_exhausted",
                     subject=f"{region}/{bed_class}",
-                    message=f"No free {bed_class} bed in region {region} "
+                    message=f"No free {bed_class} bed in region "
+                    f"{_region(region, row['region_name'])} "
                     f"({row['capacity']} beds, all occupied).",
                     region_code=region,
                     bed_class=bed_class,
@@ -70,9 +107,11 @@ async def current_conditions(
                 Condition(
                     rule="hospital_stale",
                     subject=row["code"],
-                    message=f"Hospital {row['code']} has not reported {since}.",
+                    message=f"Hospital {row['name']} ({row['code']}) has not reported {since}. "
+                    f"Ward staff can report at {entry_page_url(settings)}",
                     region_code=row["region_code"],
                     hospital_code=row["code"],
+                    hospital_webhook=row["alert_webhook_url"],
                 )
             )
     return conditions
@@ -106,14 +145,19 @@ async def evaluate(
                     message=condition.message,
                 )
                 if alert_id is not None:
-                    await queries.add_deliveries(conn, alert_id=alert_id, event="fired", urls=urls)
+                    own = [condition.hospital_webhook] if condition.hospital_webhook else []
+                    receivers = urls + own
+                    await queries.add_deliveries(
+                        conn, alert_id=alert_id, event="fired", urls=receivers
+                    )
                     fired.append(alert_id)
         for rule, subject in open_keys - holding:
             async with conn.transaction():
                 alert_id = await queries.resolve_alert(conn, rule=rule, subject=subject)
                 if alert_id is not None:
+                    receivers = urls + await _hospital_receivers(conn, queries, rule, subject)
                     await queries.add_deliveries(
-                        conn, alert_id=alert_id, event="resolved", urls=urls
+                        conn, alert_id=alert_id, event="resolved", urls=receivers
                     )
                     resolved.append(alert_id)
     for alert_id in fired:
@@ -121,6 +165,13 @@ async def evaluate(
     for alert_id in resolved:
         log.info("alert resolved", alert_id=alert_id)
     return Transitions(fired=fired, resolved=resolved)
+
+
+async def _hospital_receivers(conn: Conn, queries: Queries, rule: str, subject: str) -> list[str]:
+    if rule != "hospital_stale":
+        return []
+    url = await queries.hospital_alert_webhook(conn, code=subject)
+    return [url] if url else []
 
 
 def _alert(row: asyncpg.Record) -> Alert:
@@ -137,17 +188,51 @@ def _alert(row: asyncpg.Record) -> Alert:
     )
 
 
-async def _post(client: httpx.AsyncClient, row: asyncpg.Record) -> str | None:
-    """POSTs one delivery; the error text, or None when the receiver took it (2xx)."""
-    body = AlertEvent(
-        event=row["event"], alert=_alert(row), attempt=row["attempts"], sent_at=datetime.now(UTC)
-    )
-    try:
-        response = await client.post(
-            row["url"], content=_encoder.encode(body), headers={"Content-Type": "application/json"}
+def hospital_webhook_secret(box: SecretBox, hospital_code: str) -> bytes:
+    """The signing secret of a hospital's own webhook (`bedsvc hospitals webhook-secret`):
+    derived from BEDSVC_SECRET_KEY, so nothing more is stored."""
+    return box.mac_keys(f"hospital-webhook:{hospital_code}")[0].hex().encode()
+
+
+def _secret(settings: Settings, row: asyncpg.Record) -> bytes | None:
+    """The secret of a delivery's URL, or None when the URL is no longer configured: neither
+    a health-office URL in the settings nor the hospital's registered one (and `https://`
+    unless plain http is allowed, as for the settings' URLs)."""
+    url = row["url"]
+    if url in settings.alert_webhook_urls:
+        return settings.webhook_secret(url)
+    own = row["hospital_code"] is not None and url == row["hospital_webhook_url"]
+    if own and (url.startswith("https://") or settings.alert_webhook_allow_http):
+        return hospital_webhook_secret(load_secret_box(settings), row["hospital_code"])
+    return None
+
+
+async def _post(client: httpx.AsyncClient, settings: Settings, row: asyncpg.Record) -> str | None:
+    """POSTs one delivery; the error text, or None when the receiver took it (2xx).
+
+    The error text is stored and logged, so it names the failure only: an exception's text may
+    hold the URL, and a webhook URL often carries a token in its path or query."""
+    secret = _secret(settings, row)
+    if secret is None:
+        return "URL no longer configured"
+    body = _encoder.encode(
+        AlertEvent(
+            event=row["event"],
+            alert=_alert(row),
+            attempt=row["attempts"],
+            sent_at=datetime.now(UTC),
         )
+    )
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+    try:
+        response = await client.post(row["url"], content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"[:500]
+        return type(exc).__name__
     if response.is_success:
         return None
     return f"HTTP {response.status_code}"
@@ -168,7 +253,7 @@ async def deliver_due(
         ]
     if not claimed:
         return 0
-    errors = await asyncio.gather(*(_post(client, row) for row in claimed))
+    errors = await asyncio.gather(*(_post(client, settings, row) for row in claimed))
     async with pool.acquire() as conn:
         for row, error in zip(claimed, errors, strict=True):
             if error is None:
@@ -201,7 +286,11 @@ _DELIVERY_POLL_SECONDS = 1.0
 
 
 async def run_alerts(
-    pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
+    pool: asyncpg.Pool,
+    queries: Queries,
+    settings: Settings,
+    stale_after: timedelta,
+    health: Health,
 ) -> None:
     """The worker's background task: evaluate the rules, deliver what is due, repeat."""
     timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
@@ -214,6 +303,12 @@ async def run_alerts(
                     next_evaluation = loop.time() + settings.alert_interval_seconds
                     await evaluate(pool, queries, settings, stale_after)
                 await deliver_due(pool, queries, settings, client)
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.warning("alert evaluation skipped", error=str(exc))
+            # The loop must outlive any one failure, whatever it is, and say so loudly: a
+            # silent failure here means no alert ever fires.
+            except Exception as exc:
+                cycle_failures.inc()
+                health.alerts_failed(type(exc).__name__)
+                log.error("alert cycle failed", error=type(exc).__name__, exc_info=exc)
+            else:
+                health.alerts_evaluated()
             await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))

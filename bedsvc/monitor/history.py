@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bedsvc.errors import invalid
+from bedsvc.monitor.budget import monitor_connection
 from bedsvc.monitor.params import TimeRange
 from bedsvc.monitor.schemas import History, HistoryPoint, HistorySeries, bor
 from bedsvc.store import Queries
@@ -36,6 +38,13 @@ class HistoryFilter:
         # Buckets of a day or more start at local midnight.
         self.origin = datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone))
 
+    def scope(self) -> dict[str, Any]:
+        return {
+            "hospital_code": self.hospital,
+            "region_code": self.region,
+            "bed_class": self.bed_class,
+        }
+
     def params(self, span: TimeRange) -> dict[str, Any]:
         return {
             "bucket": span.bucket,
@@ -48,12 +57,41 @@ class HistoryFilter:
         }
 
 
+class Budget:
+    """The most rows (series x buckets) an answer may hold, and the queries' time limit."""
+
+    def __init__(self, max_rows: int, timeout_seconds: float, what: str) -> None:
+        self.max_rows, self.timeout_seconds, self.what = max_rows, timeout_seconds, what
+
+    def too_many(self, rows: int) -> Exception:
+        return invalid(
+            "bucket",
+            f"about {rows} {self.what}; at most {self.max_rows} in one answer: use a larger "
+            "bucket, a shorter range, or one region, hospital or bed class",
+        )
+
+
+async def check_size(
+    pool: asyncpg.Pool, queries: Queries, span: TimeRange, flt: HistoryFilter, budget: Budget
+) -> None:
+    """Refuses (422) before running it a query whose answer would exceed the budget."""
+    async with monitor_connection(pool, queries, budget.timeout_seconds) as conn:
+        series: int = await queries.history_series_count(conn, **flt.scope())
+    if series * span.buckets > budget.max_rows:
+        raise budget.too_many(series * span.buckets)
+
+
 async def history(
-    pool: asyncpg.Pool, queries: Queries, span: TimeRange, flt: HistoryFilter
+    pool: asyncpg.Pool, queries: Queries, span: TimeRange, flt: HistoryFilter, budget: Budget
 ) -> History:
+    await check_size(pool, queries, span, flt, budget)
     series: dict[tuple[str, str], list[HistoryPoint]] = {}
-    async with pool.acquire() as conn:
+    rows = 0
+    async with monitor_connection(pool, queries, budget.timeout_seconds) as conn:
         async for row in queries.history_rows(conn, **flt.params(span)):
+            rows += 1
+            if rows > budget.max_rows:  # wards that changed class add series the count missed
+                raise budget.too_many(rows)
             point = HistoryPoint(
                 t=row["bucket_start"],
                 capacity=row["capacity"],
@@ -92,16 +130,26 @@ def _csv_row(row: asyncpg.Record) -> tuple[object, ...]:
     )
 
 
+class ExportTooLarge(RuntimeError):
+    """More rows than the budget after the answer started: the stream is broken off, so the
+    client sees an incomplete transfer rather than a silently cut file."""
+
+
 async def history_csv(
-    pool: asyncpg.Pool, queries: Queries, span: TimeRange, flt: HistoryFilter
+    pool: asyncpg.Pool, queries: Queries, span: TimeRange, flt: HistoryFilter, budget: Budget
 ) -> AsyncIterator[bytes]:
     """The history rows as CSV, read through a server-side cursor in a transaction, a chunk
-    per round trip, so that a month of per-minute buckets never sits in memory at once."""
+    per round trip, so that a month of per-minute buckets never sits in memory at once.
+    Call check_size first: once the first chunk is sent, a refusal can no longer be a 422."""
     yield _csv_chunk([CSV_HEADER])
+    rows = 0
     async with (
-        pool.acquire() as conn,
+        monitor_connection(pool, queries, budget.timeout_seconds) as conn,
         queries.history_rows_cursor(conn, **flt.params(span)) as cursor_factory,
     ):
         cursor = await cursor_factory
         while batch := await cursor.fetch(_CHUNK_ROWS):
+            rows += len(batch)
+            if rows > budget.max_rows:
+                raise ExportTooLarge(f"export passed {budget.max_rows} rows")
             yield _csv_chunk([_csv_row(row) for row in batch])

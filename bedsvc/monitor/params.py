@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bedsvc.errors import invalid
 
-_DURATION = re.compile(r"^(\d{1,6})(s|m|h|d)$")
+_DURATION = re.compile(r"\A(\d{1,6})(s|m|h|d)\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 DEFAULT_RANGE = timedelta(hours=24)
@@ -15,6 +15,9 @@ MAX_RANGE = timedelta(days=400)
 MIN_BUCKET = timedelta(minutes=1)
 # A JSON history answer is held in memory whole; past this many buckets, use the CSV export.
 MAX_JSON_BUCKETS = 5000
+# Times outside these are mistakes, and near datetime's own limits arithmetic on them fails.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(field: str, text: str) -> timedelta:
@@ -35,6 +38,8 @@ def parse_time(field: str, text: str) -> datetime:
         raise invalid(field, "expected an ISO 8601 time, e.g. 2026-11-22T19:00:00+07:00") from None
     if value.tzinfo is None:
         raise invalid(field, "needs a UTC offset, e.g. +07:00 or Z")
+    if not EARLIEST <= value <= LATEST:
+        raise invalid(field, "must lie between 1970 and 9000")
     return value
 
 

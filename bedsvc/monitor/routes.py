@@ -3,7 +3,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get
+import asyncpg
+from litestar import Controller, Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
@@ -14,16 +15,19 @@ from bedsvc.auth import bearer_token, find_key
 from bedsvc.errors import Forbidden, NotFound, invalid, problem_responses
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
-from bedsvc.monitor.history import HistoryFilter, history, history_csv
+from bedsvc.monitor.budget import unless_disconnected
+from bedsvc.monitor.history import Budget, HistoryFilter, check_size, history, history_csv
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
 from bedsvc.services import Services, get_services
+from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.
 MONITOR_ROLES = ("monitor", "admin")
 
-Code = Annotated[str | None, QueryParameter(max_length=32)]
+# Codes of hospitals, regions and classes; anything else cannot match and is refused (422).
+Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)]
 # What parse_duration accepts, for the schema; a bucket is at least a minute.
 DURATION_PATTERN = r"^[1-9][0-9]{0,5}[smhd]$"
 BUCKET_PATTERN = r"^([6-9][0-9]|[1-9][0-9]{2,5})s$|^[1-9][0-9]{0,5}[mhd]$"
@@ -48,20 +52,21 @@ def _check_class(services: Services, bed_class: str | None) -> None:
         raise invalid("bed_class", f"unknown bed class '{bed_class}'")
 
 
-async def _summary(services: Services, region: str | None) -> Summary:
+async def _summary(pool: asyncpg.Pool, services: Services, region: str | None) -> Summary:
     return await summary(
-        services.pool,
+        pool,
         services.queries,
         region,
         [c.code for c in services.bed_classes],
         services.stale_after,
+        services.settings.monitor_statement_timeout_seconds,
     )
 
 
 async def _hospitals(
     services: Services, region: str | None, hospital: str | None
 ) -> tuple[Summary, list[HospitalOccupancy]]:
-    result = await _summary(services, region)
+    result = await _summary(services.replica_pool, services, region)
     if hospital is None:
         return result, result.hospitals
     chosen = [h for h in result.hospitals if h.code == hospital]
@@ -80,9 +85,14 @@ class MonitorController(Controller):
         summary="Beds, occupancy and BOR per class, hospital and region",
         responses=problem_responses(401, 403, 422, 429, 503),
     )
-    async def summary(self, services: NamedDependency[Services], region: Code = None) -> Summary:
+    async def summary(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        region: Code = None,
+    ) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
-        return await _summary(services, region)
+        return await unless_disconnected(request, _summary(services.pool, services, region))
 
     @get(
         "/stale",
@@ -91,6 +101,7 @@ class MonitorController(Controller):
     )
     async def stale(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         older_than: Annotated[
             str | None,
@@ -103,7 +114,9 @@ class MonitorController(Controller):
         """Hospitals whose newest report (or any open ward's report) is older than `older_than`,
         oldest first; a hospital that never reported has no `last_report_at`."""
         threshold = parse_duration("older_than", older_than) if older_than else services.stale_after
-        return await stale(services.pool, services.queries, threshold, region)
+        timeout = services.settings.monitor_statement_timeout_seconds
+        work = stale(services.pool, services.queries, threshold, region, timeout)
+        return await unless_disconnected(request, work)
 
     @get(
         "/history",
@@ -112,6 +125,7 @@ class MonitorController(Controller):
     )
     async def history(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         hospital: Code = None,
         region: Code = None,
@@ -121,7 +135,8 @@ class MonitorController(Controller):
         bucket: Bucket = "1h",
     ) -> History:
         """Each point is the state at the end of its bucket: a hospital that did not report in
-        a bucket carries its last known value forward; a closed ward no longer counts."""
+        a bucket carries its last known value forward; a closed ward no longer counts. At most
+        `BEDSVC_MONITOR_MAX_POINTS` points (series x buckets) in one answer (422 past it)."""
         _check_class(services, bed_class)
         span = time_range(start, stop, bucket)
         if span.buckets > MAX_JSON_BUCKETS:
@@ -130,8 +145,13 @@ class MonitorController(Controller):
                 f"{span.buckets} buckets; at most {MAX_JSON_BUCKETS} here, "
                 "use a larger bucket or export.csv",
             )
-        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
-        return await history(services.pool, services.queries, span, flt)
+        settings = services.settings
+        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        budget = Budget(
+            settings.monitor_max_points, settings.monitor_statement_timeout_seconds, "points"
+        )
+        work = history(services.replica_pool, services.queries, span, flt, budget)
+        return await unless_disconnected(request, work)
 
     @get(
         "/export.csv",
@@ -149,13 +169,19 @@ class MonitorController(Controller):
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
         bucket: Bucket = "1h",
     ) -> Stream:
-        """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor."""
+        """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor.
+        At most `BEDSVC_MONITOR_MAX_EXPORT_ROWS` rows (422 past it)."""
         _check_class(services, bed_class)
         span = time_range(start, stop, bucket)
-        flt = HistoryFilter(hospital, region, bed_class, services.settings.timezone)
+        settings = services.settings
+        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        budget = Budget(
+            settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
+        )
+        await check_size(services.replica_pool, services.queries, span, flt, budget)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
-            history_csv(services.pool, services.queries, span, flt),
+            history_csv(services.replica_pool, services.queries, span, flt, budget),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from bedsvc.monitor.budget import monitor_connection
 from bedsvc.monitor.schemas import (
     ClassOccupancy,
     HospitalOccupancy,
@@ -56,8 +57,9 @@ async def summary(
     region: str | None,
     class_order: Sequence[str],
     stale_after: timedelta,
+    timeout_seconds: float,
 ) -> Summary:
-    async with pool.acquire() as conn:
+    async with monitor_connection(pool, queries, timeout_seconds) as conn:
         rows = [row async for row in queries.summary_rows(conn, region_code=region)]
     now = datetime.now(UTC)
     by_hospital: dict[str, list[asyncpg.Record]] = {}
@@ -98,9 +100,13 @@ async def summary(
 
 
 async def stale(
-    pool: asyncpg.Pool, queries: Queries, older_than: timedelta, region: str | None
+    pool: asyncpg.Pool,
+    queries: Queries,
+    older_than: timedelta,
+    region: str | None,
+    timeout_seconds: float,
 ) -> StaleReport:
-    async with pool.acquire() as conn:
+    async with monitor_connection(pool, queries, timeout_seconds) as conn:
         rows = [
             row async for row in queries.stale_rows(conn, older_than=older_than, region_code=region)
         ]

@@ -61,6 +61,13 @@ class _ResponsesCollector(Collector):
 
 REGISTRY.register(_ResponsesCollector())
 
+
+def fast_responses() -> Mapping[tuple[str, int], int]:
+    """The counts so far (path, status), for moving them where every worker's are summed
+    (bedsvc/metrics.py) when several worker processes share one scrape."""
+    return _responses
+
+
 # What the fast path takes as is; anything else (escapes, '+', odd values) goes to Litestar.
 _PLAIN = re.compile(rb"[A-Za-z0-9_.\-]{1,32}")
 _NEAR = re.compile(rb"-?[0-9.]{1,20}(,|%2C|%2c)-?[0-9.]{1,20}")

@@ -95,6 +95,12 @@ def _etag(version: int, stale: int) -> bytes:
     return b'W/"%d.%d"' % (version, stale)
 
 
+def _document_etag(version: int, fingerprint: int, stale: int) -> bytes:
+    # The global version alone could be equal for two states (each a change ahead of the
+    # other in another hospital) of two workers; the fingerprint tells them apart.
+    return b'W/"%d.%x.%d"' % (version, fingerprint, stale)
+
+
 def _same(a: HospitalState, b: HospitalState) -> bool:
     # After a reload the states are new objects, mostly equal to the old ones.
     return a is b or a == b
@@ -190,7 +196,7 @@ class PublicCache:
     def etag(self) -> bytes:
         """The ETag every availability document has right now, whatever its filter."""
         self.clock()
-        return _etag(self.feed.version, self.staleness.total)
+        return _document_etag(self.feed.version, self.feed.fingerprint, self.staleness.total)
 
     def hospital_etag(self, code: str) -> bytes | None:
         self.clock()
@@ -279,7 +285,8 @@ class PublicCache:
             if entry is not None:
                 entries.append(entry)
         body = _document(version, now, _in_order(entries))
-        document = Encoded(_etag(version, epoch), body, self.encoding)
+        etag = _document_etag(version, self.feed.fingerprint, epoch)
+        document = Encoded(etag, body, self.encoding)
         variant = _Variant(self._generation, version, epoch, now, entries, document)
         if key not in self._variants:
             _make_room(self._variants)

@@ -77,7 +77,13 @@ class PublicController(Controller):
     async def availability(
         self,
         services: NamedDependency[Services],
-        region: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        region: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=32,
+                description="Kemendagri region code, e.g. 3274; names at /api/v1/regions",
+            ),
+        ] = None,
         bed_class: Annotated[str | None, QueryParameter(max_length=32)] = None,
         available_only: FromQuery[bool] = False,
         near: Annotated[

@@ -1,17 +1,10 @@
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import aiosql
 import asyncpg
 import asyncpg.pool
 import msgspec
-
-# aiosql builds one coroutine function per named query at load time; it has no type
-# information, so every call site goes through the typed wrappers of the service modules.
-Queries = Any
 
 # What a function that runs queries takes: a plain connection or one borrowed from the pool.
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -23,11 +16,6 @@ def sql_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "sql"
-
-
-@cache
-def load_queries() -> Queries:
-    return aiosql.from_path(sql_dir() / "queries", "asyncpg")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

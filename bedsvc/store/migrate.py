@@ -11,7 +11,9 @@ import re
 import asyncpg
 import structlog
 
-from bedsvc.store.db import Queries, load_queries, sql_dir
+from bedsvc.store.db import sql_dir
+from bedsvc.store.named import load_queries
+from bedsvc.store.queries import Queries
 
 log = structlog.get_logger(__name__)
 

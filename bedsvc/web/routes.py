@@ -27,6 +27,9 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Files fetched by the browser itself (manifest, service worker): checked for a new release
+# on every load, never cached for long.
+_FILE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 _PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-]+)\}\}")
 
 
@@ -56,6 +59,10 @@ def web_handlers(settings: Settings) -> list[Any]:
     values = {"stale_after": str(settings.stale_after_seconds)}
     citizen = render_page("citizen.html", versions, values)
     dashboard = render_page("dashboard.html", versions, values)
+    entry = render_page("rs.html", versions, values)
+    board = render_page("papan.html", versions, values)
+    manifest = render_page("manifest.webmanifest", versions, values)
+    worker = render_page("sw.js", versions, values)
 
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def citizen_page() -> Response[bytes]:
@@ -65,6 +72,29 @@ def web_handlers(settings: Settings) -> list[Any]:
     def dashboard_page() -> Response[bytes]:
         return Response(dashboard, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
 
+    @get("/rs", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def entry_page() -> Response[bytes]:
+        return Response(entry, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+    @get(
+        "/papan/{hospital_code:str}",
+        media_type=MediaType.HTML,
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def board_page() -> Response[bytes]:
+        # The page reads the hospital from its own address: one document serves every board.
+        return Response(board, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+
+    @get("/manifest.webmanifest", include_in_schema=False, sync_to_thread=False)
+    def manifest_file() -> Response[bytes]:
+        return Response(manifest, media_type="application/manifest+json", headers=_FILE_HEADERS)
+
+    @get("/sw.js", include_in_schema=False, sync_to_thread=False)
+    def service_worker() -> Response[bytes]:
+        # At the root, so that it may serve the citizens' page "/" when offline.
+        return Response(worker, media_type="text/javascript", headers=_FILE_HEADERS)
+
     static = create_static_files_router(
         path="/static",
         directories=[STATIC_DIR],
@@ -72,4 +102,12 @@ def web_handlers(settings: Settings) -> list[Any]:
         include_in_schema=False,
         name="static",
     )
-    return [citizen_page, dashboard_page, static]
+    return [
+        citizen_page,
+        dashboard_page,
+        entry_page,
+        board_page,
+        manifest_file,
+        service_worker,
+        static,
+    ]

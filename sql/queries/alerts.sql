@@ -1,23 +1,24 @@
 -- name: exhausted_classes(bed_classes)
 -- Region and bed-class pairs that have beds but none free, over listed hospitals' open wards;
 -- an empty bed_classes array watches every class.
-SELECT h.region_code, w.bed_class, sum(w.capacity)::int AS capacity
+SELECT h.region_code, r.name AS region_name, w.bed_class, sum(w.capacity)::bigint AS capacity
 FROM wards w
 JOIN hospitals h ON h.code = w.hospital_code
+JOIN regions r ON r.code = h.region_code
 WHERE w.closed_at IS NULL AND h.active
   AND (cardinality(:bed_classes::text[]) = 0 OR w.bed_class = ANY(:bed_classes::text[]))
-GROUP BY h.region_code, w.bed_class
+GROUP BY h.region_code, r.name, w.bed_class
 HAVING sum(w.capacity) > 0 AND sum(w.available) = 0
 ORDER BY h.region_code, w.bed_class;
 
 -- name: silent_hospitals(older_than)
 -- Listed hospitals whose newest open-ward report (or, never reporting, their registration)
--- is older than older_than.
-SELECT h.code, h.region_code, max(w.reported_at) AS last_report_at
+-- is older than older_than, with the hospital's own alert receiver if it has one.
+SELECT h.code, h.name, h.region_code, h.alert_webhook_url, max(w.reported_at) AS last_report_at
 FROM hospitals h
 LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
 WHERE h.active
-GROUP BY h.code, h.region_code, h.created_at
+GROUP BY h.code, h.name, h.region_code, h.created_at, h.alert_webhook_url
 HAVING coalesce(max(w.reported_at), h.created_at) < now() - :older_than::interval
 ORDER BY h.code;
 
@@ -63,9 +64,10 @@ claimed AS (
 )
 SELECT c.id, c.event, c.url, c.attempts,
        a.id AS alert_id, a.rule, a.subject, a.region_code, a.hospital_code, a.bed_class,
-       a.message, a.fired_at, a.resolved_at
+       a.message, a.fired_at, a.resolved_at, h.alert_webhook_url AS hospital_webhook_url
 FROM claimed c
 JOIN alerts a ON a.id = c.alert_id
+LEFT JOIN hospitals h ON h.code = a.hospital_code
 ORDER BY c.id;
 
 -- name: delivery_succeeded(id)!
@@ -94,3 +96,6 @@ WHERE NOT :open_only::boolean OR a.resolved_at IS NULL
 GROUP BY a.id
 ORDER BY (a.resolved_at IS NULL) DESC, a.fired_at DESC, a.id DESC
 LIMIT :max_rows;
+
+-- name: hospital_alert_webhook(code)$
+SELECT alert_webhook_url FROM hospitals WHERE code = :code;

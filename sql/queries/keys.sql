@@ -8,7 +8,16 @@ FROM api_keys
 WHERE key_hash = :key_hash;
 
 -- name: revoke_key(id)$
+-- Returns the key's hospital ('' for a monitor or admin key); no row for an unknown key.
 UPDATE api_keys
 SET revoked_at = coalesce(revoked_at, now())
 WHERE id = :id
-RETURNING id;
+RETURNING coalesce(hospital_code, '');
+
+-- name: find_hospital_key(key_hash, hospital_code)^
+-- The key (if any) and the hospital a push names, in one round trip.
+SELECT k.id, k.key_hash, k.role, k.hospital_code, k.revoked_at,
+       h.code IS NOT NULL AS hospital_exists, coalesce(h.active, false) AS hospital_active
+FROM (SELECT :hospital_code::text AS code) wanted
+LEFT JOIN api_keys k ON k.key_hash = :key_hash
+LEFT JOIN hospitals h ON h.code = wanted.code;

@@ -2,8 +2,8 @@
 -- Capacity and free beds per listed hospital and class over its open wards; a hospital
 -- without open wards comes once, with a null class.
 SELECT h.code, h.name, h.region_code, h.lat, h.lon, w.bed_class,
-       coalesce(sum(w.capacity), 0)::int AS capacity,
-       coalesce(sum(w.available), 0)::int AS available,
+       coalesce(sum(w.capacity), 0)::bigint AS capacity,
+       coalesce(sum(w.available), 0)::bigint AS available,
        max(w.reported_at) AS updated_at
 FROM hospitals h
 LEFT JOIN wards w ON w.hospital_code = h.code AND w.closed_at IS NULL
@@ -102,12 +102,29 @@ segments AS (
     CROSS JOIN bounds b
 )
 SELECT bucket_start, s.hospital_code, s.bed_class,
-       sum(s.capacity)::int AS capacity,
-       sum(s.capacity - s.available)::int AS occupied,
-       sum(s.available)::int AS available
+       sum(s.capacity)::bigint AS capacity,
+       sum(s.capacity - s.available)::bigint AS occupied,
+       sum(s.available)::bigint AS available
 FROM segments s
 CROSS JOIN LATERAL generate_series(
     s.segment_start, s.segment_end - :bucket::interval, :bucket::interval) AS bucket_start
 WHERE s.change = 'report' AND (:bed_class::text IS NULL OR s.bed_class = :bed_class::text)
 GROUP BY bucket_start, s.hospital_code, s.bed_class
 ORDER BY bucket_start, s.hospital_code, s.bed_class;
+
+-- name: set_local_query_limits(timeout, check_interval)$
+-- For the rest of the transaction only (milliseconds, as text): a pooled connection is shared.
+-- The check interval makes PostgreSQL itself stop a query whose connection was closed (a
+-- cancelled request whose connection the pool dropped), not only when it next sends rows.
+SELECT set_config('statement_timeout', :timeout, true),
+       set_config('client_connection_check_interval', :check_interval, true);
+
+-- name: history_series_count(hospital_code, region_code, bed_class)$
+-- How many (hospital, class) series a history query may return: with its buckets, what it
+-- costs is known before it runs. Counted over the wards' current classes.
+SELECT count(DISTINCT (w.hospital_code, w.bed_class))
+FROM wards w
+JOIN hospitals h ON h.code = w.hospital_code
+WHERE (:hospital_code::text IS NULL OR w.hospital_code = :hospital_code::text)
+  AND (:region_code::text IS NULL OR h.region_code = :region_code::text)
+  AND (:bed_class::text IS NULL OR w.bed_class = :bed_class::text);

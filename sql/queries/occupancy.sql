@@ -1,58 +1,150 @@
--- name: current_version()$
-SELECT version FROM change_counter;
+-- name: write_report(hospital_code, reported_at, ward_codes, names, bed_classes, capacities, availables, males, females, waitings, only_open, max_open_wards, key_id, username)^
+-- One report in one statement: the wards whose stored report is older are upserted, the
+-- hospital takes its next version (its row lock orders its reports and no one else's) and
+-- the history rows are written; nothing at all when no ward is newer.
+--
+-- When a ward was newer, it also answers the hospital's new state (`wards` and the registry
+-- fields, as the cache holds it), built from the statement's snapshot and the rows it wrote:
+-- right when no other change of the hospital committed between that snapshot and this
+-- statement's lock on the hospital, that is when `version` = `snapshot_version` + 1 (the
+-- caller reads the state again otherwise).
+--
+-- Refused as a whole, writing nothing: an inactive hospital (`active` false), a report that
+-- would leave the hospital with more than `max_open_wards` open wards (`open_wards` says how
+-- many), and with `only_open` a ward that is not open (`missing`: the bridges' "update").
+-- An unknown hospital fails the wards' foreign key.
+WITH hospital AS (
+    SELECT active, version, name, kind, region_code, address, phone, lat, lon
+    FROM hospitals
+    WHERE code = :hospital_code
+),
+report AS (
+    SELECT r.*
+    FROM unnest(:ward_codes::text[], :names::text[], :bed_classes::text[], :capacities::int[],
+                :availables::int[], :males::int[], :females::int[], :waitings::int[])
+         AS r (ward_code, name, bed_class, capacity, available,
+               available_male, available_female, waiting)
+),
+open_now AS (
+    SELECT w.ward_code
+    FROM wards w
+    WHERE w.hospital_code = :hospital_code AND w.closed_at IS NULL
+),
+checks AS (
+    SELECT coalesce((SELECT active FROM hospital), true) AS active,
+           (SELECT count(*) FROM open_now o
+            WHERE o.ward_code <> ALL (:ward_codes::text[])) + cardinality(:ward_codes::text[])
+               AS open_wards,
+           (SELECT count(*) FROM report r
+            WHERE r.ward_code NOT IN (SELECT ward_code FROM open_now)) AS missing
+),
+accepted AS (
+    SELECT r.*
+    FROM report r, checks c
+    WHERE c.active AND c.open_wards <= :max_open_wards AND (NOT :only_open OR c.missing = 0)
+    -- The same order in every report: two reports of one hospital lock its wards alike.
+    ORDER BY r.ward_code
+),
+applied AS (
+    INSERT INTO wards AS w
+        (hospital_code, ward_code, name, bed_class, capacity, available,
+         available_male, available_female, waiting, reported_at, received_at, closed_at)
+    SELECT :hospital_code, a.ward_code, coalesce(a.name, a.ward_code), a.bed_class, a.capacity,
+           a.available,
+           a.available_male, a.available_female, a.waiting, :reported_at, now(), NULL
+    FROM accepted a
+    ON CONFLICT (hospital_code, ward_code) DO UPDATE
+    -- A report without a name keeps the ward's.
+    SET name = coalesce((SELECT a.name FROM accepted a WHERE a.ward_code = w.ward_code), w.name),
+        bed_class = EXCLUDED.bed_class,
+        capacity = EXCLUDED.capacity,
+        available = EXCLUDED.available,
+        available_male = EXCLUDED.available_male,
+        available_female = EXCLUDED.available_female,
+        waiting = EXCLUDED.waiting,
+        reported_at = EXCLUDED.reported_at,
+        received_at = EXCLUDED.received_at,
+        closed_at = NULL
+    WHERE w.reported_at < EXCLUDED.reported_at
+    RETURNING w.ward_code, w.id_t_tt, w.name, w.bed_class, w.capacity, w.available,
+              w.available_male, w.available_female, w.waiting, w.reported_at, w.received_at
+),
+bumped AS (
+    UPDATE hospitals
+    SET version = version + 1
+    WHERE code = :hospital_code AND EXISTS (SELECT FROM applied)
+    RETURNING version
+),
+history AS (
+    INSERT INTO occupancy_history
+        (version, hospital_code, ward_code, bed_class, change, capacity, available,
+         available_male, available_female, waiting, reported_at, received_at, key_id,
+         username)
+    SELECT b.version, :hospital_code, a.ward_code, a.bed_class, 'report', a.capacity,
+           a.available, a.available_male, a.available_female, a.waiting, a.reported_at,
+           a.received_at, :key_id, :username
+    FROM applied a, bumped b
+)
+SELECT coalesce((SELECT version FROM bumped), h.version, 0) AS version,
+       coalesce((SELECT array_agg(ward_code) FROM applied), '{}') AS applied,
+       coalesce((SELECT array_agg(id_t_tt) FROM applied), '{}') AS id_t_tts,
+       c.active, c.open_wards, c.missing,
+       h.version AS snapshot_version, :hospital_code AS code, h.name, h.kind, h.region_code,
+       h.address, h.phone, h.lat, h.lon,
+       CASE WHEN EXISTS (SELECT FROM applied) THEN (
+           -- As the hospital_states view builds it.
+           SELECT jsonb_agg(jsonb_build_object(
+                      'ward_code', x.ward_code, 'name', x.name, 'bed_class', x.bed_class,
+                      'capacity', x.capacity, 'available', x.available,
+                      'available_male', x.available_male,
+                      'available_female', x.available_female, 'waiting', x.waiting,
+                      'reported_at', x.reported_at, 'received_at', x.received_at)
+                  ORDER BY bc.sort_order, x.ward_code)
+           FROM (
+               SELECT w.ward_code, w.name, w.bed_class, w.capacity, w.available,
+                      w.available_male, w.available_female, w.waiting, w.reported_at,
+                      w.received_at
+               FROM wards w
+               WHERE w.hospital_code = :hospital_code AND w.closed_at IS NULL
+                 AND w.ward_code NOT IN (SELECT ward_code FROM applied)
+               UNION ALL
+               SELECT a.ward_code, a.name, a.bed_class, a.capacity, a.available,
+                      a.available_male, a.available_female, a.waiting, a.reported_at,
+                      a.received_at
+               FROM applied a
+           ) x
+           JOIN bed_classes bc ON bc.code = x.bed_class
+       ) END AS wards
+FROM checks c
+LEFT JOIN hospital h ON true;
 
--- name: lock_next_version()$
--- Locks the counter row until commit: ingest transactions take their version in commit order.
-SELECT version + 1 FROM change_counter FOR UPDATE;
-
--- name: set_version(version)!
-UPDATE change_counter SET version = :version;
-
--- name: apply_report(hospital_code, version, reported_at, ward_codes, names, bed_classes, capacities, availables, males, females, waitings)
--- Upserts the reported wards whose stored report is older; returns the ward codes it changed.
-INSERT INTO wards AS w
-    (hospital_code, ward_code, name, bed_class, capacity, available,
-     available_male, available_female, waiting, reported_at, received_at, version, closed_at)
-SELECT :hospital_code, r.ward_code, r.name, r.bed_class, r.capacity, r.available,
-       r.available_male, r.available_female, r.waiting, :reported_at, now(), :version, NULL
-FROM unnest(:ward_codes::text[], :names::text[], :bed_classes::text[], :capacities::int[],
-            :availables::int[], :males::int[], :females::int[], :waitings::int[])
-     AS r (ward_code, name, bed_class, capacity, available,
-           available_male, available_female, waiting)
-ON CONFLICT (hospital_code, ward_code) DO UPDATE
-SET name = EXCLUDED.name,
-    bed_class = EXCLUDED.bed_class,
-    capacity = EXCLUDED.capacity,
-    available = EXCLUDED.available,
-    available_male = EXCLUDED.available_male,
-    available_female = EXCLUDED.available_female,
-    waiting = EXCLUDED.waiting,
-    reported_at = EXCLUDED.reported_at,
-    received_at = EXCLUDED.received_at,
-    version = EXCLUDED.version,
-    closed_at = NULL
-WHERE w.reported_at < EXCLUDED.reported_at
-RETURNING w.ward_code;
-
--- name: close_ward(hospital_code, ward_code, version)$
--- Closes an open ward; a report older than the closing is stale afterwards.
-UPDATE wards
-SET closed_at = now(), reported_at = greatest(reported_at, now()), received_at = now(),
-    version = :version
-WHERE hospital_code = :hospital_code AND ward_code = :ward_code AND closed_at IS NULL
-RETURNING ward_code;
-
--- name: record_history(version, hospital_code, ward_codes, change, key_id)!
-INSERT INTO occupancy_history
-    (version, hospital_code, ward_code, bed_class, change, capacity, available,
-     available_male, available_female, waiting, reported_at, received_at, key_id)
-SELECT :version, hospital_code, ward_code, bed_class, :change, capacity, available,
-       available_male, available_female, waiting, reported_at, received_at, :key_id
-FROM wards
-WHERE hospital_code = :hospital_code AND ward_code = ANY(:ward_codes::text[]);
-
--- name: ward_history(hospital_code, ward_code)
-SELECT version, change, capacity, available, reported_at, key_id
-FROM occupancy_history
-WHERE hospital_code = :hospital_code AND ward_code = :ward_code
-ORDER BY version;
+-- name: close_ward(hospital_code, ward_code, key_id, username)^
+-- Closes an open ward in one statement, with the hospital's next version and a history row;
+-- a report older than the closing is stale afterwards. `version` is null when nothing was
+-- closed: no such open ward, or an inactive hospital (`active` false).
+WITH closed AS (
+    UPDATE wards
+    SET closed_at = now(), reported_at = greatest(reported_at, now()), received_at = now()
+    WHERE hospital_code = :hospital_code AND ward_code = :ward_code AND closed_at IS NULL
+      AND EXISTS (SELECT FROM hospitals WHERE code = :hospital_code AND active)
+    RETURNING ward_code, bed_class, capacity, available, available_male, available_female,
+              waiting, reported_at, received_at
+),
+bumped AS (
+    UPDATE hospitals
+    SET version = version + 1
+    WHERE code = :hospital_code AND EXISTS (SELECT FROM closed)
+    RETURNING version
+),
+history AS (
+    INSERT INTO occupancy_history
+        (version, hospital_code, ward_code, bed_class, change, capacity, available,
+         available_male, available_female, waiting, reported_at, received_at, key_id,
+         username)
+    SELECT b.version, :hospital_code, c.ward_code, c.bed_class, 'close', c.capacity,
+           c.available, c.available_male, c.available_female, c.waiting, c.reported_at,
+           c.received_at, :key_id, :username
+    FROM closed c, bumped b
+)
+SELECT (SELECT version FROM bumped) AS version,
+       coalesce((SELECT active FROM hospitals WHERE code = :hospital_code), true) AS active;

@@ -8,5 +8,5 @@ INSERT INTO regions (code, name)
 VALUES (:code, :name)
 ON CONFLICT (code) DO UPDATE SET name = coalesce(EXCLUDED.name, regions.name);
 
--- name: list_regions()
-SELECT code, name FROM regions ORDER BY code;
+-- name: ping()$
+SELECT 1;

@@ -16,3 +16,6 @@ SELECT version FROM schema_migrations;
 
 -- name: record_migration(version, name)!
 INSERT INTO schema_migrations (version, name) VALUES (:version, :name);
+
+-- name: schema_migrations_exists()$
+SELECT to_regclass('schema_migrations') IS NOT NULL;

@@ -5,14 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from datetime import UTC, datetime
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.client_address import client_address
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
 from bedsvc.services import get_services
+from bedsvc.text import is_code
+from bedsvc.throttle import Subject
 
 
 def signature(secret: str, cons_id: str, timestamp: str) -> str:
@@ -26,23 +32,36 @@ def signature_matches(secret: str, cons_id: str, timestamp: str, given: str) -> 
     return hmac.compare_digest(expected, given.strip().encode())
 
 
+# Unix seconds, optionally with a fraction: anything else (nan, inf, 1e9, text) is refused.
+_UNIX_SECONDS = re.compile(r"\A-?\d{1,12}(\.\d{1,9})?\Z")
+# One answer for an unknown cons-id and a wrong signature: cons-ids are not to be probed.
+_REFUSED = (
+    "X-cons-id atau X-signature salah: periksa cons-id, secret key dan cara menghitungnya "
+    "(Base64 dari HMAC-SHA256 atas cons-id&timestamp)."
+)
+# Signed with when the cons-id is unknown, so that it costs what a known one does.
+_NO_SECRET = "-" * 32
+_MAX_CONS_ID = 64
+
+
 def parse_timestamp(stamp: str, now: datetime, max_skew_seconds: int) -> datetime:
-    """The request's time; one outside the window is refused, which also stops replays."""
-    try:
-        seconds = float(stamp)
-    except ValueError:
+    """The request's time; one outside the window is refused, which also limits replays.
+
+    A time ahead of the clock (within the window) is read as now: it becomes the wards'
+    report time, and a report from the future would make honest ones look stale."""
+    if not _UNIX_SECONDS.match(stamp):
         raise NotAuthenticated(
-            f"X-timestamp '{stamp}' tidak valid: kirim detik Unix (UTC), misalnya "
+            f"X-timestamp '{stamp[:40]}' tidak valid: kirim detik Unix (UTC), misalnya "
             f"{int(now.timestamp())}."
-        ) from None
+        )
+    seconds = float(stamp)
     skew = seconds - now.timestamp()
     if abs(skew) > max_skew_seconds:
         raise NotAuthenticated(
-            f"X-timestamp berbeda {abs(skew) / 60:.0f} menit dari jam server (batas "
-            f"{max_skew_seconds // 60} menit); periksa jam SIMRS dan zona waktunya "
-            "(detik Unix, UTC)."
+            f"X-timestamp berbeda {abs(skew):.0f} detik dari jam server (batas "
+            f"{max_skew_seconds} detik); periksa jam SIMRS dan zona waktunya (detik Unix, UTC)."
         )
-    return datetime.fromtimestamp(seconds, UTC)
+    return min(datetime.fromtimestamp(seconds, UTC), now)
 
 
 def _headers(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str, str, str]:
@@ -55,31 +74,59 @@ def _headers(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str, str, 
     return cons_id, stamp, given
 
 
+def address_allowed(address: str, allowed: list[IPv4Network | IPv6Network]) -> bool:
+    """No list allows any address; otherwise the client's must lie in one of the networks."""
+    if not allowed:
+        return True
+    try:
+        client = ip_address(address)
+    except ValueError:
+        return False
+    return any(client in network for network in allowed)
+
+
 async def aplicares_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """401 for a bad signature, time or cons-id; 403 revoked or another hospital's; 404 for
-    an unknown PPK code. Runs before the body is read."""
+    """401 for a bad signature, time or cons-id (alike), 429 after too many failures; 403
+    revoked, another hospital's, an inactive hospital or an address not allowed; 404 for an
+    unknown PPK code. Runs before the body is read."""
     services = get_services(connection.app.state)
+    settings = services.settings
     cons_id, stamp, given = _headers(connection)
-    reported_at = parse_timestamp(
-        stamp, datetime.now(UTC), services.settings.aplicares_max_skew_seconds
-    )
+    reported_at = parse_timestamp(stamp, datetime.now(UTC), settings.aplicares_max_skew_seconds)
+    address = client_address(connection)
+    subjects = [
+        Subject(
+            "login", f"aplicares:{cons_id[:_MAX_CONS_ID]}", settings.signin_max_failures_per_login
+        ),
+        Subject("address", address, settings.signin_max_failures_per_address),
+    ]
+    wait = await services.throttle.retry_after(subjects)
+    if wait is not None:
+        raise TooManyRequestsException(
+            "Terlalu banyak percobaan masuk yang gagal.", headers={"Retry-After": str(wait)}
+        )
     async with services.pool.acquire() as conn:
-        row = await services.queries.find_aplicares_credential(conn, cons_id=cons_id)
-        if row is None:
-            raise NotAuthenticated(f"X-cons-id '{cons_id}' tidak dikenal.")
-        secret = services.secret_box.decrypt(row["secret_enc"])
-        if not signature_matches(secret, cons_id, stamp, given):
-            raise NotAuthenticated(
-                "X-signature tidak cocok: periksa secret key dan cara menghitungnya "
-                "(Base64 dari HMAC-SHA256 atas cons-id&timestamp)."
-            )
+        row = None
+        if len(cons_id) <= _MAX_CONS_ID:
+            row = await services.queries.find_aplicares_credential(conn, cons_id=cons_id)
+        secret = services.secret_box.decrypt(row["secret_enc"]) if row else _NO_SECRET
+        if not signature_matches(secret, cons_id, stamp, given) or row is None:
+            await services.throttle.failed(subjects)
+            raise NotAuthenticated(_REFUSED)
         if row["revoked_at"] is not None:
             raise Forbidden("X-cons-id ini sudah dicabut; minta kredensial baru ke operator.")
+        if not row["active"]:
+            raise Forbidden("Rumah sakit ini tidak aktif; data tidak dapat dikirim.")
+        if not address_allowed(address, row["allowed_addresses"]):
+            raise Forbidden(f"X-cons-id ini tidak boleh dipakai dari alamat {address}.")
         kodeppk = connection.path_params.get("kodeppk")
         if kodeppk is not None and kodeppk != row["bpjs_ppk_code"]:
-            if await services.queries.hospital_by_ppk_code(conn, bpjs_ppk_code=kodeppk) is None:
+            known = is_code(kodeppk, max_length=32) and await services.queries.hospital_by_ppk_code(
+                conn, bpjs_ppk_code=kodeppk
+            )
+            if not known:
                 raise NotFound(f"Kode PPK '{kodeppk}' tidak terdaftar.")
             raise Forbidden(f"X-cons-id ini bukan milik PPK '{kodeppk}'.")
     connection.state.hospital_code = row["hospital_code"]

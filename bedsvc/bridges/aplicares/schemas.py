@@ -7,10 +7,12 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from bedsvc.text import CODE_PATTERN, WardCode, text
+
 Count = Annotated[int, Meta(ge=0, le=100_000)]
-# Room codes are the SIMRS's own; anything printable is kept as sent, since it is read back.
-RoomCode = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
-ClassCode = Annotated[str, Meta(min_length=1, max_length=16)]
+# koderuang is the ward code, so it follows the ward codes' rule (letters, digits, _ . -).
+RoomCode = WardCode
+ClassCode = Annotated[str, Meta(min_length=1, max_length=16, pattern=CODE_PATTERN)]
 
 # Optional counts a SIMRS may send as "" or leave out.
 OPTIONAL_COUNTS = frozenset({"tersediapria", "tersediawanita", "tersediapriawanita", "namaruang"})
@@ -23,7 +25,7 @@ class BedIn(msgspec.Struct, frozen=True):
     koderuang: RoomCode
     kapasitas: Count
     tersedia: Count
-    namaruang: Annotated[str, Meta(max_length=200)] | None = None
+    namaruang: Annotated[str, text(200)] | None = None
     tersediapria: Count | None = None
     tersediawanita: Count | None = None
     tersediapriawanita: Count | None = None

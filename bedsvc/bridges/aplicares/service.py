@@ -45,7 +45,7 @@ def _by_sex(bed: BedIn) -> tuple[int | None, int | None]:
     return bed.tersediapria or 0, bed.tersediawanita or 0
 
 
-def ward_report(services: Services, bed: BedIn, name: str | None) -> WardReport:
+def ward_report(services: Services, bed: BedIn) -> WardReport:
     """The room as a ward, or every reason it cannot be one, in Indonesian."""
     bed_class = by_aplicares_code(services.bed_classes, bed.kodekelas)
     errors = bed_errors(bed)
@@ -59,7 +59,7 @@ def ward_report(services: Services, bed: BedIn, name: str | None) -> WardReport:
     male, female = _by_sex(bed)
     return WardReport(
         ward_code=bed.koderuang,
-        name=bed.namaruang or name or bed.koderuang,
+        name=bed.namaruang or None,  # none: a room keeps its name, a new one is named by code
         bed_class=bed_class.code,
         capacity=bed.kapasitas,
         available=bed.tersedia,
@@ -76,15 +76,13 @@ async def save_bed(
     key_id: str,
     must_exist: bool,
 ) -> None:
-    """bed/create (an upsert, so a repeated create is harmless) and bed/update."""
-    async with services.pool.acquire() as conn:
-        existing = await services.queries.open_ward(
-            conn, hospital_code=hospital_code, ward_code=bed.koderuang
-        )
-    if must_exist and existing is None:
-        raise NotFound(UNKNOWN_ROOM)
-    ward = ward_report(services, bed, existing["name"] if existing else None)
-    await write_ward(services, hospital_code, ward, reported_at, key_id)
+    """bed/create (an upsert, so a repeated create is harmless) and bed/update, which must
+    find the room open (checked in the write itself)."""
+    ward = ward_report(services, bed)
+    try:
+        await write_ward(services, hospital_code, ward, reported_at, key_id, only_open=must_exist)
+    except NotFound:
+        raise NotFound(UNKNOWN_ROOM) from None
 
 
 async def delete_bed(services: Services, hospital_code: str, koderuang: str, key_id: str) -> None:

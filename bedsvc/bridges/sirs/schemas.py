@@ -7,10 +7,12 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from bedsvc.text import text
+
 Count = Annotated[int, Meta(ge=0, le=100_000)]
 IdTT = Annotated[int, Meta(ge=1, le=10_000)]
 IdTTT = Annotated[int, Meta(ge=1, le=2**63 - 1)]  # a bigint identity column
-Room = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Room = Annotated[str, text(200, min_length=1)]
 
 # Fields a bridge may leave out or send as "".
 OPTIONAL_FIELDS = frozenset(

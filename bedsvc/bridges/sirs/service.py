@@ -152,8 +152,10 @@ async def add_bed(services: Services, hospital_code: str, bed: BedIn, key_id: st
     code = existing.ward_code if existing else new_ward_code(bed.id_tt, bed.ruang, taken)
     # SIRS has no report time of its own (X-Timestamp is unreliable): ours orders its updates.
     ward = _ward(code, bed.ruang, bed_class, bed)
-    await write_ward(services, hospital_code, ward, datetime.now(UTC), key_id)
-    id_t_tt = existing.id_t_tt if existing else await _id_t_tt(services, hospital_code, code)
+    written = await write_ward(services, hospital_code, ward, datetime.now(UTC), key_id)
+    id_t_tt = existing.id_t_tt if existing else written.id_t_tts.get(code)
+    if id_t_tt is None:  # not applied: a newer state of the ward (e.g. its closing) stands
+        id_t_tt = await _id_t_tt(services, hospital_code, code)
     message = messages.EXISTS_UPDATED if existing else messages.SAVED
     return Status(status="200", message=message, id_t_tt=str(id_t_tt))
 

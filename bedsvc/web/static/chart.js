@@ -14,22 +14,26 @@
     return 10 * magnitude;
   }
 
-  /** A stepped line: each bucket's value holds until the next bucket's. */
-  function path(points, x, y, key) {
+  /** A stepped line: each bucket's value holds until the next bucket's, the last one until
+   * the end of its bucket (`end`), so a single bucket is a flat step, not a slope. */
+  function path(points, x, y, key, end) {
     return points.map((p, i) => (i
       ? `H${x(p.time).toFixed(1)}V${y(p[key]).toFixed(1)}`
-      : `M${x(p.time).toFixed(1)},${y(p[key]).toFixed(1)}`)).join("");
+      : `M${x(p.time).toFixed(1)},${y(p[key]).toFixed(1)}`)).join("") + `H${x(end).toFixed(1)}`;
   }
 
-  /** points: [{t: ISO, capacity, occupied}], sorted by t. */
-  function render(container, points, label) {
+  /** points: [{t: ISO, capacity, occupied}], sorted by t; bucketMs: the length of a bucket.
+   * Only the span that has data is drawn: a region with a few minutes of history in a 24 h
+   * window is a short chart of those minutes, never a line falling to zero. */
+  function render(container, points, label, bucketMs) {
     if (!points.length) {
       container.replaceChildren(B.el("p", { class: "empty", text: B.t("chartEmpty") }));
       return;
     }
     const data = points.map((p) => ({ ...p, time: Date.parse(p.t) }));
     const t0 = data[0].time;
-    const t1 = data.length > 1 ? data[data.length - 1].time : t0 + 1;
+    const step = bucketMs || (data.length > 1 ? data[1].time - data[0].time : 60000);
+    const t1 = data[data.length - 1].time + step;
     const top = niceMax(Math.max(...data.map((p) => p.capacity), 1));
     const x = (time) => LEFT + ((time - t0) / (t1 - t0)) * (W - LEFT - RIGHT);
     const y = (value) => TOP + (1 - value / top) * (H - TOP - BOTTOM);
@@ -51,12 +55,12 @@
         text: B.dateTime(new Date(time).toISOString(), spanDays > 1.5),
       }));
     }
-    const line = path(data, x, y, "occupied");
+    const line = path(data, x, y, "occupied", t1);
     const area = `${line}L${x(t1).toFixed(1)},${y(0)}L${x(t0).toFixed(1)},${y(0)}Z`;
     chart.append(
       B.svg("path", { class: "occupied-area", d: area }),
       B.svg("path", { class: "occupied-line", d: line }),
-      B.svg("path", { class: "capacity-line", d: path(data, x, y, "capacity") }),
+      B.svg("path", { class: "capacity-line", d: path(data, x, y, "capacity", t1) }),
     );
     const legend = B.el("div", { class: "legend", "aria-hidden": "true" },
       B.el("span", {}, B.el("i", { class: "swatch" }), B.t("occupied")),

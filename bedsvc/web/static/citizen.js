@@ -2,17 +2,21 @@
  *
  * Transport, best first: WebSocket /api/v1/live (snapshot, then deltas; reconnects with
  * backoff), Server-Sent Events /api/v1/live/events (same messages), and polling
- * /api/v1/availability every 15 s (?poll=SECONDS or data-poll-seconds to change) whenever
+ * /api/v1/availability every 15 s (?poll=SECONDS, 5 to 300, or data-poll-seconds) whenever
  * neither stream is open. ?transport=ws|sse|poll picks one, for diagnosis.
  */
 "use strict";
 
 (function () {
   const B = window.Bedsvc;
+  const X = window.BedsvcCitizen; // citizen-more.js: filters, queue, wards, directions, offline
   const { t, el } = B;
   const params = new URLSearchParams(location.search);
   const staleAfterMs = Number(document.body.dataset.staleAfter || 1800) * 1000;
-  const pollMs = Math.max(0.2, Number(params.get("poll") || document.body.dataset.pollSeconds || 15)) * 1000;
+  // ?poll= comes from links anyone can craft: clamped to 5-300 s (15 when not a number), so a
+  // link cannot make every visitor's browser poll the server several times a second.
+  const pollAsked = Number(params.get("poll") || document.body.dataset.pollSeconds || 15);
+  const pollMs = (Number.isFinite(pollAsked) ? Math.min(300, Math.max(5, pollAsked)) : 15) * 1000;
   const region = params.get("region");
 
   const state = {
@@ -80,11 +84,13 @@
       const response = await fetch(endpoint("/api/v1/availability"), { cache: "no-cache" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const doc = await response.json();
+      X.noteDocument(response, doc);
       applySnapshot(doc.version, doc.hospitals, false);
       if (status.dataset.error) { delete status.dataset.error; announceCount(true); }
     } catch (error) {
       status.dataset.error = "1";
       status.textContent = t("loadFailed");
+      X.noteFailure();
     }
   }
 
@@ -234,7 +240,8 @@
     const count = el("div", { class: `count${free === 0 ? " count-zero" : ""}` },
       el("span", { class: "count-number", text: free === 0 ? "0" : B.number(free) }),
       el("span", { class: "count-label", text: free === 0 ? t("full") : t("free") }),
-      chosen ? el("span", { class: "count-capacity", text: t("ofCapacity", { n: B.number(capacity) }) }) : null);
+      chosen ? el("span", { class: "count-capacity", text: t("ofCapacity", { n: B.number(capacity) }) }) : null,
+      X.queueNote(classes));
     const head = el("div", { class: "card-head" },
       el("div", { class: "card-title" },
         el("h3", { class: "hospital-name", text: hospital.name }),
@@ -244,10 +251,11 @@
     let breakdown = null;
     if (!chosen) {
       breakdown = el("ul", { class: "class-list", "aria-label": t("freeByClass") },
-        ...classes.map((c) => el("li", { class: `class-chip${c.available === 0 ? " class-chip-zero" : ""}` },
+        ...classes.map((c) => el("li", { class: `class-chip${c.available === 0 ? " class-chip-zero" : ""}${X.crowded(c) ? " class-chip-crowded" : ""}` },
           el("span", { class: "class-chip-name", text: B.className(state.bedClasses, c.bed_class) }),
           el("strong", { text: B.number(c.available) }),
-          el("span", { class: "class-chip-of", text: `/${B.number(c.capacity)}` }))));
+          el("span", { class: "class-chip-of", text: `/${B.number(c.capacity)}` }),
+          ...X.classExtras(c))));
     }
     const foot = el("div", { class: "card-foot" },
       el("p", { class: "updated" },
@@ -256,8 +264,9 @@
           B.svg("svg", { class: "icon", viewBox: "0 0 24 24", "aria-hidden": "true" },
             B.svg("path", { d: "M12 2 1 21h22L12 2zm0 5.5 1 8h-2l1-8zM11 17h2v2h-2v-2z" })),
           el("span", { text: t("stale") })) : null),
-      phoneLink(hospital));
-    const article = el("article", { class: "card" }, head, breakdown, stale ? el("p", { class: "stale-hint", text: t("staleHint") }) : null, foot);
+      el("span", { class: "card-actions" }, X.directions(hospital), phoneLink(hospital)));
+    const article = el("article", { class: "card" }, head, breakdown, stale ? el("p", { class: "stale-hint", text: t("staleHint") }) : null, foot,
+      X.wardsView(hospital, state.bedClasses));
     return article;
   }
 
@@ -271,7 +280,8 @@
 
   function render() {
     const now = Date.now();
-    let items = [...state.hospitals.values()].map((h) => view(h, now)).filter(Boolean);
+    X.seenHospitals(state.hospitals);
+    let items = [...state.hospitals.values()].filter(X.matches).map((h) => view(h, now)).filter(Boolean);
     if (availableOnly.checked) items = items.filter((item) => item.free > 0);
     // Nearest first when the location is known; otherwise hospitals with current data first.
     items.sort((a, b) => {
@@ -345,7 +355,8 @@
   }
 
   async function start() {
-    B.initLanguage(() => { fillClasses(); state.order = ""; render(); announceCount(true); refreshAges(); setConnection(connection.kind); });
+    X.init(render);
+    B.initLanguage(() => { X.relabel(); fillClasses(); state.order = ""; render(); announceCount(true); refreshAges(); setConnection(connection.kind); });
     const saved = sessionStorage.getItem("bedsvc.class");
     classSelect.addEventListener("change", () => { sessionStorage.setItem("bedsvc.class", classSelect.value); render(); });
     availableOnly.addEventListener("change", render);

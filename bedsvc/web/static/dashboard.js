@@ -9,7 +9,7 @@
   const RANGES = { "24h": [86400000, "30m"], "7d": [7 * 86400000, "2h"], "30d": [30 * 86400000, "6h"] };
   const REFRESH_MS = 30000;
 
-  const state = { key: sessionStorage.getItem(KEY), bedClasses: new Map(), summary: null, stale: null, alerts: [], regions: new Set(), timer: null };
+  const state = { key: sessionStorage.getItem(KEY), bedClasses: new Map(), summary: null, stale: null, alerts: [], regions: new Set(), regionNames: new Map(), timer: null };
   const $ = (id) => document.getElementById(id);
 
   class AuthError extends Error {}
@@ -120,7 +120,7 @@
         occupied: B.number(last.occupied),
         capacity: B.number(last.capacity),
       }) : "";
-      window.BedsvcChart.render($("chart"), points, label);
+      window.BedsvcChart.render($("chart"), points, label, doc.bucket_seconds * 1000);
     } catch (error) {
       if (error instanceof AuthError) signOut(t("badKey"));
     }
@@ -183,9 +183,13 @@
     $("stale-list").replaceChildren(...(items.length ? items : [el("li", { class: "item-meta", text: t("staleEmpty") })]));
   }
 
+  function regionName(code) {
+    return state.regionNames.get(code) || code;
+  }
+
   function alertText(alert) {
     if (alert.rule === "class_exhausted") {
-      return t("alertClassExhausted", { cls: B.className(state.bedClasses, alert.bed_class), region: alert.region_code });
+      return t("alertClassExhausted", { cls: B.className(state.bedClasses, alert.bed_class), region: regionName(alert.region_code) });
     }
     const hospital = state.summary && state.summary.hospitals.find((h) => h.code === alert.hospital_code);
     return t("alertHospitalStale", { name: hospital ? hospital.name : alert.hospital_code });
@@ -208,7 +212,7 @@
   }
 
   function renderFilters() {
-    fillSelect($("region"), [["", t("allRegions")], ...[...state.regions].sort().map((code) => [code, code])]);
+    fillSelect($("region"), [["", t("allRegions")], ...[...state.regions].sort().map((code) => [code, regionName(code)])]);
     fillSelect($("history-hospital"), [["", t("allHospitals")], ...state.summary.hospitals.map((h) => [h.code, h.name])]);
     fillSelect($("history-class"), [["", t("allClasses")], ...[...state.bedClasses.keys()].map((code) => [code, B.className(state.bedClasses, code)])]);
   }
@@ -239,6 +243,12 @@
       state.bedClasses = await B.fetchBedClasses();
     } catch (error) {
       state.bedClasses = new Map();
+    }
+    try {
+      const regions = await (await fetch("/api/v1/regions")).json();
+      state.regionNames = new Map(regions.map((r) => [r.code, r.name]));
+    } catch (error) {
+      state.regionNames = new Map();
     }
     if (state.key) await openBoard();
     else showLogin("");

@@ -1,0 +1,206 @@
+"""What an operator watches beyond the request counters: pushes, the change feed, the live
+fan-out, errors of the servers bedsvc depends on.
+
+The metric objects exist once per process (prometheus_client keeps them in its global
+registry, so the many apps a test run builds share them and tests look at differences). Under
+`bedsvc serve` every worker process writes its values to the folder in
+PROMETHEUS_MULTIPROC_DIR (bedsvc/metrics_folder.py), and `/metrics` on any worker reads all of
+them: one scrape shows the whole instance. Gauges say how the processes' values combine
+(`multiprocess_mode`); the `live…` modes drop a process's values once it has exited.
+
+Code elsewhere records through the small functions at the end, one line per event.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
+
+from bedsvc.availability import HospitalState
+
+PUSHES = Counter(
+    "bedsvc_pushes_total",
+    "Pushes of hospital systems (native API and bridges) by route and outcome.",
+    ["route", "outcome", "bridge"],
+)
+PUSH_SECONDS = Histogram(
+    "bedsvc_push_duration_seconds",
+    "Time from a push's arrival to the end of its answer (acknowledged pushes include the "
+    "PostgreSQL commit).",
+    ["bridge"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+FEED_VERSIONS_BEHIND = Gauge(
+    "bedsvc_feed_versions_behind",
+    "Versions PostgreSQL holds that the worker's change feed has not applied yet.",
+    multiprocess_mode="livemax",
+)
+FEED_LAG_SECONDS = Gauge(
+    "bedsvc_feed_lag_seconds",
+    "Since when PostgreSQL has held a version the worker's change feed has not applied.",
+    multiprocess_mode="livemax",
+)
+FEED_CHANGES = Counter(
+    "bedsvc_feed_changes_total", "Hospital changes the workers' change feeds applied."
+)
+NEARCACHE_REBUILDS = Counter(
+    "bedsvc_nearcache_rebuilds_total",
+    "Full reloads of a worker's change feed, each rebuilding its near-cache and resending "
+    "live subscribers a snapshot.",
+)
+LIVE_CONNECTIONS = Gauge(
+    "bedsvc_live_connections",
+    "Live connections (WebSocket and event stream) held by the process.",
+    multiprocess_mode="liveall",
+)
+LIVE_MAX_CONNECTIONS = Gauge(
+    "bedsvc_live_max_connections",
+    "The process's cap on live connections (BEDSVC_LIVE_MAX_CONNECTIONS).",
+    multiprocess_mode="liveall",
+)
+FANOUT_SECONDS = Histogram(
+    "bedsvc_live_fanout_seconds",
+    "Time from a change reaching the live hub to its frame handed to every subscriber.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+REDIS_ERRORS = Counter(
+    "bedsvc_redis_errors_total", "Redis calls that failed, by what was attempted.", ["operation"]
+)
+DATABASE_ERRORS = Counter(
+    "bedsvc_database_errors_total",
+    "PostgreSQL calls that failed, by what was attempted.",
+    ["operation"],
+)
+
+# The public fast path counts its answers in plain ints, read at scrape time by a collector
+# of its own (bedsvc/public/fastpath.py): cheap, but per process. Under several workers the
+# sampler moves the counts into this counter, which (outside the default registry, so not
+# clashing with that collector) still writes to the multiprocess folder a scrape reads.
+FAST_RESPONSES = Counter(
+    "bedsvc_public_fast_responses",
+    "Public reads answered from the near-cache before routing.",
+    ["path", "status_code"],
+    registry=None,
+)
+
+# Writes of hospital systems, by the bridge they come through: (method, path template) → bridge.
+_PUSH_ROUTES = (
+    ("POST", re.compile(r"^/api/v1/hospitals/[^/]+/occupancy$"), "native"),
+    ("DELETE", re.compile(r"^/api/v1/hospitals/[^/]+/wards/[^/]+$"), "native"),
+    ("POST", re.compile(r"^/aplicaresws/rest/bed/(create|update|delete)/"), "aplicares"),
+    ("POST", re.compile(r"/Fasyankes$"), "sirs"),
+    ("PUT", re.compile(r"/Fasyankes$"), "sirs"),
+)
+_PATH_PARAMETER_TYPE = re.compile(r":\w+}")
+
+
+def push_route(scope: Scope) -> tuple[str, str] | None:
+    """(route label, bridge) of a hospital system's write, or None for any other request."""
+    method = scope.get("method", "")
+    template = scope.get("path_template", "")
+    for push_method, pattern, bridge in _PUSH_ROUTES:
+        if method == push_method and pattern.search(template):
+            return f"{method} {_PATH_PARAMETER_TYPE.sub('}', template)}", bridge
+    return None
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "accepted"
+    if status in (401, 403):
+        return "refused"
+    if status == 429:
+        return "rate_limited"
+    if status < 500:
+        return "invalid"
+    if status == 503:
+        return "unavailable"
+    return "error"
+
+
+def push_metrics(app: ASGIApp) -> ASGIApp:
+    """Middleware counting and timing the pushes; a route not a push passes untouched."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        route = push_route(scope) if scope["type"] == ScopeType.HTTP else None
+        if route is None:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_status)
+        except HTTPException as exc:  # answered further out (the rate limit's 429)
+            status = exc.status_code
+            raise
+        finally:
+            label, bridge = route
+            PUSHES.labels(route=label, outcome=outcome_of(status), bridge=bridge).inc()
+            PUSH_SECONDS.labels(bridge=bridge).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+class FeedMetrics:
+    """A listener of the worker's change feed: counts what it applies and how often it had to
+    start over (each time the near-cache is rebuilt and live clients get a snapshot)."""
+
+    def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
+        FEED_CHANGES.inc()
+
+    def reloaded(self, version: int) -> None:
+        NEARCACHE_REBUILDS.inc()
+
+
+def multiprocess_mode() -> bool:
+    return "PROMETHEUS_MULTIPROC_DIR" in os.environ
+
+
+def worker_stopped() -> None:
+    """A worker's live gauges leave the multiprocess folder with it."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+# One line at the place where each happens.
+
+
+def record_redis_error(operation: str) -> None:
+    REDIS_ERRORS.labels(operation=operation).inc()
+
+
+def record_database_error(operation: str) -> None:
+    DATABASE_ERRORS.labels(operation=operation).inc()
+
+
+def observe_fanout(seconds: float) -> None:
+    FANOUT_SECONDS.observe(seconds)
+
+
+def record_live_connections(count: int) -> None:
+    """For live processes without a sampler of their own (the workers sample their hub)."""
+    LIVE_CONNECTIONS.set(count)
+
+
+__all__ = [
+    "FeedMetrics",
+    "observe_fanout",
+    "push_metrics",
+    "record_database_error",
+    "record_live_connections",
+    "record_redis_error",
+    "worker_stopped",
+]

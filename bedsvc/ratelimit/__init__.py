@@ -1,0 +1,1 @@
+"""Rate limits shared by every worker and instance: per credential, and per client address."""

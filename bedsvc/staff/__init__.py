@@ -1,0 +1,2 @@
+"""Ward staff of hospitals without a SIMRS: personal sign-in, sessions, the entry page's
+CSV upload."""

@@ -1,0 +1,32 @@
+"""`bedsvc users add|disable`: the same service functions as the admin API."""
+
+from __future__ import annotations
+
+import msgspec
+
+from bedsvc.audit import OPERATOR
+from bedsvc.errors import invalid
+from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user
+from bedsvc.store import connect_pool, load_queries
+
+
+async def add_from_cli(database_url: str, hospital_code: str, username: str) -> IssuedLogin:
+    try:
+        request = msgspec.convert(
+            {"hospital_code": hospital_code, "username": username}, UserRequest
+        )
+    except msgspec.ValidationError as exc:
+        raise invalid("username", str(exc)) from None
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    try:
+        return await add_user(pool, load_queries(), request, OPERATOR)
+    finally:
+        await pool.close()
+
+
+async def disable_from_cli(database_url: str, username: str) -> None:
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    try:
+        await disable_user(pool, load_queries(), username, OPERATOR)
+    finally:
+        await pool.close()

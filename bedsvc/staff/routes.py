@@ -1,0 +1,204 @@
+"""`/api/v1/session` (sign in, who am I, sign out) and the operators' `/api/v1/admin/users`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from msgspec import Meta
+
+from bedsvc.admin.routes import admin_key_guard
+from bedsvc.audit import Actor
+from bedsvc.errors import (
+    PROBLEM_JSON,
+    BedsvcError,
+    Forbidden,
+    NotAuthenticated,
+    Problem,
+    problem_responses,
+)
+from bedsvc.services import Services
+from bedsvc.staff.sessions import (
+    COOKIE_NAME,
+    HospitalRef,
+    SessionInfo,
+    cleared_cookie,
+    current_session,
+    hash_session_token,
+    over_tls,
+    session_cookie,
+    start_session,
+)
+from bedsvc.staff.throttle import clear_failures, count_failure, refuse_if_throttled
+from bedsvc.staff.users import (
+    IssuedLogin,
+    UserDisabled,
+    UserRequest,
+    add_user,
+    disable_user,
+    find_user,
+    password_matches,
+    rehash_if_needed,
+)
+
+
+class SignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class SignedOut(msgspec.Struct, frozen=True):
+    signed_out: bool
+
+
+_WRONG = "Wrong username or password."
+
+
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        Problem, description=description, media_type=PROBLEM_JSON, generate_examples=False
+    )
+
+
+_SIGN_IN_ERRORS = {
+    401: _problem("Wrong username or password (the same answer for an unknown user)"),
+    403: _problem("The user was disabled"),
+    415: _problem("The body was not sent as application/json"),
+    429: _problem("Too many failed sign-ins for this username or address; see Retry-After"),
+}
+_SESSION_ERRORS = {
+    401: _problem("Not signed in, or the session has ended"),
+    403: _problem("A change without the session's X-CSRF-Token header"),
+}
+
+
+class UnsupportedMediaType(BedsvcError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+class SessionController(Controller):
+    path = "/api/v1/session"
+    tags = ["ward staff"]
+
+    @post(
+        "/",
+        status_code=200,
+        summary="Sign in with a ward-staff username and password",
+        responses=_SIGN_IN_ERRORS | problem_responses(413, 422, 503),
+    )
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[SignIn],
+    ) -> Response[SessionInfo]:
+        """Sets the session cookie and returns the CSRF token to send as `X-CSRF-Token` with
+        every change. Failed attempts are limited per username and per client address."""
+        settings = services.settings
+        # A form of another site can post JSON-looking text/plain; only a script of this
+        # origin can send application/json (others need CORS, which bedsvc does not grant).
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            raise UnsupportedMediaType("Send the sign-in as application/json.")
+        username = data.username.strip().lower()
+        address = request.client.host if request.client else "unknown"
+        async with services.pool.acquire() as conn:
+            await refuse_if_throttled(conn, services.queries, settings, username, address)
+            user = await find_user(conn, services.queries, username)
+        # The hash is checked even for an unknown user: the answer takes as long either way.
+        matched = await password_matches(user, data.password)
+        if not matched or user is None:
+            async with services.pool.acquire() as conn:
+                await count_failure(conn, services.queries, settings, username, address)
+            raise NotAuthenticated(_WRONG)
+        if user.disabled_at is not None:
+            raise Forbidden("This user was disabled: ask the operator for a new login.")
+        usable = user
+        async with services.pool.acquire() as conn, conn.transaction():
+            # Sign-ins are rare: each clears what has expired, so neither table only grows.
+            await services.queries.delete_expired_sessions(conn)
+            await services.queries.delete_old_sign_in_failures(
+                conn, window=settings.sign_in_window_seconds
+            )
+            await clear_failures(conn, services.queries, username)
+            await rehash_if_needed(conn, services.queries, usable, data.password)
+            token, info = await start_session(
+                conn,
+                services.queries,
+                usable.username,
+                HospitalRef(code=usable.hospital_code, name=usable.hospital_name),
+                settings.session_seconds,
+            )
+        cookie = session_cookie(token, settings.session_seconds, over_tls(request))
+        return Response(info, cookies=[cookie], headers={"Cache-Control": "no-store"})
+
+    @get(
+        "/",
+        summary="The signed-in ward-staff session",
+        responses=_SESSION_ERRORS | problem_responses(429, 503),
+    )
+    async def show(self, request: Request[Any, Any, Any]) -> Response[SessionInfo]:
+        """For the entry page after a reload: the user, the hospital and the CSRF token."""
+        session = await current_session(request)
+        return Response(session.info(), headers={"Cache-Control": "no-store"})
+
+    @delete(
+        "/",
+        status_code=200,
+        summary="Sign out",
+        responses=_SESSION_ERRORS | problem_responses(429, 503),
+    )
+    async def sign_out(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[SignedOut]:
+        """Ends the session at once (it needs the X-CSRF-Token header, like every change)."""
+        await current_session(request)
+        async with services.pool.acquire() as conn:
+            await services.queries.delete_session(
+                conn, token_hash=hash_session_token(request.cookies[COOKIE_NAME])
+            )
+        return Response(SignedOut(signed_out=True), cookies=[cleared_cookie(over_tls(request))])
+
+
+class UsersController(Controller):
+    path = "/api/v1/admin/users"
+    tags = ["operators"]
+    guards = [admin_key_guard]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Issue a ward-staff user (password shown once)",
+        responses=problem_responses(401, 403, 404, 409, 413, 422, 429, 503),
+    )
+    async def add(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[UserRequest],
+    ) -> IssuedLogin:
+        """A disabled user of the same name is enabled again with a new password; an enabled
+        one is a conflict (409)."""
+        actor = Actor(key_id=request.state.key_id)
+        return await add_user(services.pool, services.queries, data, actor)
+
+    @delete(
+        "/{username:str}",
+        status_code=200,
+        summary="Disable a ward-staff user",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
+    async def disable(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        username: FromPath[str],
+    ) -> UserDisabled:
+        """Ends the user's sessions at once."""
+        actor = Actor(key_id=request.state.key_id)
+        await disable_user(services.pool, services.queries, username, actor)
+        return UserDisabled(username=username, disabled=True)

@@ -1,0 +1,59 @@
+"""Current availability as PostgreSQL has it: hospital states and their versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+import msgspec
+
+from bedsvc.availability import HospitalState, WardState
+from bedsvc.store.db import Conn
+from bedsvc.store.queries import Queries
+
+
+class Snapshot(msgspec.Struct, frozen=True):
+    """Every listed hospital, and the version of every hospital (listed or not), taken at one
+    moment. The sum of `versions` is the global version."""
+
+    states: list[HospitalState]
+    versions: dict[str, int]
+
+
+def state_from_row(row: asyncpg.Record) -> HospitalState:
+    return HospitalState(
+        code=row["code"],
+        name=row["name"],
+        kind=row["kind"],
+        region_code=row["region_code"],
+        address=row["address"],
+        phone=row["phone"],
+        lat=row["lat"],
+        lon=row["lon"],
+        version=row["version"],
+        wards=msgspec.convert(row["wards"], list[WardState]),
+    )
+
+
+async def load_state(conn: Conn, queries: Queries, code: str) -> tuple[int, HospitalState | None]:
+    """The hospital's version and state (None when it is not listed); (0, None) if unknown."""
+    row = await queries.hospital_state(conn, code=code)
+    if row is None:
+        return 0, None
+    return row["version"], None if row["wards"] is None else state_from_row(row)
+
+
+async def load_states(conn: Conn, queries: Queries, codes: Iterable[str]) -> list[HospitalState]:
+    """The listed ones of these hospitals."""
+    return [state_from_row(row) async for row in queries.hospital_states(conn, codes=list(codes))]
+
+
+async def load_versions(conn: Conn, queries: Queries) -> dict[str, int]:
+    return {row["code"]: row["version"] async for row in queries.hospital_versions(conn)}
+
+
+async def load_snapshot(pool: asyncpg.Pool, queries: Queries) -> Snapshot:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        versions = await load_versions(conn, queries)
+        states = [state_from_row(row) async for row in queries.all_hospital_states(conn)]
+    return Snapshot(states=states, versions=versions)

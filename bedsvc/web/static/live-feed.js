@@ -1,0 +1,65 @@
+/* The live availability feed for the lobby board, in one place so that a change of the
+ * stream's transport or frame shape is a change here only.
+ *
+ * Today: Server-Sent Events from /api/v1/live/events with the messages of the README's "Live
+ * availability" (snapshot, delta, removed). The caller gets plain callbacks:
+ *   Bedsvc.liveFeed({region, onSnapshot(version, hospitals), onHospital(version, hospital),
+ *                    onRemoved(version, code), onState("live" | "reconnecting")})
+ * and a stop() function back.
+ */
+"use strict";
+
+(function () {
+  function liveFeed(options) {
+    let source = null;
+    let retryTimer = null;
+    let backoff = 1000;
+    let version = -1;
+    let stopped = false;
+
+    function handle(message) {
+      if (!message || typeof message !== "object") return;
+      if (message.type === "snapshot") {
+        version = message.version;
+        options.onSnapshot(message.version, message.hospitals || []);
+      } else if (message.type === "delta" && message.version > version) {
+        version = message.version;
+        options.onHospital(message.version, message.hospital);
+      } else if (message.type === "removed" && message.version > version) {
+        version = message.version;
+        options.onRemoved(message.version, message.code);
+      }
+    }
+
+    function connect() {
+      if (stopped) return;
+      const url = new URL("/api/v1/live/events", location.href);
+      if (options.region) url.searchParams.set("region", options.region);
+      source = new EventSource(url);
+      const onData = (event) => {
+        try { handle(JSON.parse(event.data)); } catch (error) { /* not a message of ours */ }
+      };
+      source.onmessage = onData;
+      for (const type of ["snapshot", "delta", "removed"]) source.addEventListener(type, onData);
+      source.onopen = () => { backoff = 1000; options.onState("live"); };
+      source.onerror = () => {
+        options.onState("reconnecting");
+        if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+        source.close();
+        clearTimeout(retryTimer);
+        retryTimer = setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, 30000);
+      };
+    }
+
+    connect();
+    return function stop() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      if (source) source.close();
+    };
+  }
+
+  window.Bedsvc = window.Bedsvc || {};
+  window.Bedsvc.liveFeed = liveFeed;
+})();

@@ -1,0 +1,378 @@
+/* The ward-staff entry page /rs: sign in, change the free beds and queue of the hospital's
+ * wards, save them as one report; add, close, or upload wards as CSV.
+ *
+ * The session cookie is HttpOnly; every change sends the CSRF token that sign-in returned.
+ * Reports carry the server's clock (from the Date header), not the phone's, so a phone whose
+ * clock is wrong neither files reports in the future nor has them refused as stale.
+ */
+"use strict";
+
+(function () {
+  const { el } = window.Bedsvc;
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    session: null,
+    wards: new Map(),      // ward_code -> the ward as last saved (or loaded)
+    bedClasses: new Map(),
+    clockOffset: 0,
+  };
+
+  const FIELDS = [
+    { key: "available", label: "Kosong" },
+    { key: "waiting", label: "Antrian" },
+    { key: "available_male", label: "Kosong laki-laki", bySex: true },
+    { key: "available_female", label: "Kosong perempuan", bySex: true },
+  ];
+
+  // ---- server ---------------------------------------------------------------------------
+
+  function noteClock(response) {
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(date)) state.clockOffset = date - Date.now();
+  }
+
+  function serverNow() {
+    return new Date(Date.now() + state.clockOffset);
+  }
+
+  async function call(method, path, body, contentType) {
+    const headers = {};
+    if (state.session && method !== "GET") headers["X-CSRF-Token"] = state.session.csrf_token;
+    if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : (contentType ? body : JSON.stringify(body)),
+      cache: "no-store",
+      credentials: "same-origin",
+    });
+    noteClock(response);
+    let data = null;
+    try { data = await response.json(); } catch (error) { data = null; }
+    if (response.status === 401 && path !== "/api/v1/session") signedOut("Sesi Anda berakhir. Silakan masuk lagi.");
+    return { status: response.status, ok: response.ok, data };
+  }
+
+  function problemText(result) {
+    if (result.status === 0) return "Tidak tersambung ke server. Periksa jaringan lalu coba lagi.";
+    if (result.status === 403) return (result.data && result.data.detail) || "Ditolak.";
+    if (result.status === 429) return "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi.";
+    if (result.status >= 500) return "Server sedang bermasalah. Data belum tersimpan; coba lagi.";
+    return (result.data && result.data.detail) || `Gagal (HTTP ${result.status}).`;
+  }
+
+  async function safeCall(...args) {
+    try {
+      return await call(...args);
+    } catch (error) {
+      return { status: 0, ok: false, data: null };
+    }
+  }
+
+  // ---- sign in / out --------------------------------------------------------------------
+
+  function showMessage(node, text, kind) {
+    node.textContent = text || "";
+    node.hidden = !text;
+    node.classList.toggle("message-error", kind === "error");
+    node.classList.toggle("message-ok", kind === "ok");
+  }
+
+  function signedOut(reason) {
+    state.session = null;
+    $("entry-section").hidden = true;
+    $("sign-out").hidden = true;
+    $("sign-in-section").hidden = false;
+    showMessage($("sign-in-error"), reason || "", "error");
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const username = $("username").value.trim();
+    const password = $("password").value;
+    if (!username || !password) {
+      showMessage($("sign-in-error"), "Isi nama pengguna dan kata sandi.", "error");
+      return;
+    }
+    const result = await safeCall("POST", "/api/v1/session", { username, password });
+    if (!result.ok) {
+      const text = result.status === 401 ? "Nama pengguna atau kata sandi salah." : problemText(result);
+      showMessage($("sign-in-error"), text, "error");
+      $("password").select();
+      return;
+    }
+    $("password").value = "";
+    await enter(result.data);
+  }
+
+  async function signOut() {
+    await safeCall("DELETE", "/api/v1/session");
+    signedOut("");
+    $("username").focus();
+  }
+
+  async function enter(session) {
+    state.session = session;
+    $("sign-in-section").hidden = true;
+    $("entry-section").hidden = false;
+    $("sign-out").hidden = false;
+    showMessage($("sign-in-error"), "");
+    $("hospital-name").textContent = session.hospital.name;
+    $("signed-in-as").textContent = `Masuk sebagai ${session.username}`;
+    await loadWards();
+    $("main").focus();
+  }
+
+  // ---- wards ----------------------------------------------------------------------------
+
+  async function loadWards() {
+    const result = await safeCall("GET", `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}`);
+    if (!result.ok) {
+      showMessage($("save-message"), problemText(result), "error");
+      return;
+    }
+    state.wards = new Map(result.data.wards.map((w) => [w.ward_code, w]));
+    renderWards();
+  }
+
+  function className(code) {
+    const known = state.bedClasses.get(code);
+    return known ? known.name_id : code;
+  }
+
+  function wardName(ward) {
+    return ward.name || ward.ward_code;
+  }
+
+  function stepper(ward, field) {
+    const id = `ward-${ward.ward_code}-${field.key}`;
+    const input = el("input", {
+      id, type: "number", inputmode: "numeric", min: "0", max: String(ward.capacity),
+      value: ward[field.key] === null || ward[field.key] === undefined ? "" : String(ward[field.key]),
+      "data-field": field.key,
+    });
+    const step = (delta) => {
+      const current = Number(input.value || 0);
+      input.value = String(Math.max(0, Math.min(ward.capacity, current + delta)));
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    };
+    // The queue may exceed the beds: only the bed counts are capped at the capacity.
+    if (field.key === "waiting") input.removeAttribute("max");
+    const minus = el("button", { type: "button", class: "step", "aria-label": `Kurangi ${field.label.toLowerCase()} ${wardName(ward)}`, text: "−" });
+    const plus = el("button", { type: "button", class: "step", "aria-label": `Tambah ${field.label.toLowerCase()} ${wardName(ward)}`, text: "+" });
+    minus.addEventListener("click", () => step(-1));
+    plus.addEventListener("click", () => {
+      if (field.key === "waiting") {
+        input.value = String(Number(input.value || 0) + 1);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      } else step(1);
+    });
+    return el("div", { class: "stepper-field" },
+      el("label", { for: id, text: field.label }),
+      el("div", { class: "stepper" }, minus, input, plus));
+  }
+
+  function wardItem(ward) {
+    const bySex = ward.available_male !== null || ward.available_female !== null;
+    const fields = FIELDS.filter((f) => !f.bySex || bySex);
+    const message = el("p", { class: "message ward-message", role: "status", "aria-live": "polite", hidden: true });
+    const close = el("button", { type: "button", class: "button button-danger button-small", text: "Tutup ruang" });
+    close.addEventListener("click", () => closeWard(ward, message));
+    const li = el("li", { class: "ward", "data-ward": ward.ward_code },
+      el("fieldset", {},
+        el("legend", {},
+          el("span", { class: "ward-name", text: wardName(ward) }),
+          el("span", { class: "ward-meta", text: `${className(ward.bed_class)} · ${ward.ward_code}` })),
+        el("p", { class: "ward-capacity", text: `Kapasitas ${ward.capacity} tempat tidur` }),
+        el("div", { class: "steppers" }, ...fields.map((f) => stepper(ward, f))),
+        message,
+        el("div", { class: "ward-actions" }, close)));
+    li.addEventListener("input", () => li.classList.toggle("ward-changed", changed(ward.ward_code, li)));
+    return li;
+  }
+
+  function renderWards() {
+    const items = [...state.wards.values()].map(wardItem);
+    $("wards").replaceChildren(...items);
+    $("no-wards").hidden = items.length > 0;
+  }
+
+  function valuesOf(li) {
+    const values = {};
+    for (const input of li.querySelectorAll("input[data-field]")) {
+      values[input.dataset.field] = input.value === "" ? null : Number(input.value);
+    }
+    return values;
+  }
+
+  function changed(code, li) {
+    const saved = state.wards.get(code);
+    const values = valuesOf(li);
+    return Object.keys(values).some((key) => values[key] !== saved[key]);
+  }
+
+  function wardReport(saved, values) {
+    const ward = {
+      ward_code: saved.ward_code, name: saved.name, bed_class: saved.bed_class,
+      capacity: saved.capacity, available: values.available,
+    };
+    for (const key of ["available_male", "available_female", "waiting"]) {
+      const value = key in values ? values[key] : saved[key];
+      if (value !== null && value !== undefined) ward[key] = value;
+    }
+    return ward;
+  }
+
+  function checkWard(ward) {
+    if (ward.available === null || !Number.isInteger(ward.available) || ward.available < 0) return "Isi jumlah tempat kosong (0 atau lebih).";
+    if (ward.available > ward.capacity) return `Tempat kosong tidak boleh lebih dari kapasitas (${ward.capacity}).`;
+    if ((ward.available_male || 0) + (ward.available_female || 0) > ward.available) return "Kosong laki-laki + perempuan tidak boleh lebih dari jumlah kosong.";
+    if (ward.waiting !== undefined && (!Number.isInteger(ward.waiting) || ward.waiting < 0)) return "Antrian harus 0 atau lebih.";
+    return null;
+  }
+
+  function wardMessage(code, text, kind) {
+    const li = $("wards").querySelector(`li[data-ward="${CSS.escape(code)}"]`);
+    if (li) showMessage(li.querySelector(".ward-message"), text, kind);
+  }
+
+  function markSaved(when) {
+    const time = new Intl.DateTimeFormat("id-ID", { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(when);
+    $("last-save").textContent = `Terakhir disimpan pukul ${time}`;
+  }
+
+  async function save(event) {
+    event.preventDefault();
+    const pending = [];
+    let invalid = false;
+    for (const li of $("wards").children) {
+      const code = li.dataset.ward;
+      showMessage(li.querySelector(".ward-message"), "");
+      if (!changed(code, li)) continue;
+      const ward = wardReport(state.wards.get(code), valuesOf(li));
+      const problem = checkWard(ward);
+      if (problem) { wardMessage(code, problem, "error"); invalid = true; }
+      pending.push(ward);
+    }
+    if (invalid) { showMessage($("save-message"), "Perbaiki isian yang ditandai, lalu simpan lagi.", "error"); return; }
+    if (!pending.length) { showMessage($("save-message"), "Tidak ada perubahan untuk disimpan.", ""); return; }
+    await sendReport(pending, $("save-message"));
+  }
+
+  async function sendReport(wards, messageNode) {
+    const button = $("save");
+    button.disabled = true;
+    showMessage(messageNode, "Menyimpan…", "");
+    const body = { reported_at: serverNow().toISOString(), wards };
+    const result = await safeCall("POST", `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}/occupancy`, body);
+    button.disabled = false;
+    if (result.status === 422 && result.data && result.data.errors) {
+      for (const error of result.data.errors) {
+        const match = /^wards\[(\d+)\]/.exec(error.field);
+        if (match && wards[Number(match[1])]) wardMessage(wards[Number(match[1])].ward_code, `Ditolak: ${error.reason}`, "error");
+      }
+      showMessage(messageNode, "Tidak ada yang disimpan: periksa ruang yang ditandai.", "error");
+      return false;
+    }
+    if (!result.ok) { showMessage(messageNode, problemText(result), "error"); return false; }
+    const sent = new Map(wards.map((w) => [w.ward_code, w]));
+    for (const code of result.data.applied) {
+      const saved = { ...(state.wards.get(code) || {}), available_male: null, available_female: null, waiting: null, ...sent.get(code) };
+      state.wards.set(code, saved);
+    }
+    const rendered = new Set([...$("wards").children].map((li) => li.dataset.ward));
+    const added = result.data.applied.some((code) => !rendered.has(code));
+    if (added) renderWards();
+    for (const code of result.data.applied) {
+      const li = $("wards").querySelector(`li[data-ward="${CSS.escape(code)}"]`);
+      if (li) li.classList.remove("ward-changed");
+      wardMessage(code, "Tersimpan.", "ok");
+    }
+    for (const code of result.data.stale) {
+      wardMessage(code, "Tidak disimpan: sudah ada laporan yang lebih baru. Angka terbaru dimuat ulang.", "error");
+    }
+    markSaved(new Date());
+    const stale = result.data.stale.length;
+    showMessage(messageNode, stale ? `${result.data.applied.length} ruang tersimpan, ${stale} tidak.` : `${result.data.applied.length} ruang tersimpan.`, stale ? "error" : "ok");
+    if (stale) setTimeout(loadWards, 1500);
+    return true;
+  }
+
+  async function closeWard(ward, messageNode) {
+    if (!window.confirm(`Tutup ${wardName(ward)}? Ruang ini tidak tampil lagi sampai dilaporkan kembali.`)) return;
+    const code = state.session.hospital.code;
+    const result = await safeCall("DELETE", `/api/v1/hospitals/${encodeURIComponent(code)}/wards/${encodeURIComponent(ward.ward_code)}`);
+    if (!result.ok) { showMessage(messageNode, problemText(result), "error"); return; }
+    state.wards.delete(ward.ward_code);
+    renderWards();
+    markSaved(new Date());
+    showMessage($("save-message"), `${wardName(ward)} ditutup.`, "ok");
+  }
+
+  async function addWard(event) {
+    event.preventDefault();
+    const form = event.target;
+    const data = new FormData(form);
+    const ward = {
+      ward_code: String(data.get("ward_code") || "").trim(),
+      name: String(data.get("name") || "").trim() || null,
+      bed_class: String(data.get("bed_class") || ""),
+      capacity: data.get("capacity") === "" ? null : Number(data.get("capacity")),
+      available: data.get("available") === "" ? null : Number(data.get("available")),
+    };
+    const message = $("add-message");
+    if (!/^[A-Za-z0-9][\w.\-]*$/.test(ward.ward_code)) { showMessage(message, "Kode ruang: huruf, angka, titik, garis bawah atau tanda hubung.", "error"); return; }
+    if (state.wards.has(ward.ward_code)) { showMessage(message, "Kode ruang ini sudah ada.", "error"); return; }
+    if (!Number.isInteger(ward.capacity) || ward.capacity < 0) { showMessage(message, "Isi jumlah tempat tidur.", "error"); return; }
+    const problem = checkWard(ward);
+    if (problem) { showMessage(message, problem, "error"); return; }
+    if (!ward.name) delete ward.name;
+    if (await sendReport([ward], message)) form.reset();
+  }
+
+  async function uploadCsv(event) {
+    event.preventDefault();
+    const file = $("csv-file").files[0];
+    const message = $("csv-message");
+    if (!file) { showMessage(message, "Pilih berkas CSV.", "error"); return; }
+    showMessage(message, "Mengunggah…", "");
+    const code = state.session.hospital.code;
+    const result = await safeCall("POST", `/api/v1/hospitals/${encodeURIComponent(code)}/occupancy.csv`, await file.text(), "text/csv");
+    if (result.status === 422 && result.data && result.data.errors) {
+      message.replaceChildren(
+        el("p", { text: "Tidak ada yang disimpan. Perbaiki baris berikut:" }),
+        el("ul", {}, ...result.data.errors.map((e) => el("li", { text: `${e.field.replace(/^line (\d+)\.?/, "baris $1 ")}: ${e.reason}` }))));
+      message.hidden = false;
+      message.classList.add("message-error");
+      message.classList.remove("message-ok");
+      return;
+    }
+    if (!result.ok) { showMessage(message, problemText(result), "error"); return; }
+    showMessage(message, `${result.data.applied.length} ruang tersimpan${result.data.stale.length ? `, ${result.data.stale.length} tidak (ada laporan lebih baru)` : ""}.`, "ok");
+    markSaved(new Date());
+    $("csv-form").reset();
+    setTimeout(loadWards, 500);
+  }
+
+  // ---- start ----------------------------------------------------------------------------
+
+  async function start() {
+    $("sign-in").addEventListener("submit", signIn);
+    $("sign-out").addEventListener("click", signOut);
+    $("wards-form").addEventListener("submit", save);
+    $("add-ward").addEventListener("submit", addWard);
+    $("csv-form").addEventListener("submit", uploadCsv);
+    try {
+      state.bedClasses = await window.Bedsvc.fetchBedClasses();
+    } catch (error) {
+      state.bedClasses = new Map();
+    }
+    $("new-class").replaceChildren(...[...state.bedClasses.values()].map((c) => el("option", { value: c.code, text: c.name_id })));
+    const result = await safeCall("GET", "/api/v1/session");
+    if (result.ok) await enter(result.data);
+    else signedOut("");
+  }
+
+  start();
+})();
