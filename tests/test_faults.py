@@ -310,6 +310,11 @@ async def test_restarts_lose_no_acknowledged_report(
         async def caught_up(reader: Client) -> bool:
             return await public_wards(reader) == expected
 
-        await until(lambda: caught_up(client), "the cache to equal PostgreSQL", 10)
+        try:
+            await until(lambda: caught_up(client), "the cache to equal PostgreSQL", 20)
+        except AssertionError:
+            served = await public_wards(client)
+            differ = {k: (served.get(k), v) for k, v in expected.items() if served.get(k) != v}
+            raise AssertionError(f"served != PostgreSQL after 20 s: {differ}") from None
     async with serving(own) as fresh:
         await until(lambda: caught_up(fresh), "a new worker to equal PostgreSQL", 10)
