@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.openapi import ResponseSpec
+from litestar.status_codes import (
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from litestar.types import ExceptionHandlersMap
 
 log = structlog.get_logger(__name__)
@@ -34,6 +40,7 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 class BedsvcError(Exception):
     status_code = HTTP_500_INTERNAL_SERVER_ERROR
     title = "Internal error"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -59,6 +66,54 @@ class Forbidden(BedsvcError):
 class NotFound(BedsvcError):
     status_code = 404
     title = "Not found"
+
+
+class DatabaseUnavailable(BedsvcError):
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+    title = "Service unavailable"
+    # Long enough for a PostgreSQL restart or fail-over; a SIMRS retries the same report.
+    headers = {"Retry-After": "5"}
+
+
+# Failures of the connection, not of the statement: the database is down, restarting, full,
+# or the pool had no connection to give in time (TimeoutError is an OSError). A client may
+# send the same request again later. asyncpg's client-side errors are what a connection cut
+# mid-statement leaves behind ("the underlying connection is closed", "cannot switch to
+# state …"), measured by stopping PostgreSQL under pushes (tests/test_faults.py).
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def database_unavailable() -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        "The database is unavailable; retry later (sending the same report again is harmless)."
+    )
+
+
+def unstorable_text() -> InvalidInput:
+    # The last line of defence: the payload Structs refuse control characters where they can.
+    return InvalidInput(
+        "A text field holds a character PostgreSQL cannot store (NUL).",
+        [FieldError(field="body", reason="NUL character")],
+    )
+
+
+def as_domain_error(exc: Exception) -> Exception:
+    """A lost database connection as the 503 it means to a client, text PostgreSQL refuses as
+    the 422 it is; anything else unchanged."""
+    if isinstance(exc, DATABASE_DOWN):
+        return database_unavailable()
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError):
+        return unstorable_text()
+    return exc
 
 
 def invalid(field: str, reason: str) -> InvalidInput:
@@ -90,8 +145,13 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
 
 def handle_bedsvc_error(_: Request[Any, Any, Any], exc: BedsvcError) -> Response[Any]:
     problem = Problem(title=exc.title, status=exc.status_code, detail=exc.detail, errors=exc.errors)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return problem_response(problem, headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else dict(exc.headers)
+    return problem_response(problem, headers or None)
+
+
+def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable", path=request.url.path, error=repr(exc))
+    return handle_bedsvc_error(request, database_unavailable())
 
 
 def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -109,6 +169,12 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(problem, exc.headers)
 
 
+def handle_unstorable_text(
+    request: Request[Any, Any, Any], _: asyncpg.CharacterNotInRepertoireError
+) -> Response[Any]:
+    return handle_bedsvc_error(request, unstorable_text())
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     problem = Problem(
@@ -120,5 +186,38 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 exception_handlers: ExceptionHandlersMap = {
     BedsvcError: handle_bedsvc_error,
     HTTPException: handle_http_exception,
+    **dict.fromkeys(DATABASE_DOWN, handle_database_down),
+    asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
     Exception: handle_unexpected,
 }
+
+# What each documented error status means on the routes that answer it.
+_PROBLEMS = {
+    400: "Malformed request: the body is not JSON, or a parameter cannot be read.",
+    401: "No API key, or an unknown one (`WWW-Authenticate: Bearer`).",
+    403: "The key was revoked, or may not use this route or hospital.",
+    404: "No such hospital, ward, key or resource.",
+    409: "The request conflicts with the stored state.",
+    413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
+    415: "The body is not of a content type this route takes.",
+    422: "A field is invalid; `errors` names each field and the reason.",
+    429: "Too many requests from this client; see `Retry-After`.",
+    503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",
+}
+_PROBLEM_SPECS = {
+    status: ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM_JSON,
+        description=description,
+        generate_examples=False,
+    )
+    for status, description in _PROBLEMS.items()
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The `responses=` of a route handler: its error statuses, as problem+json.
+
+    400 always: Litestar documents one for every route with parameters, in the shape of its
+    own error body, which this service never sends."""
+    return {status: _PROBLEM_SPECS[status] for status in (400, *statuses)}

@@ -11,6 +11,7 @@ import msgspec
 import redis.asyncio as aioredis
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
@@ -37,7 +38,12 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["operations"], summary="PostgreSQL and Redis are reachable")
+@get(
+    "/readyz",
+    tags=["operations"],
+    summary="PostgreSQL and Redis are reachable",
+    responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis is unreachable")},
+)
 async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
     """As last checked by the worker's background task (every
     `BEDSVC_READINESS_INTERVAL_SECONDS`): a call costs no connection, however many arrive.

@@ -12,6 +12,7 @@ from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevok
 from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
 from bedsvc.audit import Actor
 from bedsvc.auth import IssuedKey, authenticate
+from bedsvc.errors import problem_responses
 from bedsvc.services import Services, get_services
 from bedsvc.text import CODE_PATTERN
 
@@ -33,7 +34,12 @@ class AdminController(Controller):
     tags = ["operators"]
     guards = [admin_key_guard]
 
-    @post("/hospitals", status_code=200, summary="Create or update a hospital")
+    @post(
+        "/hospitals",
+        status_code=200,
+        summary="Create or update a hospital",
+        responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
+    )
     async def save_hospital(
         self,
         request: Request[Any, Any, Any],
@@ -44,7 +50,12 @@ class AdminController(Controller):
         await after_hospital_saved(services.pool, services.queries, data, saved, _actor(request))
         return saved
 
-    @post("/keys", status_code=201, summary="Issue an API key (shown once)")
+    @post(
+        "/keys",
+        status_code=201,
+        summary="Issue an API key (shown once)",
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def issue_key(
         self,
         request: Request[Any, Any, Any],
@@ -53,7 +64,12 @@ class AdminController(Controller):
     ) -> IssuedKey:
         return await create_key(services.pool, services.queries, data, _actor(request))
 
-    @delete("/keys/{key_id:str}", status_code=200, summary="Revoke an API key")
+    @delete(
+        "/keys/{key_id:str}",
+        status_code=200,
+        summary="Revoke an API key",
+        responses=problem_responses(401, 403, 404, 422, 429, 503),
+    )
     async def revoke_key(
         self,
         request: Request[Any, Any, Any],

@@ -14,11 +14,12 @@ from typing import Any
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from bedsvc.bridges.aplicares.schemas import Metadata, Reply
 from bedsvc.bridges.sirs.schemas import BedTypeStatusReply, Status, StatusReply
-from bedsvc.errors import BedsvcError
+from bedsvc.errors import BedsvcError, as_domain_error
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,10 @@ def _status_and_message(request: Request[Any, Any, Any], exc: Exception) -> tupl
 
 
 def _headers(exc: Exception) -> dict[str, str] | None:
-    # Retry-After of a 429, for instance; nothing of ours (WWW-Authenticate is for Bearer).
+    # Retry-After of a 429 or a 503, for instance; not WWW-Authenticate (that is for Bearer).
     if isinstance(exc, HTTPException) and exc.headers:
+        return dict(exc.headers)
+    if isinstance(exc, BedsvcError) and exc.headers:
         return dict(exc.headers)
     return None
 
@@ -84,11 +87,43 @@ def with_bridge_envelopes(handlers: ExceptionHandlersMap, sirs_prefix: str) -> E
         def handler(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
             path = request.url.path
             if under(path, APLICARES_ROOT):
-                return aplicares_error(request, exc)
+                return aplicares_error(request, as_domain_error(exc))
             if under(path, sirs_root):
-                return sirs_error(request, exc)
+                return sirs_error(request, as_domain_error(exc))
             return original(request, exc)
 
         return handler
 
     return {key: wrap(original) for key, original in handlers.items()}
+
+
+_ERRORS = {
+    400: "The body is neither JSON nor form data.",
+    401: "Missing or wrong credentials.",
+    403: "The credentials may not change this hospital.",
+    404: "Unknown room or row.",
+    413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
+    422: "A field is invalid; the message names it.",
+    429: "Too many requests from this client; see `Retry-After`.",
+    503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",
+}
+
+
+def _envelope_responses(container: type, statuses: tuple[int, ...]) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=container, description=_ERRORS[status], generate_examples=False
+        )
+        for status in statuses
+    }
+
+
+def aplicares_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The `responses=` of an Aplicares route: its errors in the `metadata` envelope."""
+    return _envelope_responses(Reply, statuses)
+
+
+def sirs_responses(*statuses: int, reference: bool = False) -> dict[int, ResponseSpec]:
+    """The `responses=` of a SIRS route: its errors in the `fasyankes` (or, for the reference
+    route, `tempat_tidur`) envelope."""
+    return _envelope_responses(BedTypeStatusReply if reference else StatusReply, statuses)

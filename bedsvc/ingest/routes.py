@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from bedsvc.audit import attribution
+from bedsvc.errors import problem_responses
 from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
 from bedsvc.ingest.service import apply_report, close_ward
@@ -19,7 +20,12 @@ class IngestController(Controller):
     tags = ["hospital push"]
     guards = [hospital_actor_guard]
 
-    @post("/occupancy", status_code=200, summary="Report occupancy of one or more wards")
+    @post(
+        "/occupancy",
+        status_code=200,
+        summary="Report occupancy of one or more wards",
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def push_occupancy(
         self,
         request: Request[Any, Any, Any],
@@ -48,7 +54,12 @@ class IngestController(Controller):
         )
         return written.result
 
-    @delete("/wards/{ward_code:str}", status_code=200, summary="Close a ward")
+    @delete(
+        "/wards/{ward_code:str}",
+        status_code=200,
+        summary="Close a ward",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
     async def close(
         self,
         request: Request[Any, Any, Any],

@@ -21,7 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, Receive, Scope, Send
 
-from bedsvc.errors import Forbidden
+from bedsvc.errors import Forbidden, problem_responses
 from bedsvc.live.access import origin_allowed
 from bedsvc.live.discovery import EVENTS_PATH
 from bedsvc.live.frames import Frame
@@ -154,6 +154,7 @@ class LiveEventsController(Controller):
         summary="Live availability as Server-Sent Events",
         media_type="text/event-stream",
         response_description="`snapshot`, then `changes` events; `id:` = version.",
+        responses=problem_responses(403, 422, 429, 503),
     )
     async def events(
         self,

@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from msgspec import Meta
 
-from bedsvc.errors import invalid
+from bedsvc.errors import invalid, problem_responses
 from bedsvc.monitor.params import DEFAULT_RANGE, MAX_RANGE, parse_time
 from bedsvc.monitor.routes import monitor_key_guard
 from bedsvc.services import Services
@@ -123,7 +123,11 @@ class AuditController(Controller):
     tags = ["health office"]
     guards = [monitor_key_guard]
 
-    @get("/audit", summary="Who (key or user) changed what, when")
+    @get(
+        "/audit",
+        summary="Who (key or user) changed what, when",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def audit(
         self,
         services: NamedDependency[Services],

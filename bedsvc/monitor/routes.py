@@ -12,7 +12,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from bedsvc.auth import bearer_token, find_key
-from bedsvc.errors import Forbidden, NotFound, invalid
+from bedsvc.errors import Forbidden, NotFound, invalid, problem_responses
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.budget import unless_disconnected
@@ -28,6 +28,10 @@ MONITOR_ROLES = ("monitor", "admin")
 
 # Codes of hospitals, regions and classes; anything else cannot match and is refused (422).
 Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)]
+# What parse_duration accepts, for the schema; a bucket is at least a minute.
+DURATION_PATTERN = r"^[1-9][0-9]{0,5}[smhd]$"
+BUCKET_PATTERN = r"^([6-9][0-9]|[1-9][0-9]{2,5})s$|^[1-9][0-9]{0,5}[mhd]$"
+Bucket = Annotated[str, QueryParameter(pattern=BUCKET_PATTERN)]
 
 
 async def monitor_key_guard(
@@ -76,7 +80,11 @@ class MonitorController(Controller):
     tags = ["health office"]
     guards = [monitor_key_guard]
 
-    @get("/summary", summary="Beds, occupancy and BOR per class, hospital and region")
+    @get(
+        "/summary",
+        summary="Beds, occupancy and BOR per class, hospital and region",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def summary(
         self,
         request: Request[Any, Any, Any],
@@ -86,13 +94,20 @@ class MonitorController(Controller):
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
         return await unless_disconnected(request, _summary(services.pool, services, region))
 
-    @get("/stale", summary="Hospitals and wards without a recent report")
+    @get(
+        "/stale",
+        summary="Hospitals and wards without a recent report",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def stale(
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         older_than: Annotated[
-            str | None, QueryParameter(description="e.g. 30m, 2h, 1d; default: the stale limit")
+            str | None,
+            QueryParameter(
+                description="e.g. 30m, 2h, 1d; default: the stale limit", pattern=DURATION_PATTERN
+            ),
         ] = None,
         region: Code = None,
     ) -> StaleReport:
@@ -103,7 +118,11 @@ class MonitorController(Controller):
         work = stale(services.pool, services.queries, threshold, region, timeout)
         return await unless_disconnected(request, work)
 
-    @get("/history", summary="Occupancy over time per hospital and class")
+    @get(
+        "/history",
+        summary="Occupancy over time per hospital and class",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def history(
         self,
         request: Request[Any, Any, Any],
@@ -113,7 +132,7 @@ class MonitorController(Controller):
         bed_class: Code = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
-        bucket: FromQuery[str] = "1h",
+        bucket: Bucket = "1h",
     ) -> History:
         """Each point is the state at the end of its bucket: a hospital that did not report in
         a bucket carries its last known value forward; a closed ward no longer counts. At most
@@ -134,7 +153,12 @@ class MonitorController(Controller):
         work = history(services.replica_pool, services.queries, span, flt, budget)
         return await unless_disconnected(request, work)
 
-    @get("/export.csv", summary="The history as CSV (streamed)", media_type="text/csv")
+    @get(
+        "/export.csv",
+        summary="The history as CSV (streamed)",
+        media_type="text/csv",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def export_csv(
         self,
         services: NamedDependency[Services],
@@ -143,7 +167,7 @@ class MonitorController(Controller):
         bed_class: Code = None,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         stop: Annotated[str | None, QueryParameter(name="to")] = None,
-        bucket: FromQuery[str] = "1h",
+        bucket: Bucket = "1h",
     ) -> Stream:
         """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor.
         At most `BEDSVC_MONITOR_MAX_EXPORT_ROWS` rows (422 past it)."""
@@ -166,6 +190,7 @@ class MonitorController(Controller):
         "/export/edxl-have.xml",
         summary="Current beds as an OASIS EDXL-HAVE 1.0 HospitalStatus document",
         media_type="application/xml",
+        responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def edxl_have(
         self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
@@ -179,6 +204,7 @@ class MonitorController(Controller):
         "/export/fhir-measurereport.json",
         summary="Current beds as a FHIR R4 MeasureReport (SANER bed capacity)",
         media_type="application/fhir+json",
+        responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def fhir_measure_report(
         self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
@@ -199,7 +225,11 @@ class MonitorController(Controller):
         body = exports.measure_report(report_id, subject, classes, vocabulary, result.generated_at)
         return Response(body, media_type="application/fhir+json")
 
-    @get("/alerts", summary="Alerts, open ones first")
+    @get(
+        "/alerts",
+        summary="Alerts, open ones first",
+        responses=problem_responses(401, 403, 422, 429, 503),
+    )
     async def alerts(
         self,
         services: NamedDependency[Services],

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from msgspec import Meta
 
+from bedsvc.errors import problem_responses
 from bedsvc.services import Services
 
 _TTL_SECONDS = 60.0
@@ -54,7 +55,11 @@ class RegistryController(Controller):
     path = "/api/v1"
     tags = ["public"]
 
-    @get("/regions", summary="Regions with listed hospitals, by name")
+    @get(
+        "/regions",
+        summary="Regions with listed hospitals, by name",
+        responses=problem_responses(503),
+    )
     async def regions(
         self, state: State, services: NamedDependency[Services]
     ) -> Response[list[Region]]:
@@ -70,7 +75,11 @@ class RegistryController(Controller):
         ]
         return Response(regions, headers=_CACHE_CONTROL)
 
-    @get("/bpjs-partners", summary="Codes of the listed hospitals that are BPJS partners")
+    @get(
+        "/bpjs-partners",
+        summary="Codes of the listed hospitals that are BPJS partners",
+        responses=problem_responses(503),
+    )
     async def bpjs_partners(
         self, state: State, services: NamedDependency[Services]
     ) -> Response[list[str]]:

@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
-from bedsvc.errors import NotFound
+from bedsvc.errors import NotFound, problem_responses
 from bedsvc.public.params import checked_filter, parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 from bedsvc.services import Services
@@ -22,6 +22,11 @@ IfNoneMatch = Annotated[
 AcceptEncoding = Annotated[
     str | None, HeaderParameter(name="accept-encoding", description="gzip is offered")
 ]
+
+# Decimal degrees in range, e.g. -6.71,108.55: what parse_near accepts, for the schema.
+_LAT = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
+NEAR_PATTERN = rf"^{_LAT},{_LON}$"
 
 _CACHED = (
     "Served from each worker's cache of the current state. The weak ETag is the version and "
@@ -66,7 +71,7 @@ class PublicController(Controller):
         "/availability",
         summary="Free beds per hospital and class",
         description=_CACHED,
-        responses=_NOT_MODIFIED,
+        responses=_NOT_MODIFIED | problem_responses(422),
         response_headers=_CACHE_HEADERS,
     )
     async def availability(
@@ -82,7 +87,8 @@ class PublicController(Controller):
         bed_class: Annotated[str | None, QueryParameter(max_length=32)] = None,
         available_only: FromQuery[bool] = False,
         near: Annotated[
-            str | None, QueryParameter(description="'lat,lon': sort nearest first")
+            str | None,
+            QueryParameter(description="'lat,lon': sort nearest first", pattern=NEAR_PATTERN),
         ] = None,
         limit: Annotated[int | None, QueryParameter(ge=1, le=5000)] = None,
         if_none_match: IfNoneMatch = None,
@@ -105,7 +111,7 @@ class PublicController(Controller):
         "/hospitals/{hospital_code:str}",
         summary="One hospital with its wards",
         description=_CACHED,
-        responses=_NOT_MODIFIED,
+        responses=_NOT_MODIFIED | problem_responses(404),
         response_headers=_CACHE_HEADERS,
     )
     async def hospital(

@@ -20,7 +20,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import FromPath, RawBody
 
 from bedsvc.audit import attribution
-from bedsvc.errors import FieldError, InvalidInput
+from bedsvc.errors import FieldError, InvalidInput, problem_responses
 from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
 from bedsvc.ingest.service import apply_report
@@ -153,6 +153,7 @@ class OccupancyCsvController(Controller):
         status_code=200,
         summary="Report many wards from a CSV file",
         operation_class=CsvUploadOperation,
+        responses=problem_responses(401, 403, 404, 413, 415, 422, 429, 503),
     )
     async def upload(
         self,

@@ -13,7 +13,14 @@ from msgspec import Meta
 
 from bedsvc.admin.routes import admin_key_guard
 from bedsvc.audit import Actor
-from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotAuthenticated, Problem
+from bedsvc.errors import (
+    PROBLEM_JSON,
+    BedsvcError,
+    Forbidden,
+    NotAuthenticated,
+    Problem,
+    problem_responses,
+)
 from bedsvc.services import Services
 from bedsvc.staff.sessions import (
     COOKIE_NAME,
@@ -82,7 +89,7 @@ class SessionController(Controller):
         "/",
         status_code=200,
         summary="Sign in with a ward-staff username and password",
-        responses=_SIGN_IN_ERRORS,
+        responses=_SIGN_IN_ERRORS | problem_responses(413, 422, 503),
     )
     async def sign_in(
         self,
@@ -129,13 +136,22 @@ class SessionController(Controller):
         cookie = session_cookie(token, settings.session_seconds, over_tls(request))
         return Response(info, cookies=[cookie], headers={"Cache-Control": "no-store"})
 
-    @get("/", summary="The signed-in ward-staff session", responses=_SESSION_ERRORS)
+    @get(
+        "/",
+        summary="The signed-in ward-staff session",
+        responses=_SESSION_ERRORS | problem_responses(429, 503),
+    )
     async def show(self, request: Request[Any, Any, Any]) -> Response[SessionInfo]:
         """For the entry page after a reload: the user, the hospital and the CSRF token."""
         session = await current_session(request)
         return Response(session.info(), headers={"Cache-Control": "no-store"})
 
-    @delete("/", status_code=200, summary="Sign out", responses=_SESSION_ERRORS)
+    @delete(
+        "/",
+        status_code=200,
+        summary="Sign out",
+        responses=_SESSION_ERRORS | problem_responses(429, 503),
+    )
     async def sign_out(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Response[SignedOut]:
@@ -153,7 +169,12 @@ class UsersController(Controller):
     tags = ["operators"]
     guards = [admin_key_guard]
 
-    @post("/", status_code=201, summary="Issue a ward-staff user (password shown once)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Issue a ward-staff user (password shown once)",
+        responses=problem_responses(401, 403, 404, 409, 413, 422, 429, 503),
+    )
     async def add(
         self,
         request: Request[Any, Any, Any],
@@ -165,7 +186,12 @@ class UsersController(Controller):
         actor = Actor(key_id=request.state.key_id)
         return await add_user(services.pool, services.queries, data, actor)
 
-    @delete("/{username:str}", status_code=200, summary="Disable a ward-staff user")
+    @delete(
+        "/{username:str}",
+        status_code=200,
+        summary="Disable a ward-staff user",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
     async def disable(
         self,
         request: Request[Any, Any, Any],

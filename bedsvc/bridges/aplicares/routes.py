@@ -18,10 +18,13 @@ from bedsvc.bridges.aplicares.schemas import (
 )
 from bedsvc.bridges.aplicares.service import class_reply, delete_bed, read_beds, save_bed
 from bedsvc.bridges.body import read_body
+from bedsvc.bridges.envelopes import aplicares_responses
+from bedsvc.bridges.openapi import body_operation
 from bedsvc.services import Services
 
 PREFIX = "/aplicaresws/rest"
 _TEXT_FIELDS = frozenset({"kodekelas", "koderuang", "namaruang"})
+_BODY = "JSON, or the same fields as form data; numbers may be strings."
 
 
 def _ok(message: str) -> Reply:
@@ -42,11 +45,21 @@ class AplicaresController(Controller):
     tags = ["Aplicares bridge"]
     guards = [aplicares_guard]
 
-    @get("/ref/kelas", summary="Aplicares class codes (kodekelas)")
+    @get(
+        "/ref/kelas",
+        summary="Aplicares class codes (kodekelas)",
+        responses=aplicares_responses(401, 403, 429, 503),
+    )
     async def classes(self, services: NamedDependency[Services]) -> ClassReply:
         return class_reply(services)
 
-    @post("/bed/create/{kodeppk:str}", status_code=200, summary="Create (or replace) a room")
+    @post(
+        "/bed/create/{kodeppk:str}",
+        status_code=200,
+        summary="Create (or replace) a room",
+        operation_class=body_operation(BedIn, _BODY),
+        responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -61,7 +74,13 @@ class AplicaresController(Controller):
         )
         return _ok("Data berhasil disimpan.")
 
-    @post("/bed/update/{kodeppk:str}", status_code=200, summary="Update a room's beds")
+    @post(
+        "/bed/update/{kodeppk:str}",
+        status_code=200,
+        summary="Update a room's beds",
+        operation_class=body_operation(BedIn, _BODY),
+        responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def update(
         self,
         request: Request[Any, Any, Any],
@@ -77,7 +96,13 @@ class AplicaresController(Controller):
         )
         return _ok("Data berhasil diupdate.")
 
-    @post("/bed/delete/{kodeppk:str}", status_code=200, summary="Delete (close) a room")
+    @post(
+        "/bed/delete/{kodeppk:str}",
+        status_code=200,
+        summary="Delete (close) a room",
+        operation_class=body_operation(BedKey, _BODY),
+        responses=aplicares_responses(400, 401, 403, 404, 413, 422, 429, 503),
+    )
     async def delete(
         self,
         request: Request[Any, Any, Any],
@@ -89,7 +114,11 @@ class AplicaresController(Controller):
         await delete_bed(services, state.hospital_code, key.koderuang, state.key_id)
         return _ok("Data berhasil dihapus.")
 
-    @get("/bed/read/{kodeppk:str}/{start:int}/{limit:int}", summary="Rooms, one page")
+    @get(
+        "/bed/read/{kodeppk:str}/{start:int}/{limit:int}",
+        summary="Rooms, one page",
+        responses=aplicares_responses(401, 403, 404, 422, 429, 503),
+    )
     async def read(
         self,
         request: Request[Any, Any, Any],

@@ -6,6 +6,8 @@ from litestar import Request, Router, delete, get, post, put
 from litestar.di import NamedDependency
 
 from bedsvc.bridges.body import convert_fields, decode_fields, read_body
+from bedsvc.bridges.envelopes import sirs_responses
+from bedsvc.bridges.openapi import body_operation
 from bedsvc.bridges.sirs.auth import sirs_guard
 from bedsvc.bridges.sirs.schemas import (
     OPTIONAL_FIELDS,
@@ -20,20 +22,36 @@ from bedsvc.bridges.sirs.schemas import (
 from bedsvc.bridges.sirs.service import add_bed, bed_types, delete_bed, list_beds, update_bed
 from bedsvc.services import Services
 
+_BODY = "JSON, or the same fields as form data; numbers may be strings."
 
-@get("/Referensi/tempat_tidur", summary="Bed types (id_tt) bedsvc accepts")
+
+@get(
+    "/Referensi/tempat_tidur",
+    summary="Bed types (id_tt) bedsvc accepts",
+    responses=sirs_responses(401, 403, 429, 503, reference=True),
+)
 async def reference(services: NamedDependency[Services]) -> BedTypeList:
     return await bed_types(services)
 
 
-@get("/Fasyankes", summary="The hospital's beds, with their id_t_tt")
+@get(
+    "/Fasyankes",
+    summary="The hospital's beds, with their id_t_tt",
+    responses=sirs_responses(401, 403, 429, 503),
+)
 async def list_fasyankes(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> BedList:
     return await list_beds(services, request.state.hospital_code)
 
 
-@post("/Fasyankes", status_code=200, summary="Add a room's beds (or update the same row)")
+@post(
+    "/Fasyankes",
+    status_code=200,
+    summary="Add a room's beds (or update the same row)",
+    operation_class=body_operation(BedIn, _BODY),
+    responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
+)
 async def add_fasyankes(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> StatusReply:
@@ -44,7 +62,13 @@ async def add_fasyankes(
     return StatusReply(fasyankes=[await add_bed(services, state.hospital_code, bed, state.key_id)])
 
 
-@put("/Fasyankes", status_code=200, summary="Update a row by id_t_tt")
+@put(
+    "/Fasyankes",
+    status_code=200,
+    summary="Update a row by id_t_tt",
+    operation_class=body_operation(BedUpdate, _BODY),
+    responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
+)
 async def update_fasyankes(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> StatusReply:
@@ -54,7 +78,12 @@ async def update_fasyankes(
     return StatusReply(fasyankes=[status])
 
 
-@delete("/Fasyankes", status_code=200, summary="Delete (close) a row by id_t_tt")
+@delete(
+    "/Fasyankes",
+    status_code=200,
+    summary="Delete (close) a row by id_t_tt",
+    responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
+)
 async def delete_fasyankes(
     request: Request[Any, Any, Any], services: NamedDependency[Services]
 ) -> StatusReply:

@@ -11,7 +11,7 @@ from bedsvc.text import text
 
 Count = Annotated[int, Meta(ge=0, le=100_000)]
 IdTT = Annotated[int, Meta(ge=1, le=10_000)]
-IdTTT = Annotated[int, Meta(ge=1)]
+IdTTT = Annotated[int, Meta(ge=1, le=2**63 - 1)]  # a bigint identity column
 Room = Annotated[str, text(200, min_length=1)]
 
 # Fields a bridge may leave out or send as "".
