@@ -321,6 +321,10 @@ def measure(
         "BEDSVC_LIVE_MAX_CONNECTIONS_PER_ADDRESS": allowed,
         "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "1000000",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        # The subscribers find frames in the byte stream and parse no WebSocket control frame,
+        # so they answer no ping: with the default keep-alive (a ping after 20 s, the
+        # connection closed 30 s later without a pong) a run over 50 s would end them all.
+        "BEDSVC_LIVE_PING_SECONDS": "3600",
     }
     server = ServerUnderTest(port, args.server_cpu, env)
     profiler = None
