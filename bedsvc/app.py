@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
+import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
@@ -63,6 +64,8 @@ log = structlog.get_logger(__name__)
 METRICS_SAMPLE_SECONDS = 2.0
 
 
+# How long a stopping worker waits for its database connections to come back.
+POOL_CLOSE_SECONDS = 5.0
 # How long the change feed's read waits for new entries; its connection times out later.
 FEED_BLOCK_SECONDS = 1.0
 
@@ -114,6 +117,16 @@ async def build_services(settings: Settings) -> Services:
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
     )
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Closes the pool once its connections come back, within a bound: a connection still
+    held at shutdown (a request the server gave up on) must not keep the worker from exiting."""
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database connections still in use at shutdown: closed")
+        pool.terminate()
 
 
 def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
@@ -178,9 +191,9 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             await cancel(reconciler)
             await cancel(metrics)
             await services.redis.aclose()
-            await services.pool.close()
+            await close_pool(services.pool)
             if services.replica_pool is not services.pool:
-                await services.replica_pool.close()
+                await close_pool(services.replica_pool)
             worker_stopped()
             log.info("worker stopped")
 
