@@ -48,7 +48,7 @@ class Scenario:
     revalidate: bool = False  # send If-None-Match with the current ETag: 304s
     # Simulated hospitals push 100 reports/s meanwhile: into the worker under test ("same"),
     # or into another instance on the client core ("other"), so that the worker under test
-    # only follows the change channel, as a read worker behind a write/read split would.
+    # only follows the change stream, as a read worker behind a write/read split would.
     pushes: str | None = None
 
 
@@ -184,7 +184,7 @@ async def candidate(
 
 async def propagation(backing: Backing, logs: Path, pushes: int) -> dict[str, Any]:
     """Two single-worker instances on the server core, so the polling client stays off it;
-    each worker follows the change channel on its own, as every worker process does."""
+    each worker follows the change stream on its own, as every worker process does."""
     instances = [
         start(
             f"bedsvc-{n}",
