@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 import asyncpg
+import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
@@ -51,7 +52,7 @@ from bedsvc.settings import Settings
 from bedsvc.shutdown import on_stop_signal
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
-from bedsvc.store import connect_pool, load_queries
+from bedsvc.store import Queries, connect_pool, load_queries
 from bedsvc.sync import CacheSync
 from bedsvc.tasks import cancel
 from bedsvc.throttle import FailureThrottle
@@ -70,6 +71,21 @@ POOL_CLOSE_SECONDS = 5.0
 FEED_BLOCK_SECONDS = 1.0
 
 
+def change_feed(
+    settings: Settings, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
+) -> ChangeFeed:
+    """A process's change feed over the Redis cache, as the HTTP workers and the live
+    processes follow it."""
+    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
+    return ChangeFeed(
+        CacheSync(pool, cache, queries),
+        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
+        cache.stream_key,
+        block_seconds=FEED_BLOCK_SECONDS,
+        poll_interval=settings.cache_reconcile_seconds,
+    )
+
+
 async def build_services(settings: Settings) -> Services:
     database_url, _ = settings.urls()
     queries = load_queries()
@@ -82,15 +98,8 @@ async def build_services(settings: Settings) -> Services:
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
-    sync = CacheSync(pool, cache, queries)
-    feed = ChangeFeed(
-        sync,
-        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
-        cache.stream_key,
-        block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
-    )
+    feed = change_feed(settings, pool, queries, client)
+    sync = feed.sync
     bed_class_codes = frozenset(c.code for c in bed_classes)
     public = PublicCache(feed, settings, bed_class_codes)
     feed.add_listener(public)
@@ -100,7 +109,7 @@ async def build_services(settings: Settings) -> Services:
         pool=pool,
         redis=client,
         queries=queries,
-        cache=cache,
+        cache=sync.cache,
         sync=sync,
         bed_classes=bed_classes,
         feed=feed,

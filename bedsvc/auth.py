@@ -13,7 +13,7 @@ import msgspec
 from cachetools import TTLCache
 from litestar.connection import ASGIConnection
 
-from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
+from bedsvc.errors import Forbidden, NotAuthenticated, inactive_hospital, unknown_hospital
 from bedsvc.store import Conn, Queries
 
 Role = Literal["hospital", "monitor", "admin"]
@@ -105,10 +105,10 @@ class HospitalAccess(msgspec.Struct, frozen=True):
         """404 for an unknown hospital, 403 for a key not its own, revoked, or an inactive
         hospital."""
         if not self.hospital_exists:
-            raise NotFound(f"No hospital with code '{hospital_code}'.")
+            raise unknown_hospital(hospital_code)
         require_hospital(self.key, hospital_code)
         if not self.hospital_active:
-            raise Forbidden(f"Hospital '{hospital_code}' is inactive: it may not report.")
+            raise inactive_hospital(hospital_code)
 
 
 class KeyCache:

@@ -116,6 +116,14 @@ def as_domain_error(exc: Exception) -> Exception:
     return exc
 
 
+def unknown_hospital(code: str) -> NotFound:
+    return NotFound(f"No hospital with code '{code}'.")
+
+
+def inactive_hospital(code: str) -> Forbidden:
+    return Forbidden(f"Hospital '{code}' is inactive: it may not report.")
+
+
 def invalid(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", [FieldError(field=field, reason=reason)])
 

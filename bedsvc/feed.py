@@ -81,16 +81,10 @@ class ChangeFeed:
         self._from_database = False
         self._listeners: list[FeedListener] = []
         self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
 
     @property
     def hospitals(self) -> Mapping[str, HospitalState]:
         return self._hospitals
-
-    @property
-    def versions(self) -> Mapping[str, int]:
-        """Every hospital's version, listed or not."""
-        return self._versions
 
     def add_listener(self, listener: FeedListener) -> None:
         self._listeners.append(listener)
@@ -154,14 +148,12 @@ class ChangeFeed:
             except CACHE_ERRORS as exc:
                 raise_if_cancelled()
                 record_redis_error("feed_stream")
-                self.connected.clear()
                 log.warning("change stream lost, polling the database", error=str(exc))
                 await self._poll_database_until_cache_returns()
 
     async def _follow_stream(self) -> None:
         client = self.connect()
         try:
-            self.connected.set()
             idle = 0.0
             suspect = False
             while True:

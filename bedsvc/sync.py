@@ -18,7 +18,7 @@ from bedsvc.availability import HospitalState
 from bedsvc.cache import AvailabilityCache
 from bedsvc.metrics import record_database_error, record_redis_error
 from bedsvc.store import Queries
-from bedsvc.store.states import load_snapshot, load_states, load_versions
+from bedsvc.store.states import load_snapshot, load_state, load_versions
 from bedsvc.tasks import raise_if_cancelled
 
 log = structlog.get_logger(__name__)
@@ -82,11 +82,10 @@ class CacheSync:
         return lagging
 
     async def repair(self, codes: list[str]) -> None:
-        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            versions = await load_versions(conn, self.queries)
-            states = {state.code: state for state in await load_states(conn, self.queries, codes)}
-        for code in codes:
-            await self.cache.write_hospital(code, versions.get(code, 0), states.get(code))
+        async with self.pool.acquire() as conn:
+            for code in codes:
+                version, state = await load_state(conn, self.queries, code)
+                await self.cache.write_hospital(code, version, state)
         log.warning("cache repaired from database", hospitals=codes)
 
     async def run_reconciler(self, interval: float) -> None:

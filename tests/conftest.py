@@ -277,6 +277,20 @@ async def wait_until_unlisted(
     raise AssertionError(f"public API still lists {code}")
 
 
+async def waiting_on_a_lock(conn: asyncpg.Connection, timeout: float = 10) -> None:
+    """Until a statement of this database waits on a row lock (the push a test holds up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the push never reached the database")
+
+
 async def global_version(pool: asyncpg.Pool) -> int:
     """PostgreSQL's global version (the sum of every hospital's): right after a write, the
     version of the first state that includes it, when nothing else writes meanwhile."""

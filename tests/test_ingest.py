@@ -18,7 +18,15 @@ from bedsvc.ingest.service import Written, apply_report
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store.states import load_state
-from tests.conftest import Factory, bearer, push_until_refused, report, wait_for_version, ward
+from tests.conftest import (
+    Factory,
+    bearer,
+    push_until_refused,
+    report,
+    wait_for_version,
+    waiting_on_a_lock,
+    ward,
+)
 
 Client = AsyncTestClient[Litestar]
 URL = "/api/v1/hospitals/{}/occupancy"
@@ -312,9 +320,10 @@ async def test_reports_of_other_hospitals_do_not_wait_for_a_locked_one(
         await transaction.start()
         await holder.execute("SELECT 1 FROM hospitals WHERE code = $1 FOR UPDATE", busy)
         waiting = asyncio.ensure_future(push(busy))
+        async with services.pool.acquire() as watcher:
+            await waiting_on_a_lock(watcher)
         other = await asyncio.wait_for(push(free), 2)
         assert other.result.applied == ["MAWAR"]
-        await asyncio.sleep(0.2)
         assert not waiting.done()  # reports of one hospital stay in order
         await transaction.rollback()
         assert (await asyncio.wait_for(waiting, 2)).result.applied == ["MAWAR"]

@@ -433,6 +433,36 @@ async def test_connections_over_the_limits_are_refused_at_the_handshake(
         assert (await receive(again))["type"] == "snapshot"
 
 
+async def test_the_limit_per_address_counts_the_client_behind_a_trusted_proxy(
+    start_server: StartServer,
+) -> None:
+    """Behind nginx every peer is nginx: the client is the one it forwards, when it is trusted;
+    from anyone else a forwarded address is ignored."""
+
+    def from_client(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}
+
+    behind = await start_server(live_max_connections_per_address=1, trusted_proxies=["127.0.0.1"])
+    async with (
+        connect(behind.ws, additional_headers=from_client("203.0.113.5")) as one,
+        connect(behind.ws, additional_headers=from_client("203.0.113.6")) as other,
+    ):
+        await receive(one)
+        await receive(other)
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(behind.ws, additional_headers=from_client("203.0.113.5")):
+                pass
+        assert refused.value.response.status_code == 429
+
+    exposed = await start_server(live_max_connections_per_address=1)
+    async with connect(exposed.ws, additional_headers=from_client("203.0.113.5")) as one:
+        await receive(one)
+        with pytest.raises(InvalidStatus) as forged:
+            async with connect(exposed.ws, additional_headers=from_client("203.0.113.6")):
+                pass
+        assert forged.value.response.status_code == 429
+
+
 async def test_a_full_process_refuses_with_503(start_server: StartServer) -> None:
     server = await start_server(live_max_connections=1)
     async with connect(server.ws) as one:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bedsvc.settings import Settings
-from tests.conftest import Factory, bearer, report, ward
+from tests.conftest import Factory, bearer, report, waiting_on_a_lock, ward
 from tests.live_support import free_port
 from tests.serve_support import ServeProcess, server_env
 
@@ -30,19 +30,6 @@ def server(settings: Settings, clean: None, tmp_path: Path) -> Iterator[ServePro
         yield process
     finally:
         process.stop()
-
-
-async def waiting_on_a_lock(conn: asyncpg.Connection, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the push never reached the database")
 
 
 async def test_sigterm_lets_pushes_finish_and_ends_event_streams(

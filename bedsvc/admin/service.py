@@ -8,7 +8,7 @@ import msgspec
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
 from bedsvc.audit import OPERATOR, Actor, record_event
 from bedsvc.auth import IssuedKey, issue_key
-from bedsvc.errors import NotFound, invalid
+from bedsvc.errors import NotFound, invalid, unknown_hospital
 from bedsvc.store import Conn, Queries
 from bedsvc.store.states import load_state
 from bedsvc.sync import CacheSync
@@ -60,7 +60,7 @@ async def create_key(
         if request.hospital_code is not None and (
             await queries.get_hospital(conn, code=request.hospital_code) is None
         ):
-            raise NotFound(f"No hospital with code '{request.hospital_code}'.")
+            raise unknown_hospital(request.hospital_code)
         issued = await issue_key(conn, queries, request.role, request.hospital_code, request.label)
         detail = {"role": request.role, "label": request.label}
         await record_event(

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from bedsvc.audit import OPERATOR, record_event
-from bedsvc.errors import NotFound, invalid
+from bedsvc.errors import NotFound, invalid, unknown_hospital
 from bedsvc.secret_box import SecretBox
 from bedsvc.store import Queries
 
@@ -77,7 +77,7 @@ async def issue_aplicares(
     async with pool.acquire() as conn:
         hospital = await queries.get_hospital(conn, code=hospital_code)
         if hospital is None:
-            raise NotFound(f"No hospital with code '{hospital_code}'.")
+            raise unknown_hospital(hospital_code)
         if not hospital["bpjs_ppk_code"]:
             raise invalid(
                 "bpjs_ppk_code",
@@ -112,7 +112,7 @@ async def issue_sirs(
     password = random_text(24)
     async with pool.acquire() as conn, conn.transaction():
         if await queries.get_hospital(conn, code=hospital_code) is None:
-            raise NotFound(f"No hospital with code '{hospital_code}'.")
+            raise unknown_hospital(hospital_code)
         await queries.upsert_sirs_credential(
             conn,
             hospital_code=hospital_code,

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import asyncpg
 
 from bedsvc.availability import HospitalState
-from bedsvc.errors import Forbidden, NotFound, invalid
+from bedsvc.errors import NotFound, inactive_hospital, invalid, unknown_hospital
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
 from bedsvc.store import Queries
 from bedsvc.store.states import load_state, state_from_row
@@ -37,14 +37,6 @@ def _report_columns(report: OccupancyReport) -> dict[str, list[object]]:
         "females": [w.available_female for w in wards],
         "waitings": [w.waiting for w in wards],
     }
-
-
-def _unknown_hospital(code: str) -> NotFound:
-    return NotFound(f"No hospital with code '{code}'.")
-
-
-def _inactive_hospital(code: str) -> Forbidden:
-    return Forbidden(f"Hospital '{code}' is inactive: it may not report.")
 
 
 async def apply_report(
@@ -80,11 +72,11 @@ async def apply_report(
         except asyncpg.ForeignKeyViolationError as exc:
             if exc.constraint_name != "wards_hospital_code_fkey":
                 raise
-            raise _unknown_hospital(hospital_code) from None
+            raise unknown_hospital(hospital_code) from None
         if row is None:
             raise RuntimeError("write_report answers one row")
         if not row["active"]:
-            raise _inactive_hospital(hospital_code)
+            raise inactive_hospital(hospital_code)
         if row["open_wards"] > max_open_wards:
             raise invalid(
                 "wards",
@@ -140,7 +132,7 @@ async def close_ward(
         if closed is None:
             raise RuntimeError("close_ward answers one row")
         if not closed["active"]:
-            raise _inactive_hospital(hospital_code)
+            raise inactive_hospital(hospital_code)
         if closed["version"] is None:
             raise NotFound(f"No open ward '{ward_code}' at hospital '{hospital_code}'.")
         version, state = await load_state(conn, queries, hospital_code)

@@ -14,15 +14,13 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from functools import partial
 
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from websockets.asyncio.server import Server, serve
 
-from bedsvc.app import FEED_BLOCK_SECONDS
-from bedsvc.cache import AvailabilityCache
+from bedsvc.app import change_feed
 from bedsvc.feed import ChangeFeed
 from bedsvc.live.access import allowed_origins
 from bedsvc.live.hub import LiveHub, LiveLimits
@@ -32,7 +30,6 @@ from bedsvc.public.nearcache import PublicCache
 from bedsvc.redis_client import connect_redis
 from bedsvc.settings import Settings
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.sync import CacheSync
 
 log = structlog.get_logger(__name__)
 
@@ -72,14 +69,7 @@ async def build_live(settings: Settings) -> LiveProcess:
     async with pool.acquire() as conn:
         bed_classes = frozenset([row["code"] async for row in queries.list_bed_classes(conn)])
     client = connect_redis(settings)
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
-    feed = ChangeFeed(
-        CacheSync(pool, cache, queries),
-        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
-        cache.stream_key,
-        block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
-    )
+    feed = change_feed(settings, pool, queries, client)
     public = PublicCache(feed, settings, bed_classes)
     feed.add_listener(public)
     hub = LiveHub(feed, public, bed_classes, LiveLimits(settings), allowed_origins(settings))

@@ -12,7 +12,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from bedsvc.auth import bearer_token, find_key
-from bedsvc.errors import Forbidden, NotFound, invalid, problem_responses
+from bedsvc.errors import Forbidden, invalid, problem_responses, unknown_hospital
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.budget import unless_disconnected
@@ -71,7 +71,7 @@ async def _hospitals(
         return result, result.hospitals
     chosen = [h for h in result.hospitals if h.code == hospital]
     if not chosen:
-        raise NotFound(f"No hospital with code '{hospital}'.")
+        raise unknown_hospital(hospital)
     return result, chosen
 
 

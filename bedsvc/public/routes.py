@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
-from bedsvc.errors import NotFound, problem_responses
+from bedsvc.errors import problem_responses, unknown_hospital
 from bedsvc.public.params import checked_filter, parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 from bedsvc.services import Services
@@ -125,7 +125,7 @@ class PublicController(Controller):
             services.public, hospital_code, _raw(if_none_match), _raw(accept_encoding)
         )
         if reply is None:
-            raise NotFound(f"No hospital with code '{hospital_code}'.")
+            raise unknown_hospital(hospital_code)
         return _response(reply)
 
     @get("/bed-classes", summary="The bed-class vocabulary and its mappings")

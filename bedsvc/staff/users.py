@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from msgspec import Meta
 
 from bedsvc.audit import Actor, record_event
-from bedsvc.errors import BedsvcError, NotFound
+from bedsvc.errors import BedsvcError, NotFound, unknown_hospital
 from bedsvc.store import Conn, Queries
 
 Username = Annotated[
@@ -116,7 +116,7 @@ async def add_user(
     password_hash = await hash_password(password)
     async with pool.acquire() as conn, conn.transaction():
         if await queries.get_hospital(conn, code=request.hospital_code) is None:
-            raise NotFound(f"No hospital with code '{request.hospital_code}'.")
+            raise unknown_hospital(request.hospital_code)
         issued = await queries.insert_staff_user(
             conn,
             username=request.username,
