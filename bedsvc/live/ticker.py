@@ -11,6 +11,8 @@ from typing import Protocol
 
 import structlog
 
+from bedsvc.tasks import cancel
+
 log = structlog.get_logger(__name__)
 
 
@@ -40,9 +42,9 @@ class Ticker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Not a single cancel: on Python 3.11 `wait_for` loses a cancellation that races
+            # the event it waits on, and the ticker would then run on (bedsvc/tasks.py).
+            await cancel(self._task)
 
     async def _run(self) -> None:
         last_tick = last_sweep = 0.0
