@@ -55,7 +55,7 @@ from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import Queries, connect_pool, load_queries
 from bedsvc.sync import CacheSync
 from bedsvc.tasks import cancel
-from bedsvc.throttle import FailureThrottle
+from bedsvc.throttle import SignInThrottle
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -119,9 +119,7 @@ async def build_services(settings: Settings) -> Services:
             feed, public, bed_class_codes, LiveLimits(settings), allowed_origins(settings)
         ),
         keys=KeyCache(settings.key_cache_seconds),
-        throttle=FailureThrottle(
-            client, settings.redis_prefix, settings.signin_failure_window_seconds
-        ),
+        throttle=SignInThrottle(client, settings.redis_prefix, settings),
         health=Health(),
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,

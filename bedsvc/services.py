@@ -22,7 +22,7 @@ from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.sync import CacheSync
-from bedsvc.throttle import FailureThrottle
+from bedsvc.throttle import SignInThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class Services:
     public: PublicCache
     live: LiveHub
     keys: KeyCache
-    throttle: FailureThrottle
+    throttle: SignInThrottle
     health: Health
     rate_limits: RateCounter
     # The monitor's history and exports: a streaming replica's pool, or `pool` without one.

@@ -13,6 +13,7 @@ from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, s
 from bedsvc.audit import Actor
 from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.errors import problem_responses
+from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.services import Services, get_services
 from bedsvc.text import CODE_PATTERN
 
@@ -23,6 +24,7 @@ async def admin_key_guard(
     services = get_services(connection.app.state)
     key = await authenticate(connection, services.pool, services.queries, "admin")
     connection.state.key_id = key.id
+    accept_credential(connection)
 
 
 def _actor(request: Request[Any, Any, Any]) -> Actor:

@@ -10,6 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from bedsvc.audit import Actor
 from bedsvc.auth import bearer_token
 from bedsvc.errors import Forbidden
+from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.services import get_services
 from bedsvc.staff.sessions import session_actor
 
@@ -37,3 +38,4 @@ async def hospital_actor_guard(
     nothing about what a valid report looks like. Sets `connection.state.actor`."""
     code = connection.path_params["hospital_code"]
     connection.state.actor = await hospital_actor(connection, code)
+    accept_credential(connection)

@@ -99,6 +99,7 @@ def _refusal(error: BedsvcError) -> Response:
             ("Content-Type", PROBLEM_JSON),
             ("Content-Length", str(len(body))),
             ("Connection", "close"),
+            *error.headers.items(),
         ]
     )
     return Response(status.value, status.phrase, headers, body)
@@ -121,7 +122,7 @@ class LiveSocketServer:
         address, _ = self.proxies.real_client(
             _peer(connection), "http", request.headers.get("X-Forwarded-For"), None
         )
-        return address or ""
+        return self.hub.limits.address_group(address or "")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         try:

@@ -20,6 +20,7 @@ from bedsvc.monitor.history import Budget, HistoryFilter, check_size, history, h
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
+from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.services import Services, get_services
 from bedsvc.text import CODE_PATTERN
 
@@ -45,6 +46,7 @@ async def monitor_key_guard(
         raise Forbidden("This API key was revoked.")
     if key.role not in MONITOR_ROLES:
         raise Forbidden("This route needs a key with role 'monitor' (or 'admin').")
+    accept_credential(connection)
 
 
 def _check_class(services: Services, bed_class: str | None) -> None:

@@ -6,8 +6,11 @@ import msgspec
 
 from bedsvc.audit import OPERATOR
 from bedsvc.errors import invalid
-from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user
+from bedsvc.redis_client import connect_redis
+from bedsvc.settings import Settings
+from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user, unlock_user
 from bedsvc.store import connect_pool, load_queries
+from bedsvc.throttle import SignInThrottle
 
 
 async def add_from_cli(database_url: str, hospital_code: str, username: str) -> IssuedLogin:
@@ -29,4 +32,16 @@ async def disable_from_cli(database_url: str, username: str) -> None:
     try:
         await disable_user(pool, load_queries(), username, OPERATOR)
     finally:
+        await pool.close()
+
+
+async def unlock_from_cli(settings: Settings, username: str) -> None:
+    database_url, _ = settings.urls()
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    client = connect_redis(settings)
+    try:
+        throttle = SignInThrottle(client, settings.redis_prefix, settings)
+        await unlock_user(pool, load_queries(), throttle, username, OPERATOR)
+    finally:
+        await client.aclose()
         await pool.close()

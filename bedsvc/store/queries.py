@@ -338,22 +338,6 @@ class Queries(Protocol):
 
     async def delete_expired_sessions(self, conn: Conn) -> Any: ...
 
-    async def delete_old_sign_in_failures(self, conn: Conn, *, window: object) -> Any: ...
-
-    def sign_in_failures(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> AsyncIterator[Record]: ...
-
-    def sign_in_failures_cursor(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> AbstractAsyncContextManager[Any]: ...
-
-    async def count_sign_in_failure(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> Any: ...
-
-    async def clear_sign_in_failures(self, conn: Conn, *, username: object) -> Any: ...
-
     async def record_audit_event(
         self,
         conn: Conn,
