@@ -89,12 +89,19 @@ def change_feed(
 async def build_services(settings: Settings) -> Services:
     database_url, _ = settings.urls()
     queries = load_queries()
-    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
-    replica_pool = pool
-    if settings.database_replica_url is not None:
-        replica_pool = await connect_pool(
-            settings.database_replica_url, settings.db_pool_min, settings.db_pool_max
-        )
+    bounds = {
+        "acquire_timeout": settings.db_acquire_timeout_seconds,
+        "idle_in_transaction_seconds": settings.db_idle_in_transaction_timeout_seconds,
+    }
+    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max, **bounds)
+    # The monitor's reads and exports take their own few connections (on the replica when
+    # there is one): however many run or stall, the pushes' connections stay free.
+    replica_pool = await connect_pool(
+        settings.database_replica_url or database_url,
+        min(settings.db_pool_min, settings.db_monitor_pool_max),
+        settings.db_monitor_pool_max,
+        **bounds,
+    )
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
@@ -199,8 +206,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             await cancel(metrics)
             await services.redis.aclose()
             await close_pool(services.pool)
-            if services.replica_pool is not services.pool:
-                await close_pool(services.replica_pool)
+            await close_pool(services.replica_pool)
             worker_stopped()
             log.info("worker stopped")
 

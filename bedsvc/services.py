@@ -53,7 +53,8 @@ class Services:
     throttle: SignInThrottle
     health: Health
     rate_limits: RateCounter
-    # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
+    # The monitor's history, summaries and exports: a small pool of their own, on the
+    # streaming replica when one is set.
     replica_pool: asyncpg.Pool
 
     @property
