@@ -29,7 +29,7 @@ from litestar.testing import AsyncTestClient
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import build_services, create_app
-from bedsvc.audit import Actor
+from bedsvc.audit import OPERATOR, Actor
 from bedsvc.auth import issue_key
 from bedsvc.embedded import start_postgres, start_redis
 from bedsvc.services import Services
@@ -163,7 +163,8 @@ class Factory:
             "lon": 108.5523,
         } | fields
         hospital = HospitalIn(code=code, region_code=region, **data)
-        await save_hospital(self.services.pool, self.services.queries, self.services.sync, hospital)
+        services = self.services
+        await save_hospital(services.pool, services.queries, services.sync, hospital, OPERATOR)
         return code
 
     async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:

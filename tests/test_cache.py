@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
+from bedsvc.audit import OPERATOR
 from bedsvc.availability import HospitalState
 from bedsvc.cache import Change, Rebuilt, decode_entry
 from bedsvc.services import Services
@@ -63,6 +64,7 @@ async def test_change_committed_without_cache_write_reaches_readers(
         services.queries,
         None,
         HospitalIn(code="3274099", name="RS Baru", region_code="3274"),
+        OPERATOR,
     )
 
     await wait_for_version(client, "3274099", saved.version)

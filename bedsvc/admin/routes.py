@@ -9,7 +9,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter
 
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
-from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
+from bedsvc.admin.service import create_key, revoke_key, save_hospital
 from bedsvc.audit import Actor
 from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.errors import problem_responses
@@ -48,9 +48,9 @@ class AdminController(Controller):
         services: NamedDependency[Services],
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
-        saved = await save_hospital(services.pool, services.queries, services.sync, data)
-        await after_hospital_saved(services.pool, services.queries, data, saved, _actor(request))
-        return saved
+        return await save_hospital(
+            services.pool, services.queries, services.sync, data, _actor(request)
+        )
 
     @post(
         "/keys",
