@@ -163,7 +163,7 @@ class LiveSocketServer:
             async for message in connection:
                 try:
                     request = client_decoder.decode(message)
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):
                     continue  # unknown messages are ignored, so that clients may be newer
                 if isinstance(request, Resync):
                     hub.request_resync(subscriber)
