@@ -13,7 +13,6 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
@@ -56,7 +55,8 @@ from bedsvc.store import Queries, connect_pool, load_queries
 from bedsvc.sync import CacheSync
 from bedsvc.tasks import cancel
 from bedsvc.throttle import SignInThrottle
-from bedsvc.web.routes import web_handlers
+from bedsvc.web.routes import asset_versions, web_handlers
+from bedsvc.web.schema import ApiReference, schema_router
 
 log = structlog.get_logger(__name__)
 
@@ -246,6 +246,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             version=__version__,
             description="Hospital bed availability for a regency or city.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ApiReference(asset_versions())],
+            openapi_router=schema_router(),
         ),
     )
