@@ -53,8 +53,8 @@ class Services:
     throttle: SignInThrottle
     health: Health
     rate_limits: RateCounter
-    # The monitor's history, summaries and exports: a small pool of their own, on the
-    # streaming replica when one is set.
+    # The monitor's history and exports: a small pool of their own, on the streaming replica
+    # when one is set.
     replica_pool: asyncpg.Pool
 
     @property

@@ -87,9 +87,9 @@ class Settings(BaseSettings):
     db_monitor_pool_max: int = Field(
         default=2,
         ge=1,
-        description="Most connections each worker opens for the monitor's history, summaries "
-        "and exports, in a pool of their own (on the replica when one is set), so that they "
-        "never take the connections pushes need.",
+        description="Most connections each worker opens for the monitor's history and exports, "
+        "in a pool of their own (on the replica when one is set), so that they never take the "
+        "connections pushes need.",
     )
     db_acquire_timeout_seconds: float = Field(
         default=3.0,
