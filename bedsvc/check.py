@@ -182,8 +182,6 @@ async def redis_findings(settings: Settings) -> list[Finding]:
                 *(sentinel_finding(settings, h, p) for h, p in settings.sentinel_addresses())
             )
         )
-        if not any(finding.level == "ok" for finding in found):
-            return found
     client = connect_redis(
         settings, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
     )
