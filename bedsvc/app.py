@@ -96,11 +96,9 @@ async def build_services(settings: Settings) -> Services:
     pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max, **bounds)
     # The monitor's reads and exports take their own few connections (on the replica when
     # there is one): however many run or stall, the pushes' connections stay free.
+    # Opened when the monitor is used, not kept open by every worker.
     replica_pool = await connect_pool(
-        settings.database_replica_url or database_url,
-        min(settings.db_pool_min, settings.db_monitor_pool_max),
-        settings.db_monitor_pool_max,
-        **bounds,
+        settings.database_replica_url or database_url, 0, settings.db_monitor_pool_max, **bounds
     )
     async with pool.acquire() as conn:
         bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]

@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 from bedsvc.availability import HospitalState
+from bedsvc.errors import BedsvcError
 
 PUSHES = Counter(
     "bedsvc_pushes_total",
@@ -143,7 +144,7 @@ def push_metrics(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_status)
-        except HTTPException as exc:  # answered further out (the rate limit's 429)
+        except (HTTPException, BedsvcError) as exc:  # answered further out (the rate limit's 429)
             status = exc.status_code
             raise
         finally:
