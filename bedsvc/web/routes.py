@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,11 @@ _FILE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff
 _PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-]+)\}\}")
 
 
+@cache
 def asset_versions() -> dict[str, str]:
     """A content hash per static file (by its path under static/): pages link `name?v=hash`,
     so the files themselves can be cached for a year and a new release is still fetched at
-    once."""
+    once. Read once per process: the files change only with a release."""
     return {
         path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         for path in STATIC_DIR.rglob("*")
