@@ -48,7 +48,7 @@ def serve_granian(
         workers=workers,
         interface=Interfaces.ASGI,
         # uvloop rather than asyncio's loop: measured faster for the Litestar routes and as
-        # fast for the cached reads (README, Performance).
+        # fast for the cached reads (docs/performance.md).
         loop=Loops.uvloop,
         log_access=False,
         workers_kill_timeout=10,

@@ -22,7 +22,7 @@ def _comma_separated(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    """Typed settings; the README lists each one with its default."""
+    """Typed settings; docs/operations.md lists each one with its default."""
 
     model_config = SettingsConfigDict(env_prefix="BEDSVC_", frozen=True, extra="ignore")
 

@@ -1,4 +1,4 @@
-"""Backups as the README tells an operator to take and restore them: `pg_dump --format=custom`
+"""Backups as docs/operations.md tells an operator to take and restore them: `pg_dump --format=custom`
 of bedsvc's database, `pg_restore` into a new database, and bedsvc serving from it."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from tests.test_alerts import (
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes, now: float) -> bool:
-    """What the README tells a receiver to do."""
+    """What docs/api.md tells a receiver to do."""
     timestamp = headers["x-bedsvc-timestamp"]
     if abs(now - int(timestamp)) > 300:
         return False

@@ -89,7 +89,7 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
         reuse_port=True,
         process_request=endpoint.process_request,
         create_connection=LiveConnection,
-        # Measured (README, Performance: live): per-message deflate costs more CPU and memory
+        # Measured (docs/performance.md, live): per-message deflate costs more CPU and memory
         # per connection than the bytes it saves are worth here.
         compression=None,
         max_size=settings.live_max_message_bytes,

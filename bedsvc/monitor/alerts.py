@@ -8,7 +8,7 @@ claimed with FOR UPDATE SKIP LOCKED by whichever worker polls first, and retried
 bounded exponential backoff. Receivers may still see a delivery twice (a worker stopped
 between the POST and recording it): (alert.id, event) identifies a transition.
 
-Each delivery is signed (see `sign` and the README's "Alerts"): a receiver checks the
+Each delivery is signed (see `sign` and "Alerts" in docs/api.md): a receiver checks the
 signature over the timestamp and the raw body with its URL's secret, and refuses old
 timestamps, so that nobody else can post alerts to it or replay old ones.
 """

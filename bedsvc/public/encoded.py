@@ -16,8 +16,8 @@ class Encoding:
 
     gzip is ISA-L's (python-isal): a changed document is compressed again on its next
     request, up to a hundred times a second, and ISA-L's level 1 takes a fifth of the time of
-    zlib's level 1 and a fifteenth of zlib's level 6 for the full document (README,
-    Performance), for output a third larger than level 6's.
+    zlib's level 1 and a fifteenth of zlib's level 6 for the full document
+    (docs/performance.md), for output a third larger than level 6's.
     """
 
     def __init__(self, gzip_level: int, max_age: int, stale_while_revalidate: int) -> None:

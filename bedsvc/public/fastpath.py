@@ -1,13 +1,13 @@
 """The hottest public GETs, answered from the near-cache before the framework's routing.
 
-Measured (loadtests/README.md): routing, the middleware stack and the response machinery cost
+Measured (docs/performance.md): routing, the middleware stack and the response machinery cost
 more per request than the cached answer itself. So the app checks these two paths first and
 answers requests it fully understands from the same `replies` the documented handlers use;
 anything else (an unusual query, an unknown hospital, another method) goes on to Litestar,
 which validates, documents and reports errors as for any route.
 
 Requests answered here skip the rate limit (public reads are excluded from it anyway) and the
-Prometheus middleware, whose cost on this path is measured in loadtests/README.md; they are
+Prometheus middleware, whose cost on this path is measured in docs/performance.md; they are
 counted in `bedsvc_public_fast_responses_total` instead.
 """
 
