@@ -1,5 +1,6 @@
-"""Backups as docs/operations.md tells an operator to take and restore them: `pg_dump --format=custom`
-of bedsvc's database, `pg_restore` into a new database, and bedsvc serving from it."""
+"""Backups as docs/operations.md tells an operator to take and restore them:
+`pg_dump --format=custom` of bedsvc's database, `pg_restore` into a new database, and bedsvc
+serving from it."""
 
 from __future__ import annotations
 
