@@ -17,45 +17,45 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
+from bedsvc.access.keys import KeyCache
+from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.access.throttle import FailureThrottle
 from bedsvc.admin.routes import AdminController
-from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
-from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
-from bedsvc.feed import ChangeFeed
-from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.access import allowed_origins
 from bedsvc.live.discovery import live_endpoints
 from bedsvc.live.hub import LiveHub, LiveLimits
 from bedsvc.live.sse import LiveEventsController
-from bedsvc.logs import configure_logging
-from bedsvc.metrics import FeedMetrics, push_metrics, worker_stopped
-from bedsvc.metrics_sampling import sample_worker
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
-from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.ops.health import Health
+from bedsvc.ops.metrics import FeedMetrics, push_metrics, worker_stopped
+from bedsvc.ops.metrics_sampling import sample_worker
+from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
-from bedsvc.redis_client import connect_redis
+from bedsvc.runtime.logs import configure_logging
+from bedsvc.runtime.shutdown import on_stop_signal
+from bedsvc.runtime.tasks import cancel
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
-from bedsvc.shutdown import on_stop_signal
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
+from bedsvc.state.cache import AvailabilityCache
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries, connect_pool, load_queries
-from bedsvc.sync import CacheSync
-from bedsvc.tasks import cancel
-from bedsvc.throttle import FailureThrottle
+from bedsvc.store.redis import connect_redis
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -140,7 +140,7 @@ async def close_pool(pool: asyncpg.Pool) -> None:
 
 def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
     """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/shutdown.py)."""
+    signals end the live streams at once (bedsvc/runtime/shutdown.py)."""
     fast_path = FastPath()
 
     @asynccontextmanager

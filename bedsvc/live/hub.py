@@ -18,8 +18,6 @@ from typing import Any, Protocol
 
 import structlog
 
-from bedsvc.availability import HospitalState
-from bedsvc.feed import ChangeFeed
 from bedsvc.live.access import TooManyConnections, TooManyFromAddress
 from bedsvc.live.frames import Frame, changes_frame
 from bedsvc.live.groups import FilterGroup, GroupKey, ViewSource
@@ -28,6 +26,8 @@ from bedsvc.live.subscribers import Subscriber
 from bedsvc.live.ticker import Ticker
 from bedsvc.public.params import checked_filter
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.store.states import HospitalState
 
 log = structlog.get_logger(__name__)
 

@@ -20,16 +20,16 @@ import redis.asyncio as aioredis
 import structlog
 from websockets.asyncio.server import Server, serve
 
+from bedsvc.access.proxies import TrustedProxies, parse_networks
 from bedsvc.app import change_feed
-from bedsvc.feed import ChangeFeed
 from bedsvc.live.access import allowed_origins
 from bedsvc.live.hub import LiveHub, LiveLimits
 from bedsvc.live.websocket import LiveConnection, LiveSocketServer
-from bedsvc.proxies import TrustedProxies, parse_networks
 from bedsvc.public.nearcache import PublicCache
-from bedsvc.redis_client import connect_redis
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
 from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 
 log = structlog.get_logger(__name__)
 

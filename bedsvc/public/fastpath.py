@@ -34,8 +34,8 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from bedsvc.availability import AvailabilityFilter
 from bedsvc.errors import InvalidInput
+from bedsvc.public.availability import AvailabilityFilter
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.params import parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
@@ -65,7 +65,7 @@ REGISTRY.register(_ResponsesCollector())
 
 def fast_responses() -> Mapping[tuple[str, int], int]:
     """The counts so far (path, status), for moving them where every worker's are summed
-    (bedsvc/metrics.py) when several worker processes share one scrape."""
+    (bedsvc/ops/metrics.py) when several worker processes share one scrape."""
     return _responses
 
 

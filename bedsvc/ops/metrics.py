@@ -4,7 +4,7 @@ fan-out, errors of the servers bedsvc depends on.
 The metric objects exist once per process (prometheus_client keeps them in its global
 registry, so the many apps a test run builds share them and tests look at differences). Under
 `bedsvc serve` every worker process writes its values to the folder in
-PROMETHEUS_MULTIPROC_DIR (bedsvc/metrics_folder.py), and `/metrics` on any worker reads all of
+PROMETHEUS_MULTIPROC_DIR (bedsvc/ops/metrics_folder.py), and `/metrics` on any worker reads all of
 them: one scrape shows the whole instance. Gauges say how the processes' values combine
 (`multiprocess_mode`); the `live…` modes drop a process's values once it has exited.
 
@@ -22,7 +22,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
-from bedsvc.availability import HospitalState
+from bedsvc.store.states import HospitalState
 
 PUSHES = Counter(
     "bedsvc_pushes_total",

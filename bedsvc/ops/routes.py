@@ -15,8 +15,8 @@ from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
-from bedsvc.health import Health as WorkerHealth
-from bedsvc.metrics import record_database_error, record_redis_error
+from bedsvc.ops.health import Health as WorkerHealth
+from bedsvc.ops.metrics import record_database_error, record_redis_error
 from bedsvc.services import Services
 from bedsvc.store import Queries
 

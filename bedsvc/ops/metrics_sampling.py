@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from bedsvc.feed import ChangeFeed
-from bedsvc.metrics import (
+from bedsvc.ops.metrics import (
     FAST_RESPONSES,
     FEED_LAG_SECONDS,
     FEED_VERSIONS_BEHIND,
@@ -21,6 +20,7 @@ from bedsvc.metrics import (
     record_database_error,
 )
 from bedsvc.public.fastpath import fast_responses
+from bedsvc.state.feed import ChangeFeed
 from bedsvc.store import Queries
 
 
