@@ -23,17 +23,7 @@ from bedsvc.state.cache import AvailabilityCache
 from bedsvc.state.feed import ChangeFeed
 from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
-
-
-@dataclass(frozen=True, slots=True)
-class BedClass:
-    code: str
-    name_id: str
-    name_en: str
-    aplicares_codes: list[str]
-    sirs_ids: list[int]
-    edxl_bed_types: list[str]
-    is_intensive: bool
+from bedsvc.store.reference import BedClass
 
 
 @dataclass(slots=True)

@@ -74,7 +74,7 @@ class LiveHub:
         self.source = source
         self.bed_classes = bed_classes
         self.limits = limits
-        self.groups: dict[GroupKey, FilterGroup] = {}
+        self.groups: dict[GroupKey, FilterGroup[Subscriber]] = {}
         self.subscribers: dict[Subscriber, None] = {}
         self.per_address: Counter[str] = Counter()
         self.behind: dict[Subscriber, None] = {}
@@ -115,10 +115,10 @@ class LiveHub:
                 f"At most {self.limits.max_per_address} live connections per client address."
             )
 
-    def group(self, key: GroupKey) -> FilterGroup:
+    def group(self, key: GroupKey) -> FilterGroup[Subscriber]:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = FilterGroup(key, self.source)
+            group = self.groups[key] = FilterGroup[Subscriber](key, self.source)
             group.load(self.feed.hospitals)
         return group
 
@@ -209,7 +209,9 @@ class LiveHub:
                     self._fan_out(group, frame, [code for code, _ in changed], clock)
         return self._catch_up(clock)
 
-    def _fan_out(self, group: FilterGroup, frame: Frame, codes: list[str], clock: float) -> None:
+    def _fan_out(
+        self, group: FilterGroup[Subscriber], frame: Frame, codes: list[str], clock: float
+    ) -> None:
         ready: dict[type[Subscriber], list[Subscriber]] = {}
         for subscriber in group.subscribers:
             if subscriber.synced and subscriber.writable:

@@ -27,7 +27,6 @@ from typing import NamedTuple, TypeVar
 import msgspec
 from cachetools import LRUCache
 
-from bedsvc.live.frames import View
 from bedsvc.public.availability import (
     AvailabilityFilter,
     Point,
@@ -36,7 +35,7 @@ from bedsvc.public.availability import (
     hospital_detail,
     point,
 )
-from bedsvc.public.encoded import Encoded, Encoding
+from bedsvc.public.encoded import Encoded, Encoding, View
 from bedsvc.public.staleness import Staleness
 from bedsvc.settings import Settings
 from bedsvc.state.feed import ChangeFeed
