@@ -5,57 +5,51 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 import asyncpg
-import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
+from bedsvc.access.keys import KeyCache
+from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.access.throttle import FailureThrottle
 from bedsvc.admin.routes import AdminController
-from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
-from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
-from bedsvc.feed import ChangeFeed
-from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
-from bedsvc.live.access import allowed_origins
 from bedsvc.live.discovery import live_endpoints
-from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.live.readside import build_read_side
 from bedsvc.live.sse import LiveEventsController
-from bedsvc.logs import configure_logging
-from bedsvc.metrics import FeedMetrics, push_metrics, worker_stopped
-from bedsvc.metrics_sampling import sample_worker
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
-from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.ops.health import Health
+from bedsvc.ops.metrics import FeedMetrics, push_metrics, worker_stopped
+from bedsvc.ops.metrics_sampling import sample_worker
+from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
-from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
-from bedsvc.redis_client import connect_redis
+from bedsvc.runtime.logs import configure_logging
+from bedsvc.runtime.shutdown import on_stop_signal
+from bedsvc.runtime.tasks import cancel
 from bedsvc.secret_box import load_secret_box
-from bedsvc.services import BedClass, Services, get_services
+from bedsvc.services import Services, get_services
 from bedsvc.settings import Settings
-from bedsvc.shutdown import on_stop_signal
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
-from bedsvc.store import Queries, connect_pool, load_queries
-from bedsvc.sync import CacheSync
-from bedsvc.tasks import cancel
-from bedsvc.throttle import FailureThrottle
+from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 from bedsvc.web.routes import web_handlers
 
 log = structlog.get_logger(__name__)
@@ -67,23 +61,6 @@ METRICS_SAMPLE_SECONDS = 2.0
 
 # How long a stopping worker waits for its database connections to come back.
 POOL_CLOSE_SECONDS = 5.0
-# How long the change feed's read waits for new entries; its connection times out later.
-FEED_BLOCK_SECONDS = 1.0
-
-
-def change_feed(
-    settings: Settings, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
-) -> ChangeFeed:
-    """A process's change feed over the Redis cache, as the HTTP workers and the live
-    processes follow it."""
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
-    return ChangeFeed(
-        CacheSync(pool, cache, queries),
-        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
-        cache.stream_key,
-        block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
-    )
 
 
 async def build_services(settings: Settings) -> Services:
@@ -95,37 +72,33 @@ async def build_services(settings: Settings) -> Services:
         replica_pool = await connect_pool(
             settings.database_replica_url, settings.db_pool_min, settings.db_pool_max
         )
-    async with pool.acquire() as conn:
-        bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
-    feed = change_feed(settings, pool, queries, client)
-    sync = feed.sync
-    bed_class_codes = frozenset(c.code for c in bed_classes)
-    public = PublicCache(feed, settings, bed_class_codes)
-    feed.add_listener(public)
-    feed.add_listener(FeedMetrics())
+    reads = await build_read_side(settings, pool, queries, client)
+    reads.feed.add_listener(FeedMetrics())
     return Services(
         settings=settings,
         pool=pool,
         redis=client,
         queries=queries,
-        cache=sync.cache,
-        sync=sync,
-        bed_classes=bed_classes,
-        feed=feed,
+        cache=reads.sync.cache,
+        sync=reads.sync,
+        bed_classes=reads.bed_classes,
+        feed=reads.feed,
         secret_box=load_secret_box(settings),
-        public=public,
-        live=LiveHub(
-            feed, public, bed_class_codes, LiveLimits(settings), allowed_origins(settings)
-        ),
+        public=reads.public,
+        live=reads.live,
         keys=KeyCache(settings.key_cache_seconds),
         throttle=FailureThrottle(
             client, settings.redis_prefix, settings.signin_failure_window_seconds
         ),
-        health=Health(),
+        health=Health(check_interval=settings.readiness_interval_seconds),
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
     )
+
+
+def worker_health(state: State) -> Health:
+    return get_services(state).health
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -140,7 +113,7 @@ async def close_pool(pool: asyncpg.Pool) -> None:
 
 def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
     """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/shutdown.py)."""
+    signals end the live streams at once (bedsvc/runtime/shutdown.py)."""
     fast_path = FastPath()
 
     @asynccontextmanager
@@ -178,7 +151,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             )
         metrics = asyncio.create_task(
             sample_worker(
-                services.feed,
+                lambda: services.feed.version,
                 services.pool,
                 services.queries,
                 lambda: len(services.live.subscribers),
@@ -232,7 +205,10 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             live_endpoints,
             *metric_handlers(),
         ],
-        dependencies={"services": Provide(get_services, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(get_services, sync_to_thread=False),
+            "health": Provide(worker_health, sync_to_thread=False),
+        },
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
         middleware=[*middleware, prometheus_config().middleware],

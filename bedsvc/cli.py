@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from bedsvc.embedded import EmbeddedServers
-from bedsvc.logs import configure_logging
+from bedsvc.runtime.embedded import EmbeddedServers
+from bedsvc.runtime.logs import configure_logging
 from bedsvc.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ def migrate() -> None:
 def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
     """Run the HTTP service and the live WebSocket processes (on BEDSVC_LIVE_PORT, default
     the HTTP port + 1), starting embedded servers when no URLs are set."""
-    from bedsvc.server import run_server
+    from bedsvc.runtime.server import run_server
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -73,7 +73,7 @@ def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
 @main.command()
 def check() -> None:
     """Check the settings and reach PostgreSQL and Redis; say what is wrong."""
-    from bedsvc.check import run_check
+    from bedsvc.ops.check import run_check
 
     findings = asyncio.run(run_check(load_settings))
     for finding in findings:

@@ -17,7 +17,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from bedsvc.app import build_services
-from bedsvc.embedded import start_postgres, start_redis
+from bedsvc.runtime.embedded import start_postgres, start_redis
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from loadtests.dataset import Hospital, generate, load

@@ -11,9 +11,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
-from bedsvc.auth import issue_key
 from bedsvc.ingest.schemas import OccupancyReport, WardReport
 from bedsvc.ingest.service import apply_report
 from bedsvc.services import Services

@@ -26,12 +26,12 @@ import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from bedsvc.access.actor import Actor
+from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import build_services, create_app
-from bedsvc.audit import Actor
-from bedsvc.auth import issue_key
-from bedsvc.embedded import start_postgres, start_redis
+from bedsvc.runtime.embedded import start_postgres, start_redis
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.staff.users import UserRequest, add_user

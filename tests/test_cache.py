@@ -11,10 +11,10 @@ from litestar.testing import AsyncTestClient
 
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
-from bedsvc.availability import HospitalState
-from bedsvc.cache import Change, Rebuilt, decode_entry
 from bedsvc.services import Services
 from bedsvc.settings import Settings
+from bedsvc.state.cache import Change, Rebuilt, decode_entry
+from bedsvc.store.states import HospitalState
 from tests.conftest import Factory, RedisProcess, bearer, report, wait_for_version, ward
 
 Client = AsyncTestClient[Litestar]

@@ -26,9 +26,9 @@ import pytest
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from bedsvc.access.keys import issue_key
 from bedsvc.app import create_app
-from bedsvc.auth import issue_key
-from bedsvc.embedded import start_postgres
+from bedsvc.runtime.embedded import start_postgres
 from bedsvc.settings import Settings
 from bedsvc.store import load_queries, migrate
 from tests.conftest import RedisProcess, bearer, ward

@@ -19,7 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from bedsvc.app import create_app
-from bedsvc.metrics_sampling import FeedLag
+from bedsvc.ops.metrics_sampling import FeedLag
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
 from tests.serve_support import ServeProcess, server_env

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bedsvc.auth import hash_token
+from bedsvc.access.keys import hash_token
 from bedsvc.settings import Settings
 from tests.conftest import Factory, bearer, report, ward
 from tests.region import Client, push, seed_region

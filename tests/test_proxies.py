@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bedsvc.proxies import TrustedProxies, apply_forwarded, parse_networks
+from bedsvc.access.proxies import TrustedProxies, apply_forwarded, parse_networks
 from bedsvc.settings import Settings
 from tests.conftest import clear_of_minute_edge
 from tests.live_support import StartServer

@@ -17,9 +17,9 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
-from bedsvc.availability import AvailabilityFilter, availability, hospital_detail
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.service import apply_report
+from bedsvc.public.availability import AvailabilityFilter, availability, hospital_detail
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.conftest import (

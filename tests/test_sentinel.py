@@ -22,9 +22,9 @@ import pytest
 import redis.asyncio as aioredis
 from click.testing import CliRunner
 
-from bedsvc.cache import AvailabilityCache
 from bedsvc.cli import main
 from bedsvc.settings import Settings
+from bedsvc.state.cache import AvailabilityCache
 from tests.conftest import Factory, bearer, report, ward
 from tests.live_support import free_port
 from tests.serve_support import ServeProcess, server_env

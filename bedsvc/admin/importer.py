@@ -8,9 +8,9 @@ from pathlib import Path
 
 import msgspec
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import after_hospital_saved, save_hospital
-from bedsvc.audit import OPERATOR
 from bedsvc.errors import BedsvcError
 from bedsvc.store import connect_pool, load_queries
 

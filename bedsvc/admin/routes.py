@@ -8,10 +8,10 @@ from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter
 
+from bedsvc.access.actor import Actor
+from bedsvc.access.keys import IssuedKey, authenticate
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
-from bedsvc.audit import Actor
-from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.errors import problem_responses
 from bedsvc.services import Services, get_services
 from bedsvc.text import CODE_PATTERN

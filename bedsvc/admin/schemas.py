@@ -5,7 +5,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from bedsvc.auth import Role
+from bedsvc.access.keys import Role
 from bedsvc.text import Code, text
 
 

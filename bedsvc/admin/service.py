@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from bedsvc.access.actor import OPERATOR, Actor, record_event
+from bedsvc.access.keys import IssuedKey, issue_key
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
-from bedsvc.audit import OPERATOR, Actor, record_event
-from bedsvc.auth import IssuedKey, issue_key
 from bedsvc.errors import NotFound, invalid, unknown_hospital
+from bedsvc.state.sync import CacheSync
 from bedsvc.store import Conn, Queries
 from bedsvc.store.states import load_state
-from bedsvc.sync import CacheSync
 
 
 async def save_hospital(

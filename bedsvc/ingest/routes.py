@@ -7,9 +7,9 @@ from litestar import Controller, Request, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from bedsvc.audit import attribution
+from bedsvc.access.actor import attribution
+from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import problem_responses
-from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
 from bedsvc.ingest.service import apply_report, close_ward
 from bedsvc.services import Services

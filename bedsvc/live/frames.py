@@ -8,18 +8,12 @@ once per filter group and tick, and handed as is to every subscriber of the grou
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
 import msgspec
 
+from bedsvc.public.encoded import View
+
 _encoder = msgspec.json.Encoder()
-
-
-class View(NamedTuple):
-    """One hospital as a group's subscribers see it: its encoded public view and version."""
-
-    body: bytes
-    version: int
 
 
 class Frame:

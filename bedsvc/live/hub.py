@@ -18,8 +18,6 @@ from typing import Any, Protocol
 
 import structlog
 
-from bedsvc.availability import HospitalState
-from bedsvc.feed import ChangeFeed
 from bedsvc.live.access import TooManyConnections, TooManyFromAddress
 from bedsvc.live.frames import Frame, changes_frame
 from bedsvc.live.groups import FilterGroup, GroupKey, ViewSource
@@ -28,6 +26,8 @@ from bedsvc.live.subscribers import Subscriber
 from bedsvc.live.ticker import Ticker
 from bedsvc.public.params import checked_filter
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.store.states import HospitalState
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,7 @@ class LiveHub:
         self.source = source
         self.bed_classes = bed_classes
         self.limits = limits
-        self.groups: dict[GroupKey, FilterGroup] = {}
+        self.groups: dict[GroupKey, FilterGroup[Subscriber]] = {}
         self.subscribers: dict[Subscriber, None] = {}
         self.per_address: Counter[str] = Counter()
         self.behind: dict[Subscriber, None] = {}
@@ -115,10 +115,10 @@ class LiveHub:
                 f"At most {self.limits.max_per_address} live connections per client address."
             )
 
-    def group(self, key: GroupKey) -> FilterGroup:
+    def group(self, key: GroupKey) -> FilterGroup[Subscriber]:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = FilterGroup(key, self.source)
+            group = self.groups[key] = FilterGroup[Subscriber](key, self.source)
             group.load(self.feed.hospitals)
         return group
 
@@ -209,7 +209,9 @@ class LiveHub:
                     self._fan_out(group, frame, [code for code, _ in changed], clock)
         return self._catch_up(clock)
 
-    def _fan_out(self, group: FilterGroup, frame: Frame, codes: list[str], clock: float) -> None:
+    def _fan_out(
+        self, group: FilterGroup[Subscriber], frame: Frame, codes: list[str], clock: float
+    ) -> None:
         ready: dict[type[Subscriber], list[Subscriber]] = {}
         for subscriber in group.subscribers:
             if subscriber.synced and subscriber.writable:

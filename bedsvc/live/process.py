@@ -20,16 +20,15 @@ import redis.asyncio as aioredis
 import structlog
 from websockets.asyncio.server import Server, serve
 
-from bedsvc.app import change_feed
-from bedsvc.feed import ChangeFeed
-from bedsvc.live.access import allowed_origins
-from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.access.proxies import TrustedProxies, parse_networks
+from bedsvc.live.hub import LiveHub
+from bedsvc.live.readside import build_read_side
 from bedsvc.live.websocket import LiveConnection, LiveSocketServer
-from bedsvc.proxies import TrustedProxies, parse_networks
 from bedsvc.public.nearcache import PublicCache
-from bedsvc.redis_client import connect_redis
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
 from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 
 log = structlog.get_logger(__name__)
 
@@ -66,14 +65,9 @@ async def build_live(settings: Settings) -> LiveProcess:
     database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, 1, 2)
-    async with pool.acquire() as conn:
-        bed_classes = frozenset([row["code"] async for row in queries.list_bed_classes(conn)])
     client = connect_redis(settings)
-    feed = change_feed(settings, pool, queries, client)
-    public = PublicCache(feed, settings, bed_classes)
-    feed.add_listener(public)
-    hub = LiveHub(feed, public, bed_classes, LiveLimits(settings), allowed_origins(settings))
-    return LiveProcess(settings, pool, client, feed, public, hub)
+    reads = await build_read_side(settings, pool, queries, client)
+    return LiveProcess(settings, pool, client, reads.feed, reads.public, reads.live)
 
 
 async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:

@@ -25,6 +25,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bedsvc.access.proxies import TrustedProxies
 from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotFound, Problem
 from bedsvc.live.access import origin_allowed
 from bedsvc.live.discovery import LIVE_PATH
@@ -33,7 +34,6 @@ from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
 from bedsvc.live.messages import Resync, client_decoder
 from bedsvc.live.subscribers import Subscriber
-from bedsvc.proxies import TrustedProxies
 
 HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process
 

@@ -28,8 +28,8 @@ import msgspec
 import structlog
 from prometheus_client import Counter
 
-from bedsvc.health import Health
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.ops.health import Health
 from bedsvc.secret_box import SecretBox, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries

@@ -11,7 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from bedsvc.auth import bearer_token, find_key
+from bedsvc.access.keys import bearer_token, find_key
 from bedsvc.errors import Forbidden, invalid, problem_responses, unknown_hospital
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts

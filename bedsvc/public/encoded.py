@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from isal import igzip
 
 Headers = list[tuple[bytes, bytes]]
@@ -27,6 +29,14 @@ class Encoding:
             stale_while_revalidate,
         )
         self.common: Headers = [(b"cache-control", cache_control), (b"vary", b"Accept-Encoding")]
+
+
+class View(NamedTuple):
+    """One hospital as live subscribers of a filter see it: its encoded public view and
+    version."""
+
+    body: bytes
+    version: int
 
 
 class Encoded:

@@ -3,7 +3,7 @@
 - A request with a credential (an API key, Aplicares `X-cons-id`, SIRS `X-rs-id` + `X-pass`)
   counts against that credential: `BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE`. Hospitals behind one
   address, or behind nginx, no longer share a bucket, and one hospital's flood stops only it.
-- Any other request counts against the real client address (see bedsvc/proxies.py):
+- Any other request counts against the real client address (see bedsvc/access/proxies.py):
   `BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE`.
 - A credential that turns out to be wrong (401) counts against the address too, and an
   address over the limit with those cannot try more credentials this minute: inventing a new

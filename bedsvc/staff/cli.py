@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bedsvc.audit import OPERATOR
+from bedsvc.access.actor import OPERATOR
 from bedsvc.errors import invalid
 from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user
 from bedsvc.store import connect_pool, load_queries

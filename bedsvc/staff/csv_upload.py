@@ -19,9 +19,9 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, RawBody
 
-from bedsvc.audit import attribution
+from bedsvc.access.actor import attribution
+from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import FieldError, InvalidInput, problem_responses
-from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
 from bedsvc.ingest.service import apply_report
 from bedsvc.services import Services

@@ -11,18 +11,8 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
-from bedsvc.admin.routes import admin_key_guard
-from bedsvc.audit import Actor
-from bedsvc.errors import (
-    PROBLEM_JSON,
-    BedsvcError,
-    Forbidden,
-    NotAuthenticated,
-    Problem,
-    problem_responses,
-)
-from bedsvc.services import Services
-from bedsvc.staff.sessions import (
+from bedsvc.access.actor import Actor
+from bedsvc.access.sessions import (
     COOKIE_NAME,
     HospitalRef,
     SessionInfo,
@@ -33,6 +23,16 @@ from bedsvc.staff.sessions import (
     session_cookie,
     start_session,
 )
+from bedsvc.admin.routes import admin_key_guard
+from bedsvc.errors import (
+    PROBLEM_JSON,
+    BedsvcError,
+    Forbidden,
+    NotAuthenticated,
+    Problem,
+    problem_responses,
+)
+from bedsvc.services import Services
 from bedsvc.staff.throttle import clear_failures, count_failure, refuse_if_throttled
 from bedsvc.staff.users import (
     IssuedLogin,

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from msgspec import Meta
 
-from bedsvc.audit import Actor, record_event
+from bedsvc.access.actor import Actor, record_event
 from bedsvc.errors import BedsvcError, NotFound, unknown_hospital
 from bedsvc.store import Conn, Queries
 

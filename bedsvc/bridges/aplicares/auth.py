@@ -14,11 +14,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 
-from bedsvc.client_address import client_address
+from bedsvc.access.client_address import client_address
+from bedsvc.access.throttle import Subject
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
 from bedsvc.services import get_services
 from bedsvc.text import is_code
-from bedsvc.throttle import Subject
 
 
 def signature(secret: str, cons_id: str, timestamp: str) -> str:

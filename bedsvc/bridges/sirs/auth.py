@@ -20,17 +20,17 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.access.client_address import client_address
+from bedsvc.access.throttle import Subject
 from bedsvc.bridges.credentials import (
     SIRS_HASH_SCHEME,
     hash_sirs_password,
     md5_hex,
     sirs_digests,
 )
-from bedsvc.client_address import client_address
 from bedsvc.errors import Forbidden, NotAuthenticated
 from bedsvc.secret_box import SecretBox
 from bedsvc.services import Services, get_services
-from bedsvc.throttle import Subject
 
 log = structlog.get_logger(__name__)
 

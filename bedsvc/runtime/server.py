@@ -13,7 +13,7 @@ import sys
 from granian import Granian
 from granian.constants import Interfaces, Loops
 
-from bedsvc.metrics_folder import metrics_folder
+from bedsvc.ops.metrics_folder import metrics_folder
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 

@@ -23,12 +23,11 @@ from typing import Protocol
 import redis.asyncio as aioredis
 import structlog
 
-from bedsvc.availability import HospitalState
-from bedsvc.cache import STREAM_START, Change, Rebuilt, decode_entry
-from bedsvc.metrics import record_database_error, record_redis_error
-from bedsvc.store.states import load_snapshot, load_states, load_versions
-from bedsvc.sync import CACHE_ERRORS, DATABASE_ERRORS, CacheSync
-from bedsvc.tasks import cancel, raise_if_cancelled
+from bedsvc.ops.metrics import record_database_error, record_redis_error
+from bedsvc.runtime.tasks import cancel, raise_if_cancelled
+from bedsvc.state.cache import STREAM_START, Change, Rebuilt, decode_entry
+from bedsvc.state.sync import CACHE_ERRORS, DATABASE_ERRORS, CacheSync
+from bedsvc.store.states import HospitalState, load_snapshot, load_states, load_versions
 
 log = structlog.get_logger(__name__)
 

@@ -7,11 +7,11 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from bedsvc.audit import Actor
-from bedsvc.auth import bearer_token
+from bedsvc.access.actor import Actor
+from bedsvc.access.keys import bearer_token
+from bedsvc.access.sessions import session_actor
 from bedsvc.errors import Forbidden
 from bedsvc.services import get_services
-from bedsvc.staff.sessions import session_actor
 
 
 async def hospital_actor(connection: ASGIConnection[Any, Any, Any, Any], code: str) -> Actor:

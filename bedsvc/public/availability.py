@@ -1,7 +1,7 @@
-"""Current availability: the cached hospital state and the views citizens are served.
+"""The views of current availability citizens are served.
 
-`HospitalState` is what the cache holds per hospital (every open ward, as PostgreSQL has it).
-The public views are derived from it at read time, because `stale` depends on the clock.
+They are derived from each hospital's `HospitalState` (bedsvc/store/states.py) at read time,
+because `stale` depends on the clock.
 """
 
 from __future__ import annotations
@@ -13,31 +13,7 @@ from typing import NamedTuple
 
 import msgspec
 
-
-class WardState(msgspec.Struct, frozen=True):
-    ward_code: str
-    name: str
-    bed_class: str
-    capacity: int
-    available: int
-    available_male: int | None
-    available_female: int | None
-    waiting: int | None
-    reported_at: datetime
-    received_at: datetime
-
-
-class HospitalState(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    kind: str
-    region_code: str
-    address: str
-    phone: str
-    lat: float | None
-    lon: float | None
-    version: int
-    wards: list[WardState]
+from bedsvc.store.states import HospitalState, WardState
 
 
 class ClassAvailability(msgspec.Struct, frozen=True):

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import asyncpg
 
-from bedsvc.feed import ChangeFeed
-from bedsvc.metrics import (
+from bedsvc.ops.metrics import (
+    FAST_RESPONSE_COUNTS,
     FAST_RESPONSES,
     FEED_LAG_SECONDS,
     FEED_VERSIONS_BEHIND,
@@ -20,7 +20,6 @@ from bedsvc.metrics import (
     multiprocess_mode,
     record_database_error,
 )
-from bedsvc.public.fastpath import fast_responses
 from bedsvc.store import Queries
 
 
@@ -47,7 +46,7 @@ class FastResponsesMover:
         self._moved: dict[tuple[str, int], int] = {}
 
     def __call__(self) -> None:
-        for key, count in list(fast_responses().items()):
+        for key, count in list(FAST_RESPONSE_COUNTS.items()):
             moved = self._moved.get(key, 0)
             if count > moved:
                 path, status = key
@@ -56,7 +55,7 @@ class FastResponsesMover:
 
 
 async def sample_worker(
-    feed: ChangeFeed,
+    feed_version: Callable[[], int],
     pool: asyncpg.Pool,
     queries: Queries,
     live_connections: Callable[[], int],
@@ -77,7 +76,7 @@ async def sample_worker(
         except (asyncpg.PostgresError, OSError, TimeoutError):
             record_database_error("metrics")
         else:
-            behind, seconds = lag.sample(database_version, feed.version, time.monotonic())
+            behind, seconds = lag.sample(database_version, feed_version(), time.monotonic())
             FEED_VERSIONS_BEHIND.set(behind)
             FEED_LAG_SECONDS.set(seconds)
         await asyncio.sleep(interval)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(slots=True)
 class Health:
-    """Read by /readyz; written by the readiness check and the alert loop."""
+    """Read by /readyz; written by the readiness check (every `check_interval` seconds) and
+    the alert loop."""
 
+    check_interval: float = 5.0
     database: str = "unchecked"
     redis: str = "unchecked"
     alerts: str = "ok"
@@ -19,6 +21,11 @@ class Health:
     def servers_checked(self, database: str, redis: str) -> None:
         self.database, self.redis = database, redis
         self.checked_at = datetime.now(UTC)
+
+    def checked_lately(self) -> bool:
+        # A check that stopped coming is no evidence of health.
+        overdue = timedelta(seconds=max(3 * self.check_interval, 5.0))
+        return self.checked_at is not None and datetime.now(UTC) - self.checked_at <= overdue
 
     def alerts_evaluated(self) -> None:
         self.alerts, self.alerts_failing_since = "ok", None

@@ -14,12 +14,11 @@ import asyncpg
 import structlog
 from redis.exceptions import RedisError
 
-from bedsvc.availability import HospitalState
-from bedsvc.cache import AvailabilityCache
-from bedsvc.metrics import record_database_error, record_redis_error
+from bedsvc.ops.metrics import record_database_error, record_redis_error
+from bedsvc.runtime.tasks import raise_if_cancelled
+from bedsvc.state.cache import AvailabilityCache
 from bedsvc.store import Queries
-from bedsvc.store.states import load_snapshot, load_state, load_versions
-from bedsvc.tasks import raise_if_cancelled
+from bedsvc.store.states import HospitalState, load_snapshot, load_state, load_versions
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from bedsvc.availability import HospitalState
+from bedsvc.store.states import HospitalState
 
 _encoder = msgspec.json.Encoder()
 _state_decoder = msgspec.json.Decoder(HospitalState)
@@ -58,7 +58,7 @@ class CacheSnapshot(msgspec.Struct, frozen=True):
 
 
 def _lua(name: str) -> str:
-    return resources.files("bedsvc.lua").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("bedsvc.state.lua").joinpath(name).read_text(encoding="utf-8")
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> Change | Rebuilt:

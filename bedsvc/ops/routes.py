@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,9 +14,8 @@ from litestar.openapi import ResponseSpec
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from redis.exceptions import RedisError
 
-from bedsvc.health import Health as WorkerHealth
-from bedsvc.metrics import record_database_error, record_redis_error
-from bedsvc.services import Services
+from bedsvc.ops.health import Health as WorkerHealth
+from bedsvc.ops.metrics import record_database_error, record_redis_error
 from bedsvc.store import Queries
 
 
@@ -44,17 +42,12 @@ async def healthz() -> Health:
     summary="PostgreSQL and Redis are reachable",
     responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis is unreachable")},
 )
-async def readyz(services: NamedDependency[Services]) -> Response[Readiness]:
+async def readyz(health: NamedDependency[WorkerHealth]) -> Response[Readiness]:
     """As last checked by the worker's background task (every
     `BEDSVC_READINESS_INTERVAL_SECONDS`): a call costs no connection, however many arrive.
     `alerts` tells whether the last alert evaluation failed; it does not make the worker
     unready, as serving does not depend on it."""
-    health = services.health
-    # A check that stopped coming is no evidence of health.
-    overdue = max(3 * services.settings.readiness_interval_seconds, 5.0)
-    current = health.checked_at is not None and (
-        datetime.now(UTC) - health.checked_at
-    ) <= timedelta(seconds=overdue)
+    current = health.checked_lately()
     ready = current and health.database == health.redis == "ok"
     body = Readiness(
         status="ready" if ready else "not ready",

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-from bedsvc.redis_client import connect_redis
 from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import load_queries
 from bedsvc.store.migrate import migration_files
+from bedsvc.store.redis import connect_redis
 
 Level = Literal["ok", "note", "FAIL"]
 TIMEOUT_SECONDS = 5.0

@@ -18,7 +18,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 
-from bedsvc.audit import Actor
+from bedsvc.access.actor import Actor
 from bedsvc.errors import Forbidden, NotAuthenticated
 from bedsvc.services import get_services
 from bedsvc.store import Conn, Queries
