@@ -16,6 +16,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
+from bedsvc.access.actor import current_actor
+from bedsvc.access.gate import Gate
 from bedsvc.access.keys import KeyCache
 from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.access.throttle import FailureThrottle
@@ -120,6 +122,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
+        app.state.gate = Gate(services.pool, services.queries, services.keys)
         reconciler = asyncio.create_task(
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
@@ -208,6 +211,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         dependencies={
             "services": Provide(get_services, sync_to_thread=False),
             "health": Provide(worker_health, sync_to_thread=False),
+            "actor": Provide(current_actor, sync_to_thread=False),
         },
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
