@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import structlog
@@ -16,6 +17,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
+from bedsvc.access.actor import current_actor
+from bedsvc.access.gate import Gate
 from bedsvc.access.keys import KeyCache
 from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.access.throttle import FailureThrottle
@@ -38,6 +41,7 @@ from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_confi
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
+from bedsvc.public.service import PublicService
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
 from bedsvc.runtime.logs import configure_logging
@@ -97,8 +101,14 @@ async def build_services(settings: Settings) -> Services:
     )
 
 
-def worker_health(state: State) -> Health:
-    return get_services(state).health
+def from_state(name: str) -> Provide:
+    """A dependency built in the lifespan and kept on the app's state under `name`; the
+    handler's annotation (`NamedDependency[T]`) says its type."""
+
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -120,6 +130,13 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
+        app.state.gate = Gate(services.pool, services.queries, services.keys)
+        app.state.public = PublicService(
+            services.public, services.bed_classes, services.pool, services.queries
+        )
+        app.state.live = services.live
+        app.state.health = services.health
+        app.state.rate_limits = services.rate_limits
         reconciler = asyncio.create_task(
             services.sync.run_reconciler(settings.cache_reconcile_seconds)
         )
@@ -207,7 +224,11 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         ],
         dependencies={
             "services": Provide(get_services, sync_to_thread=False),
-            "health": Provide(worker_health, sync_to_thread=False),
+            "health": from_state("health"),
+            "public": from_state("public"),
+            "live": from_state("live"),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "actor": Provide(current_actor, sync_to_thread=False),
         },
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],

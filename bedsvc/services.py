@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from litestar import Request
 from litestar.datastructures import State
 
 from bedsvc.access.keys import KeyCache
@@ -58,7 +56,3 @@ class Services:
 def get_services(state: State) -> Services:
     services: Services = state.services
     return services
-
-
-def services_of(request: Request[Any, Any, Any]) -> Services:
-    return get_services(request.app.state)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
 
+from bedsvc.errors import NotAuthenticated
 from bedsvc.store import Conn, Queries
 
 
@@ -20,6 +23,21 @@ class Actor(msgspec.Struct, frozen=True):
 
 # The command line is run by an operator on the machine: no key or user names it.
 OPERATOR = Actor()
+
+
+def set_actor(connection: ASGIConnection[Any, Any, Any, Any], actor: Actor) -> None:
+    """What a guard does once it knows who is calling: the one thing it leaves on the
+    connection, handed to handlers by `current_actor`."""
+    connection.state.actor = actor
+
+
+def current_actor(request: Request[Any, Any, Any]) -> Actor:
+    """The `actor` dependency of every route behind a guard."""
+    actor = request.state.get("actor")
+    if not isinstance(actor, Actor):
+        # A route that takes an actor without a guard that sets one: a bug, refused safely.
+        raise NotAuthenticated("No credentials were checked for this route.")
+    return actor
 
 
 class Attribution(TypedDict):

@@ -1,4 +1,8 @@
-"""Who may write for a hospital: its API key, or a signed-in ward-staff user of it."""
+"""Who may call: each guard checks the credentials a route needs and sets the caller's
+`Actor` (bedsvc/access/actor.py), which handlers take as their `actor` dependency.
+
+Guards run before the body is read: an unauthenticated caller learns nothing about what a
+valid request looks like."""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from bedsvc.access.actor import Actor
-from bedsvc.access.keys import bearer_token
+from bedsvc.access.actor import Actor, set_actor
+from bedsvc.access.gate import gate_of
+from bedsvc.access.keys import authenticate, bearer_token, find_key
 from bedsvc.access.sessions import session_actor
 from bedsvc.errors import Forbidden
-from bedsvc.services import get_services
+
+MONITOR_ROLES = ("monitor", "admin")
 
 
 async def hospital_actor(connection: ASGIConnection[Any, Any, Any, Any], code: str) -> Actor:
@@ -22,9 +28,9 @@ async def hospital_actor(connection: ASGIConnection[Any, Any, Any, Any], code: s
         if actor.hospital_code != code:
             raise Forbidden("You may only report for your own hospital.")
         return actor
-    services = get_services(connection.app.state)
-    access = await services.keys.hospital_access(
-        services.pool, services.queries, bearer_token(connection), code
+    gate = gate_of(connection)
+    access = await gate.keys.hospital_access(
+        gate.pool, gate.queries, bearer_token(connection), code
     )
     access.require(code)
     return Actor(key_id=access.key.id, hospital_code=code)
@@ -33,7 +39,30 @@ async def hospital_actor(connection: ASGIConnection[Any, Any, Any, Any], code: s
 async def hospital_actor_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """A guard, so that it runs before the body is read: an unauthenticated caller learns
-    nothing about what a valid report looks like. Sets `connection.state.actor`."""
+    """The hospital's API key or a signed-in ward-staff user of it."""
     code = connection.path_params["hospital_code"]
-    connection.state.actor = await hospital_actor(connection, code)
+    set_actor(connection, await hospital_actor(connection, code))
+
+
+async def admin_key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """An API key with the role 'admin'."""
+    gate = gate_of(connection)
+    key = await authenticate(connection, gate.pool, gate.queries, "admin")
+    set_actor(connection, Actor(key_id=key.id))
+
+
+async def monitor_key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """An API key with the role 'monitor' or 'admin'."""
+    gate = gate_of(connection)
+    token = bearer_token(connection)
+    async with gate.pool.acquire() as conn:
+        key = await find_key(conn, gate.queries, token)
+    if key.revoked_at is not None:
+        raise Forbidden("This API key was revoked.")
+    if key.role not in MONITOR_ROLES:
+        raise Forbidden("This route needs a key with role 'monitor' (or 'admin').")
+    set_actor(connection, Actor(key_id=key.id))

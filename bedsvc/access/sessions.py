@@ -19,8 +19,8 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 
 from bedsvc.access.actor import Actor
+from bedsvc.access.gate import gate_of
 from bedsvc.errors import Forbidden, NotAuthenticated
-from bedsvc.services import get_services
 from bedsvc.store import Conn, Queries
 
 COOKIE_NAME = "bedsvc_session"
@@ -137,9 +137,9 @@ async def current_session(connection: ASGIConnection[Any, Any, Any, Any]) -> Sto
     token = connection.cookies.get(COOKIE_NAME)
     if not token:
         raise NotAuthenticated("Not signed in.")
-    services = get_services(connection.app.state)
-    async with services.pool.acquire() as conn:
-        session = await find_session(conn, services.queries, token)
+    gate = gate_of(connection)
+    async with gate.pool.acquire() as conn:
+        session = await find_session(conn, gate.queries, token)
     if session is None:
         raise NotAuthenticated("The session has ended: sign in again.")
     require_csrf(connection, session)

@@ -1,32 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, post
-from litestar.connection import ASGIConnection
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter
 
 from bedsvc.access.actor import Actor
-from bedsvc.access.keys import IssuedKey, authenticate
+from bedsvc.access.guards import admin_key_guard
+from bedsvc.access.keys import IssuedKey
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
 from bedsvc.errors import problem_responses
-from bedsvc.services import Services, get_services
+from bedsvc.services import Services
 from bedsvc.text import CODE_PATTERN
-
-
-async def admin_key_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    services = get_services(connection.app.state)
-    key = await authenticate(connection, services.pool, services.queries, "admin")
-    connection.state.key_id = key.id
-
-
-def _actor(request: Request[Any, Any, Any]) -> Actor:
-    return Actor(key_id=request.state.key_id)
 
 
 class AdminController(Controller):
@@ -42,12 +29,12 @@ class AdminController(Controller):
     )
     async def save_hospital(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
         saved = await save_hospital(services.pool, services.queries, services.sync, data)
-        await after_hospital_saved(services.pool, services.queries, data, saved, _actor(request))
+        await after_hospital_saved(services.pool, services.queries, data, saved, actor)
         return saved
 
     @post(
@@ -58,11 +45,11 @@ class AdminController(Controller):
     )
     async def issue_key(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[KeyRequest],
     ) -> IssuedKey:
-        return await create_key(services.pool, services.queries, data, _actor(request))
+        return await create_key(services.pool, services.queries, data, actor)
 
     @delete(
         "/keys/{key_id:str}",
@@ -72,9 +59,9 @@ class AdminController(Controller):
     )
     async def revoke_key(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         key_id: Annotated[str, Parameter(max_length=64, pattern=CODE_PATTERN)],
     ) -> KeyRevoked:
-        await revoke_key(services.pool, services.queries, key_id, _actor(request))
+        await revoke_key(services.pool, services.queries, key_id, actor)
         return KeyRevoked(key_id=key_id, revoked=True)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from litestar import Controller, Request, delete, post
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from bedsvc.access.actor import attribution
+from bedsvc.access.actor import Actor, attribution
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
@@ -28,7 +27,7 @@ class IngestController(Controller):
     )
     async def push_occupancy(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         hospital_code: FromPath[str],
         data: JSONBody[OccupancyReport],
@@ -50,7 +49,7 @@ class IngestController(Controller):
             hospital_code,
             data,
             max_open_wards=settings.max_wards_per_hospital,
-            **attribution(request.state.actor),
+            **attribution(actor),
         )
         return written.result
 
@@ -62,7 +61,7 @@ class IngestController(Controller):
     )
     async def close(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         hospital_code: FromPath[str],
         ward_code: FromPath[str],
@@ -74,5 +73,5 @@ class IngestController(Controller):
             services.sync,
             hospital_code,
             ward_code,
-            **attribution(request.state.actor),
+            **attribution(actor),
         )

@@ -42,7 +42,7 @@ class View(NamedTuple):
 class Encoded:
     """One document: its ETag, body and headers; the gzip form is made on first demand."""
 
-    __slots__ = ("_encoding", "_gzip", "_not_modified", "body", "etag", "headers")
+    __slots__ = ("_encoding", "_gzip", "body", "etag", "headers")
 
     def __init__(self, etag: bytes, body: bytes, encoding: Encoding) -> None:
         self.etag = etag
@@ -51,7 +51,6 @@ class Encoded:
         length = (b"content-length", b"%d" % len(body))
         self.headers: Headers = [_JSON, length, (b"etag", etag), *encoding.common]
         self._gzip: tuple[Headers, bytes] | None = None
-        self._not_modified: Headers | None = None
 
     def gzipped(self) -> tuple[Headers, bytes] | None:
         """Headers and body of the gzip form, or None when the body is too small to gain."""
@@ -68,11 +67,6 @@ class Encoded:
             ]
             self._gzip = headers, compressed
         return self._gzip
-
-    def not_modified(self) -> Headers:
-        if self._not_modified is None:
-            self._not_modified = not_modified_headers(self.etag, self._encoding)
-        return self._not_modified
 
 
 def not_modified_headers(etag: bytes, encoding: Encoding) -> Headers:

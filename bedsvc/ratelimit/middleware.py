@@ -26,7 +26,6 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from bedsvc.ratelimit.counter import RateCounter
-from bedsvc.services import get_services
 from bedsvc.settings import Settings
 
 NOT_LIMITED = re.compile(
@@ -72,7 +71,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         self.per_address = settings.unauthenticated_rate_limit_per_minute
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        counter = get_services(scope["litestar_app"].state).rate_limits
+        counter: RateCounter = scope["litestar_app"].state.rate_limits
         client = scope.get("client")
         address = f"addr:{client[0] if client else 'unknown'}"
         credential = credential_of(scope)

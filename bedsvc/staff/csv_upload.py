@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, RawBody
 
-from bedsvc.access.actor import attribution
+from bedsvc.access.actor import Actor, attribution
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import FieldError, InvalidInput, problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
@@ -157,7 +157,7 @@ class OccupancyCsvController(Controller):
     )
     async def upload(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         hospital_code: FromPath[str],
         body: RawBody,
@@ -189,6 +189,6 @@ class OccupancyCsvController(Controller):
             hospital_code,
             csv_report,
             max_open_wards=settings.max_wards_per_hospital,
-            **attribution(request.state.actor),
+            **attribution(actor),
         )
         return written.result

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from bedsvc.access.actor import Actor
+from bedsvc.access.guards import admin_key_guard
 from bedsvc.access.sessions import (
     COOKIE_NAME,
     HospitalRef,
@@ -23,7 +24,6 @@ from bedsvc.access.sessions import (
     session_cookie,
     start_session,
 )
-from bedsvc.admin.routes import admin_key_guard
 from bedsvc.errors import (
     PROBLEM_JSON,
     BedsvcError,
@@ -177,13 +177,12 @@ class UsersController(Controller):
     )
     async def add(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[UserRequest],
     ) -> IssuedLogin:
         """A disabled user of the same name is enabled again with a new password; an enabled
         one is a conflict (409)."""
-        actor = Actor(key_id=request.state.key_id)
         return await add_user(services.pool, services.queries, data, actor)
 
     @delete(
@@ -194,11 +193,10 @@ class UsersController(Controller):
     )
     async def disable(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         username: FromPath[str],
     ) -> UserDisabled:
         """Ends the user's sessions at once."""
-        actor = Actor(key_id=request.state.key_id)
         await disable_user(services.pool, services.queries, username, actor)
         return UserDisabled(username=username, disabled=True)
