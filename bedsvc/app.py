@@ -34,6 +34,9 @@ from bedsvc.live.sse import LiveEventsController
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
+from bedsvc.notifications.routes import NotificationsController
+from bedsvc.notifications.sender import run_notifications
+from bedsvc.notifications.vapid import VapidKey
 from bedsvc.ops.health import Health
 from bedsvc.ops.metrics import FeedMetrics, push_metrics, worker_stopped
 from bedsvc.ops.metrics_sampling import sample_worker
@@ -145,6 +148,10 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
                 services.pool, services.queries, settings, services.stale_after, services.health
             )
         )
+        app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
+        notifications = asyncio.create_task(
+            run_notifications(services.pool, services.queries, settings, app.state.vapid_key)
+        )
         await check_readiness(services.health, services.pool, services.queries, services.redis)
         readiness = asyncio.create_task(
             run_readiness(
@@ -187,6 +194,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             await services.feed.stop()
             await cancel(readiness)
             await cancel(alerts)
+            await cancel(notifications)
             await cancel(reconciler)
             await cancel(metrics)
             await services.redis.aclose()
@@ -217,6 +225,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             SessionController,
             OccupancyCsvController,
             UsersController,
+            NotificationsController,
             *web_handlers(settings),
             LiveEventsController,
             live_endpoints,

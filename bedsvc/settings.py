@@ -223,6 +223,67 @@ class Settings(BaseSettings):
         description="Base URL citizens and staff reach bedsvc at (e.g. https://beds.example); "
         "alerts link to the entry page with it.",
     )
+    webpush_endpoint_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            "*.notify.windows.com",
+            "*.push.apple.com",
+        ],
+        description="Hosts a Web Push subscription's endpoint may be on (comma-separated; "
+        "`*.example.com` takes any subdomain): the browsers' push services, so that nobody can "
+        "make bedsvc POST to an address of their choosing.",
+    )
+    webpush_allow_http: bool = Field(
+        default=False,
+        description="Accept `http://` Web Push endpoints besides `https://` (for tests only).",
+    )
+    webpush_subject: str = Field(
+        default="mailto:bedsvc@localhost",
+        pattern=r"^(mailto:|https://)",
+        description="The VAPID `sub` claim push services may contact the operator at: a "
+        "`mailto:` or `https://` address (Apple's push service refuses `localhost`).",
+    )
+    webpush_max_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Waiting notify-when-free subscriptions one client address may hold.",
+    )
+    webpush_subscription_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="How long an unused notify-when-free subscription waits before it expires.",
+    )
+    webpush_ttl_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long a push service keeps a notification for a browser that is offline.",
+    )
+    webpush_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of one request to a push service."
+    )
+    webpush_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Attempts at sending one notification before it is given up and dropped.",
+    )
+    webpush_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait before a failed notification is sent again, doubling per attempt "
+        "up to five minutes.",
+    )
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        pattern=r"^https?://[^/]+/",
+        description="Map tiles of the /peta page, as a Leaflet URL template ({z}/{x}/{y}); "
+        "its host is allowed in the pages' Content-Security-Policy.",
+    )
+    map_tile_attribution: str = Field(
+        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
+        description="Attribution shown on the map, as the tiles' licence requires (HTML).",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines; false for console.")
     secret_key: SecretStr | None = Field(
@@ -249,6 +310,7 @@ class Settings(BaseSettings):
         "alert_webhook_secrets",
         "redis_sentinels",
         "trusted_proxies",
+        "webpush_endpoint_hosts",
         mode="before",
     )
     @classmethod

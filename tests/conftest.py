@@ -29,7 +29,7 @@ pytest_plugins = ["tests.support.live"]
 
 TABLES = (
     "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events"
+    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions"
 )
 
 

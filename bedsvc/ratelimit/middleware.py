@@ -32,7 +32,7 @@ NOT_LIMITED = re.compile(
     r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|bpjs-partners|live)"
     r"|^/(healthz|readyz|metrics|schema)"
     # Pages and their files: many citizens may share one address behind a NAT.
-    r"|^/($|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
+    r"|^/($|peta$|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
 )
 
 

@@ -248,6 +248,67 @@ class Queries(Protocol):
         self, conn: Conn, *, hospital_code: object, region_code: object, bed_class: object
     ) -> Any: ...
 
+    async def vapid_key(self, conn: Conn) -> Record | None: ...
+
+    async def add_vapid_key(
+        self, conn: Conn, *, public_key: object, private_key_encrypted: object
+    ) -> Any: ...
+
+    def lock_watched_hospitals(
+        self, conn: Conn, *, hospital_code: object, region_code: object
+    ) -> AsyncIterator[Record]: ...
+
+    def lock_watched_hospitals_cursor(
+        self, conn: Conn, *, hospital_code: object, region_code: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def watched_free_beds(
+        self, conn: Conn, *, hospital_code: object, region_code: object, bed_class: object
+    ) -> Any: ...
+
+    async def lock_address(self, conn: Conn, *, client_address: object) -> Any: ...
+
+    async def waiting_for_address(self, conn: Conn, *, client_address: object) -> Any: ...
+
+    async def subscribe(
+        self,
+        conn: Conn,
+        *,
+        endpoint: object,
+        p256dh: object,
+        auth: object,
+        hospital_code: object,
+        region_code: object,
+        bed_class: object,
+        client_address: object,
+        lifetime: object,
+    ) -> Record | None: ...
+
+    async def unsubscribe(self, conn: Conn, *, endpoint: object) -> Any: ...
+
+    def claim_notifications(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AsyncIterator[Record]: ...
+
+    def claim_notifications_cursor(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def drop_subscription(self, conn: Conn, *, id: object) -> Any: ...
+
+    async def notification_failed(
+        self,
+        conn: Conn,
+        *,
+        id: object,
+        error: object,
+        max_attempts: object,
+        backoff: object,
+        backoff_max: object,
+    ) -> Any: ...
+
+    async def expire_subscriptions(self, conn: Conn) -> Any: ...
+
     async def write_report(
         self,
         conn: Conn,

@@ -41,7 +41,8 @@ async def test_citizen_page_updates_live_without_reload(
     await page.goto(f"{server}/?transport={transport}")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
-    await expect(count(page, "3274011")).to_have_text("5")  # KL3 3 + ICU 2
+    # The general wards' free beds (KL3 3); the ICU's 2 are listed apart, never added.
+    await expect(count(page, "3274011")).to_have_text("3")
     await expect(page.locator("li.hospital")).to_have_count(3)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Cari tempat tidur kosong")
     fresh = page.locator('li[data-code="3274011"]')
@@ -64,7 +65,7 @@ async def test_citizen_page_updates_live_without_reload(
         )
         assert response.status_code == 200
 
-    await expect(count(page, "3274011")).to_have_text("11")
+    await expect(count(page, "3274011")).to_have_text("9")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     # Over the transport asked for: the WebSocket the HTTP origin pointed to, or none.
     live = (await (await page.request.get(f"{server}/api/v1/live")).json())["websocket"]
@@ -74,7 +75,7 @@ async def test_citizen_page_updates_live_without_reload(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_class_filter_shows_that_class_only(
+async def test_need_chip_shows_that_need_only(
     server: str, browser: Browser, factory: Factory
 ) -> None:
     await seed(factory, server)
@@ -82,21 +83,25 @@ async def test_class_filter_shows_that_class_only(
     await page.goto(f"{server}/?poll=0.5")
     await expect(page.locator("li.hospital")).to_have_count(3)
 
-    await page.get_by_label("Kelas perawatan").select_option("ICU")
+    await page.get_by_role("button", name="ICU", exact=True).click()
 
-    # RS Pelabuhan's ICU is full and RS Mitra has none: only RSUD Gunung Jati is left.
-    await expect(page.locator("li.hospital")).to_have_count(1)
+    # RS Mitra has no ICU; RS Pelabuhan's is full, so it comes last.
+    await expect(page.locator("li.hospital")).to_have_count(2)
+    await expect(page.locator("li.hospital").first).to_have_attribute("data-code", "3274011")
     await expect(count(page, "3274011")).to_have_text("2")
     await expect(page.locator('li[data-code="3274011"] .count-capacity')).to_have_text("dari 6")
-
-    # The keyboard alone works the filters: Space toggles the focused checkbox.
-    await page.get_by_label("Hanya yang masih ada tempat kosong").focus()
-    await page.keyboard.press("Space")
-
-    await expect(page.locator("li.hospital")).to_have_count(2)
     full = page.locator('li[data-code="3274022"] .count')
     await expect(full).to_contain_text("Penuh")
     await expect(full.locator(".count-number")).to_have_text("0")
+
+    # The keyboard alone works the filters: Enter opens them, Space toggles a checkbox.
+    await page.get_by_text("Filter", exact=True).focus()
+    await page.keyboard.press("Enter")
+    await page.get_by_label("Hanya yang masih ada tempat kosong").focus()
+    await page.keyboard.press("Space")
+
+    await expect(page.locator("li.hospital")).to_have_count(1)
+    await expect(page.locator("li.hospital")).to_have_attribute("data-code", "3274011")
 
 
 async def test_nearest_first_and_english(server: str, browser: Browser, factory: Factory) -> None:
@@ -117,7 +122,9 @@ async def test_nearest_first_and_english(server: str, browser: Browser, factory:
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Find a free hospital bed")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
-    await expect(page.get_by_label("Ward class")).to_be_visible()
+    await expect(page.get_by_role("button", name="All", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
     await expect(codes.first.locator(".badge-stale")).to_have_text("Outdated")
     await page.screenshot(path=screenshot("citizen-en.png"), full_page=True)
 
@@ -157,8 +164,9 @@ async def test_pages_and_files_are_served_by_bedsvc(
 ) -> None:
     page = await client.get("/")
     dashboard = await client.get("/dashboard")
+    map_page = await client.get("/peta")
 
-    for response in (page, dashboard):
+    for response in (page, dashboard, map_page):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["cache-control"] == "no-cache"

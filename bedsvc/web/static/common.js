@@ -191,6 +191,7 @@
   function applyStatic(root) {
     document.documentElement.lang = lang;
     for (const el of (root || document).querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of (root || document).querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
     }
@@ -267,6 +268,16 @@
     return lang === "en" ? known.name_en : known.name_id;
   }
 
+  const ANDROID = /Android/i.test(navigator.userAgent);
+
+  /** Where directions to a hospital open: Android's own maps app through geo:, a web map's
+   * directions everywhere else (a desktop has nothing that opens geo:). */
+  function directionsHref(hospital) {
+    const at = `${hospital.lat},${hospital.lon}`;
+    if (ANDROID) return `geo:${at}?q=${at}(${encodeURIComponent(hospital.name)})`;
+    return `https://www.google.com/maps/dir/?api=1&destination=${encodeURIComponent(at)}`;
+  }
+
   async function fetchBedClasses() {
     const response = await fetch("/api/v1/bed-classes");
     if (!response.ok) throw new Error(`bed classes: HTTP ${response.status}`);
@@ -276,6 +287,7 @@
 
   window.Bedsvc = {
     t, ago, number, percent, dateTime, el, svg, className, fetchBedClasses, initLanguage,
+    directionsHref, opensInApp: ANDROID,
     get lang() { return lang; },
   };
 })();

@@ -36,6 +36,29 @@
       stale ? el("p", { class: "board-class-stale", text: `Data lama · ${time(c.updated_at)}` }) : null);
   }
 
+  /** Columns and rows for `count` tiles in the list's box: the split whose tiles are the
+   * largest for what a tile holds (about 1.6 times as wide as tall). The grid takes the tile
+   * width as its auto-fit minimum, so it makes exactly those columns. */
+  function layout() {
+    const list = $("board-classes");
+    const count = list.children.length;
+    if (!count) return;
+    const box = list.getBoundingClientRect();
+    const gap = Math.max(6, Math.round(Math.min(innerWidth, innerHeight) * 0.012));
+    let best = { score: -1, columns: 1, rows: count };
+    for (let columns = 1; columns <= count; columns += 1) {
+      const rows = Math.ceil(count / columns);
+      const width = (box.width - gap * (columns - 1)) / columns;
+      const height = (box.height - gap * (rows - 1)) / rows;
+      const score = Math.min(height, width / 1.6);
+      if (score > best.score) best = { score, columns, rows };
+    }
+    const width = (box.width - gap * (best.columns - 1)) / best.columns;
+    list.style.setProperty("--gap", `${gap}px`);
+    list.style.setProperty("--rows", String(best.rows));
+    list.style.setProperty("--tile-min", `${Math.floor(width) - 1}px`);
+  }
+
   function render() {
     const now = Date.now();
     const hospital = state.hospital;
@@ -55,6 +78,7 @@
     $("board-alert").textContent = alert;
     $("board-alert").hidden = !alert;
     document.body.classList.toggle("board-degraded", !!alert);
+    layout();
   }
 
   function setConnection(next) {
@@ -71,6 +95,8 @@
   }
 
   async function start() {
+    // The list's box changes with the screen, the banner and the name's lines.
+    new ResizeObserver(layout).observe($("board-classes"));
     tick();
     setInterval(tick, 10000);
     setInterval(render, 15000);
