@@ -41,7 +41,8 @@ pytest_plugins = ["tests.live_support"]
 
 TABLES = (
     "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events"
+    "staff_sessions, staff_users, sign_in_failures, audit_events, "
+    "reminder_deliveries, stale_lapses, alert_conditions"
 )
 
 
