@@ -114,7 +114,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     await nurse.get_by_role("button", name="Tambah kosong Ruang Mawar").click()
     await nurse.get_by_role("button", name="Tambah kosong Ruang Mawar").click()
     await nurse.get_by_role("button", name="Tambah kosong laki-laki Ruang Mawar").click()
-    await nurse.get_by_role("button", name="Kurangi antrian Ruang Mawar").click()
+    await nurse.get_by_role("button", name="Kurangi antrean Ruang Mawar").click()
     await icu.get_by_label("Kosong", exact=True).fill("0")
     await nurse.get_by_role("button", name="Simpan").click()
 
@@ -158,7 +158,9 @@ async def test_nurse_adds_and_closes_a_ward(
     await nurse.get_by_label("Jumlah tempat tidur").fill("8")
     await nurse.get_by_label("Kosong", exact=True).last.fill("9")
     await nurse.get_by_role("button", name="Tambah ruang").click()
-    await expect(nurse.locator("#add-message")).to_contain_text("tidak boleh lebih dari kapasitas")
+    await expect(nurse.locator("#new-available-error")).to_contain_text(
+        "tidak boleh lebih dari kapasitas"
+    )
 
     await nurse.get_by_label("Kosong", exact=True).last.fill("6")
     await nurse.get_by_role("button", name="Tambah ruang").click()
@@ -175,9 +177,11 @@ async def test_nurse_adds_and_closes_a_ward(
 
     nurse.on("dialog", answer)
     close = nurse.get_by_role("button", name="Tutup ruang")
-    await nurse.locator('li.ward[data-ward="ICU"]').locator(close).click()
+    icu = nurse.locator('li.ward[data-ward="ICU"]')
+    await icu.get_by_text("Pilihan lain").click()  # kept apart from the steppers
+    await icu.locator(close).click()
     await expect(nurse.locator("li.ward")).to_have_count(3)  # dismissed: nothing closed
-    await nurse.locator('li.ward[data-ward="ICU"]').locator(close).click()
+    await icu.locator(close).click()
     await expect(nurse.locator("li.ward")).to_have_count(2)
     assert dialogs[0].startswith("Tutup Ruang Icu?")
     async with httpx.AsyncClient(base_url=server) as http:
@@ -210,7 +214,7 @@ async def test_entry_page_refuses_wrong_password_and_disabled_user(
     await expect(nurse.get_by_role("alert")).to_contain_text("Sesi Anda berakhir")
     await nurse.get_by_label("Kata sandi").fill(keys["password"])
     await nurse.get_by_role("button", name="Masuk").click()
-    await expect(nurse.get_by_role("alert")).to_contain_text("disabled")
+    await expect(nurse.get_by_role("alert")).to_contain_text("dinonaktifkan")
 
 
 async def test_csv_upload_with_a_bad_line_applies_nothing(
@@ -237,7 +241,7 @@ async def test_csv_upload_with_a_bad_line_applies_nothing(
     message = nurse.locator("#csv-message")
     await expect(message).to_contain_text("Tidak ada yang disimpan")
     await expect(message.locator("li")).to_have_text(
-        ["baris 3 available: must not exceed capacity (6)"]
+        ["Baris 3, kolom available: tersedia (7) melebihi kapasitas (6)"]
     )
     await nurse.screenshot(path=screenshot("rs-csv-error.png"), full_page=True)
     async with httpx.AsyncClient(base_url=server) as http:

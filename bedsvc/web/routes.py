@@ -58,7 +58,10 @@ def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> 
 
 def web_handlers(settings: Settings) -> list[Any]:
     versions = asset_versions()
-    values = {"stale_after": str(settings.stale_after_seconds)}
+    values = {
+        "stale_after": str(settings.stale_after_seconds),
+        "max_ward_capacity": str(settings.max_ward_capacity),
+    }
     citizen = render_page("citizen.html", versions, values)
     dashboard = render_page("dashboard.html", versions, values)
     entry = render_page("rs.html", versions, values)
