@@ -98,7 +98,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     board = await new_page(browser, TV)
     await board.goto(f"{server}/papan/{HOSPITAL}")
     await expect(board.locator('[data-class="KL3"] .board-free-number')).to_have_text("3")
-    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("5 antrian")
+    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("5 antrean")
     await expect(board.locator("#board-connection")).to_have_attribute("data-state", "live")
 
     nurse = await new_page(browser, NURSE_PHONE)
@@ -127,7 +127,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     # Both open pages follow without a reload: 5 (KL3) + 0 (ICU) free.
     await expect(citizen.locator(f'li[data-code="{HOSPITAL}"] .count-number')).to_have_text("5")
     await expect(board.locator('[data-class="KL3"] .board-free-number')).to_have_text("5")
-    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("4 antrian")
+    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("4 antrean")
     await expect(board.locator('[data-class="ICU"] .board-free-label')).to_have_text("Penuh")
     await board.screenshot(path=screenshot("papan-1080p.png"))
 
@@ -274,10 +274,10 @@ async def test_citizen_page_queue_directions_wards_and_filters(
 
     # Mawar: 3 free, 5 waiting: the queue eats the free beds, and that is what it says.
     chip = card.locator(".class-chip").first
-    await expect(chip).to_contain_text("5 antrian")
+    await expect(chip).to_contain_text("5 antrean")
     await expect(chip).to_have_class(re.compile("class-chip-crowded"))
     await expect(chip.locator(".class-chip-sex")).to_have_text(["L 1", "P 2"])
-    await expect(card.locator(".count-queue")).to_have_text("5 antrian · antrian ≥ kosong")
+    await expect(card.locator(".count-queue")).to_have_text("5 antrean · antrean ≥ kosong")
 
     geo = card.get_by_role("link", name="Buka RSUD Gunung Jati di aplikasi peta")
     assert (await geo.get_attribute("href") or "").startswith("geo:-6.7196,108.5567?q=")
@@ -430,7 +430,7 @@ async def test_dashboard_shows_the_audit_trail(
 
     rows = page.locator("#audit-rows tr")
     mawar = page.locator('#audit-rows tr[data-action="report"]', has_text="MAWAR")
-    await expect(mawar).to_contain_text("MAWAR (KL3): \u2013 → 3/20 kosong, 5 antrian")
+    await expect(mawar).to_contain_text("MAWAR (KL3): \u2013 → 3/20 kosong, 5 antrean")
     await expect(mawar).to_contain_text("kunci key_")
     await expect(page.locator('#audit-rows tr[data-action="user.add"]')).to_contain_text("siti")
 
