@@ -326,6 +326,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
         "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
+        "BEDSVC_ALERT_HOLD_SECONDS": "0",
         "BEDSVC_LIVE_PORT": str(free_port()),
     }
     port = free_port()
