@@ -92,7 +92,9 @@ def hospitals() -> None:
 def import_hospitals(csv_file: Path) -> None:
     """Create or update hospitals from a CSV file with a header row.
 
-    Columns: code,name,kind,region_code,address,phone,lat,lon,bpjs_ppk_code
+    Columns: code,name,kind,region_code,address,phone,lat,lon,bpjs_ppk_code, and optionally
+    region_name, reminder_emails and telegram_chat_ids (several separated by spaces or
+    commas; an absent column keeps what the registry holds, an empty cell clears it).
     """
     from bedsvc.admin.importer import import_csv
 

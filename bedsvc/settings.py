@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AlertRule = Literal["class_exhausted", "hospital_stale"]
+AlertRule = Literal["class_exhausted", "hospital_stale", "hospital_stale_escalated"]
 
 
 def _comma_separated(value: Any) -> Any:
@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies are refused (413)."
     )
+    max_ward_capacity: int = Field(
+        default=500,
+        ge=1,
+        description="Most beds one ward may report; a larger capacity is refused as a typo.",
+    )
     write_rate_limit_per_minute: int = Field(
         default=600,
         ge=1,
@@ -134,7 +139,7 @@ class Settings(BaseSettings):
         description="Time zone that history buckets of a day or more start at midnight of.",
     )
     alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
-        default=["class_exhausted", "hospital_stale"],
+        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated"],
         description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
     )
     alert_bed_classes: Annotated[list[str], NoDecode] = Field(
@@ -143,6 +148,52 @@ class Settings(BaseSettings):
     )
     alert_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often each worker evaluates the alert rules."
+    )
+    alert_hold_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="An alert rule fires only after its condition has held this long, and "
+        "fires again only after the condition has been clear this long (no alert per flap).",
+    )
+    stale_escalate_seconds: int = Field(
+        default=7200,
+        ge=1,
+        description="A hospital still stale this long after its first reminder gets a second "
+        "one, and the health office an alert (hospital_stale_escalated) that says so.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server of the stale reminders: smtp://user:password@host:587 "
+        "(STARTTLS when the server offers it) or smtps://user:password@host:465; unset: no mail.",
+    )
+    smtp_from: str = Field(
+        default="",
+        description="Sender address of the reminder mails, e.g. "
+        "'Dinas Kesehatan <bedsvc@dinkes.example.go.id>'.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="How long one reminder mail may take to send."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Token of the Telegram bot that sends stale reminders to the chats in "
+        "the registry's telegram_chat_ids; unset: no Telegram messages.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://",
+        description="Base URL of the Telegram Bot API (another server speaking it in tests).",
+    )
+    reminder_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Attempts at one reminder (mail or Telegram) before it is given up.",
+    )
+    reminder_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before a reminder's first retry; doubles per attempt."
+    )
+    reminder_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="Longest wait between two attempts at a reminder."
     )
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
         default=[], description="URLs every alert transition is POSTed to, comma-separated."
@@ -467,6 +518,19 @@ class Settings(BaseSettings):
         """The signing secret of one webhook URL."""
         index = self.alert_webhook_urls.index(url)
         return self.alert_webhook_secrets[index].get_secret_value().encode()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                # The URL may hold a password: name the scheme only.
+                raise ValueError(
+                    f"BEDSVC_SMTP_URL must be smtp://host[:port] or smtps://host[:port], "
+                    f"not {parts.scheme or 'no scheme'}://..."
+                )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -29,7 +29,8 @@ pytest_plugins = ["tests.support.live"]
 
 TABLES = (
     "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions"
+    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions, "
+    "reminder_deliveries, stale_lapses, alert_conditions"
 )
 
 

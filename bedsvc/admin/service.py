@@ -82,10 +82,22 @@ async def revoke_key(
 async def after_hospital_saved(
     pool: asyncpg.Pool, queries: Queries, hospital: HospitalIn, saved: HospitalSaved, actor: Actor
 ) -> None:
-    """After save_hospital: the hospital's alert receiver, and the edit in the audit trail."""
+    """After save_hospital: the hospital's alert receiver and reminder contacts, and the edit
+    in the audit trail."""
     detail = msgspec.to_builtins(hospital) | {"created": saved.created}
     async with pool.acquire() as conn, conn.transaction():
         await queries.set_alert_webhook(conn, code=hospital.code, url=hospital.alert_webhook_url)
+        await queries.set_reminder_contacts(
+            conn,
+            code=hospital.code,
+            emails=_distinct(hospital.reminder_emails),
+            chat_ids=_distinct(hospital.telegram_chat_ids),
+        )
         await record_event(
             conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
         )
+
+
+def _distinct(values: list[str] | None) -> list[str] | None:
+    """Each address once, in the order given (one reminder per address)."""
+    return None if values is None else list(dict.fromkeys(values))

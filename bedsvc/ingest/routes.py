@@ -41,6 +41,7 @@ class IngestController(Controller):
             now=datetime.now(UTC),
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
+            max_capacity=settings.max_ward_capacity,
         )
         written = await apply_report(
             services.pool,

@@ -112,6 +112,12 @@ FAST_RESPONSES = Counter(
     ["path", "status_code"],
     registry=None,
 )
+REMINDERS = Counter(
+    "bedsvc_reminders_total",
+    "Stale reminders to hospitals by channel (email, telegram) and outcome: sent, retry (an "
+    "attempt failed, another follows), failed (given up), cancelled (the lapse ended first).",
+    ["channel", "outcome"],
+)
 
 # Writes of hospital systems, by the bridge they come through: (method, path template) → bridge.
 _PUSH_ROUTES = (
@@ -210,6 +216,10 @@ def record_database_error(operation: str) -> None:
     DATABASE_ERRORS.labels(operation=operation).inc()
 
 
+def record_reminder(channel: str, outcome: str) -> None:
+    REMINDERS.labels(channel=channel, outcome=outcome).inc()
+
+
 def observe_fanout(seconds: float) -> None:
     FANOUT_SECONDS.observe(seconds)
 
@@ -226,5 +236,6 @@ __all__ = [
     "record_database_error",
     "record_live_connections",
     "record_redis_error",
+    "record_reminder",
     "worker_stopped",
 ]

@@ -73,6 +73,7 @@ def web_handlers(settings: Settings) -> list[Any]:
         # Attribute values: escaped here, read back by the map's script.
         "tile_url": html.escape(settings.map_tile_url),
         "tile_attribution": html.escape(settings.map_tile_attribution),
+        "max_ward_capacity": str(settings.max_ward_capacity),
     }
     citizen = render_page("citizen.html", versions, values)
     map_page = render_page("peta.html", versions, values)

@@ -43,7 +43,8 @@ async def test_sums_past_two_billion_beds_do_not_break_monitoring(
     assert export.status_code == 200
     assert f",{total},{total},0," in export.text
 
-    result = await evaluate(services.pool, services.queries, settings, services.stale_after)
+    at_once = settings.model_copy(update={"alert_hold_seconds": 0})
+    result = await evaluate(services.pool, services.queries, at_once, services.stale_after)
     assert len(result.fired) == 1  # the region's ICU beds are all taken
 
 

@@ -58,7 +58,9 @@ async def test_stale_alert_links_the_entry_page_and_reaches_the_hospital(
         ("resolved", "hospital_stale", "3274011"),
     ]
     message = hospital.calls[0]["alert"]["message"]
-    assert message.endswith("Ward staff can report at https://beds.example.go.id/rs")
+    assert message.startswith("RSUD Gunung Jati (3274011) belum melapor sejak ")
+    assert " WIB. " in message
+    assert message.endswith("Petugas ruangan dapat melapor di https://beds.example.go.id/rs")
 
 
 async def test_hospital_webhook_must_be_http(client: Client, factory: Factory) -> None:

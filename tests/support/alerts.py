@@ -79,6 +79,8 @@ def alert_settings(settings: Settings, **changes: Any) -> Settings:
             "alert_webhook_backoff_seconds": 0.05,
             "alert_webhook_backoff_max_seconds": 0.2,
             "alert_webhook_timeout_seconds": 2.0,
+            # Rules fire and resolve at the first evaluation that sees the change.
+            "alert_hold_seconds": 0,
         }
         | changes
     )

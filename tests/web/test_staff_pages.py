@@ -97,7 +97,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     board = await new_page(browser, TV)
     await board.goto(f"{server}/papan/{HOSPITAL}")
     await expect(board.locator('[data-class="KL3"] .board-free-number')).to_have_text("3")
-    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("5 antrian")
+    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("5 antrean")
     await expect(board.locator("#board-connection")).to_have_attribute("data-state", "live")
 
     nurse = await new_page(browser, NURSE_PHONE)
@@ -113,7 +113,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     await nurse.get_by_role("button", name="Tambah kosong Ruang Mawar").click()
     await nurse.get_by_role("button", name="Tambah kosong Ruang Mawar").click()
     await nurse.get_by_role("button", name="Tambah kosong laki-laki Ruang Mawar").click()
-    await nurse.get_by_role("button", name="Kurangi antrian Ruang Mawar").click()
+    await nurse.get_by_role("button", name="Kurangi antrean Ruang Mawar").click()
     await icu.get_by_label("Kosong", exact=True).fill("0")
     await nurse.get_by_role("button", name="Simpan").click()
 
@@ -126,7 +126,7 @@ async def test_nurse_saves_two_wards_and_the_open_pages_follow(
     # Both open pages follow without a reload: 5 (KL3) + 0 (ICU) free.
     await expect(citizen.locator(f'li[data-code="{HOSPITAL}"] .count-number')).to_have_text("5")
     await expect(board.locator('[data-class="KL3"] .board-free-number')).to_have_text("5")
-    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("4 antrian")
+    await expect(board.locator('[data-class="KL3"] .board-queue')).to_have_text("4 antrean")
     await expect(board.locator('[data-class="ICU"] .board-free-label')).to_have_text("Penuh")
     await board.screenshot(path=screenshot("papan-1080p.png"))
 
@@ -157,7 +157,9 @@ async def test_nurse_adds_and_closes_a_ward(
     await nurse.get_by_label("Jumlah tempat tidur").fill("8")
     await nurse.get_by_label("Kosong", exact=True).last.fill("9")
     await nurse.get_by_role("button", name="Tambah ruang").click()
-    await expect(nurse.locator("#add-message")).to_contain_text("tidak boleh lebih dari kapasitas")
+    await expect(nurse.locator("#new-available-error")).to_contain_text(
+        "tidak boleh lebih dari kapasitas"
+    )
 
     await nurse.get_by_label("Kosong", exact=True).last.fill("6")
     await nurse.get_by_role("button", name="Tambah ruang").click()
@@ -174,9 +176,11 @@ async def test_nurse_adds_and_closes_a_ward(
 
     nurse.on("dialog", answer)
     close = nurse.get_by_role("button", name="Tutup ruang")
-    await nurse.locator('li.ward[data-ward="ICU"]').locator(close).click()
+    icu = nurse.locator('li.ward[data-ward="ICU"]')
+    await icu.get_by_text("Pilihan lain").click()  # kept apart from the steppers
+    await icu.locator(close).click()
     await expect(nurse.locator("li.ward")).to_have_count(3)  # dismissed: nothing closed
-    await nurse.locator('li.ward[data-ward="ICU"]').locator(close).click()
+    await icu.locator(close).click()
     await expect(nurse.locator("li.ward")).to_have_count(2)
     assert dialogs[0].startswith("Tutup Ruang Icu?")
     async with httpx.AsyncClient(base_url=server) as http:
@@ -209,7 +213,7 @@ async def test_entry_page_refuses_wrong_password_and_disabled_user(
     await expect(nurse.get_by_role("alert")).to_contain_text("Sesi Anda berakhir")
     await nurse.get_by_label("Kata sandi").fill(keys["password"])
     await nurse.get_by_role("button", name="Masuk").click()
-    await expect(nurse.get_by_role("alert")).to_contain_text("disabled")
+    await expect(nurse.get_by_role("alert")).to_contain_text("dinonaktifkan")
 
 
 async def test_csv_upload_with_a_bad_line_applies_nothing(
@@ -236,7 +240,7 @@ async def test_csv_upload_with_a_bad_line_applies_nothing(
     message = nurse.locator("#csv-message")
     await expect(message).to_contain_text("Tidak ada yang disimpan")
     await expect(message.locator("li")).to_have_text(
-        ["baris 3 available: must not exceed capacity (6)"]
+        ["Baris 3, kolom available: tersedia (7) melebihi kapasitas (6)"]
     )
     await nurse.screenshot(path=screenshot("rs-csv-error.png"), full_page=True)
     async with httpx.AsyncClient(base_url=server) as http:
@@ -269,9 +273,9 @@ async def test_citizen_page_queue_directions_wards_and_filters(
 
     # Mawar: 3 free, 5 waiting: the queue eats the free beds, and that is what it says.
     chip = card.locator(".class-chip").first
-    await expect(chip).to_contain_text("5 antrian")
+    await expect(chip).to_contain_text("5 antrean")
     await expect(chip).to_have_class(re.compile("class-chip-crowded"))
-    await expect(card.locator(".count-queue")).to_have_text("5 antrian · antrian ≥ kosong")
+    await expect(card.locator(".count-queue")).to_have_text("5 antrean · antrean ≥ kosong")
 
     # On a desktop browser, directions open a web map (geo: on Android: test_citizen_pages).
     directions = card.get_by_role("link", name="Petunjuk arah ke RSUD Gunung Jati")
@@ -323,6 +327,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
         "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
+        "BEDSVC_ALERT_HOLD_SECONDS": "0",
         "BEDSVC_LIVE_PORT": str(free_port()),
     }
     port = free_port()
@@ -427,7 +432,7 @@ async def test_dashboard_shows_the_audit_trail(
 
     rows = page.locator("#audit-rows tr")
     mawar = page.locator('#audit-rows tr[data-action="report"]', has_text="MAWAR")
-    await expect(mawar).to_contain_text("MAWAR (KL3): \u2013 → 3/20 kosong, 5 antrian")
+    await expect(mawar).to_contain_text("MAWAR (KL3): \u2013 → 3/20 kosong, 5 antrean")
     await expect(mawar).to_contain_text("kunci key_")
     await expect(page.locator('#audit-rows tr[data-action="user.add"]')).to_contain_text("siti")
 
@@ -483,3 +488,74 @@ async def test_dashboard_names_regions_and_charts_only_the_span_with_data(
     assert right_x > start_x
     await page.screenshot(path=screenshot("dashboard-regions.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+LONG_CODE = ("RUANG_PERAWATAN_ANAK_DAN_REMAJA_LANTAI_TIGA_SAYAP_TIMUR_GEDUNG_B1_X" * 2)[:64]
+
+
+async def test_wards_show_their_age_long_codes_wrap_and_refusals_mark_the_field(
+    server: str,
+    browser: Browser,
+    factory: Factory,
+) -> None:
+    keys = await seed(factory, server)
+    hospital_key = await factory.key(hospital_code=HOSPITAL)
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    async with httpx.AsyncClient(base_url=server) as http:
+        old = await http.post(
+            f"/api/v1/hospitals/{HOSPITAL}/occupancy",
+            json=report(ward(LONG_CODE, "KL2", 12, 4, waiting=2), at=long_ago),
+            headers=bearer(hospital_key),
+        )
+    assert old.status_code == 200, old.text
+    assert len(LONG_CODE) == 64
+
+    nurse = await new_page(browser, NURSE_PHONE)
+    await sign_in(nurse, server, keys["password"])
+    await expect(nurse.locator("li.ward")).to_have_count(3)
+    mawar = nurse.locator('li.ward[data-ward="MAWAR"]')
+    quiet = nurse.locator(f'li.ward[data-ward="{LONG_CODE}"]')
+    await expect(mawar.locator(".ward-age")).to_have_text("diperbarui 1 menit lalu")
+    await expect(mawar.locator(".badge-stale")).to_have_count(0)
+    await expect(quiet.locator(".ward-age")).to_contain_text("diperbarui 3 jam lalu")
+    await expect(quiet.locator(".badge-stale")).to_have_text("Perlu diperbarui")
+    await expect(quiet.get_by_label("Antrean", exact=True)).to_have_value("2")
+
+    # No horizontal scroll at 360 px, and the queue's stepper stays on the screen.
+    width = await nurse.evaluate("document.documentElement.scrollWidth")
+    assert width <= NURSE_PHONE["width"]
+    box = await quiet.locator("button.step").last.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= NURSE_PHONE["width"]
+    # "Tutup ruang" is not among the steppers: hidden until its own disclosure opens.
+    await expect(quiet.get_by_role("button", name="Tutup ruang")).to_be_hidden()
+    await nurse.screenshot(path=screenshot("rs-long-code.png"), full_page=True)
+
+    # A capacity above BEDSVC_MAX_WARD_CAPACITY: refused next to the new ward's field.
+    await nurse.get_by_text("Tambah ruang", exact=True).first.click()
+    await nurse.get_by_label("Kode ruang").fill("ANGGREK")
+    await nurse.get_by_label("Kelas").select_option("KL1")
+    await nurse.get_by_label("Jumlah tempat tidur").fill("501")
+    await nurse.locator("#new-available").fill("3")
+    await nurse.get_by_role("button", name="Tambah ruang").click()
+    await expect(nurse.locator("#new-capacity-error")).to_have_text(
+        "Paling banyak 500 tempat tidur per ruang."
+    )
+    await expect(nurse.locator("#new-capacity")).to_have_attribute("aria-invalid", "true")
+
+    # The server's refusal (a class it does not know) in Bahasa Indonesia, at the new ward's
+    # class, not at a ward of the list.
+    await nurse.evaluate(
+        "document.querySelector('#new-class').append(new Option('Kelas lama', 'KELAS9'))"
+    )
+    await nurse.get_by_label("Kelas").select_option("KELAS9")
+    await nurse.get_by_label("Jumlah tempat tidur").fill("8")
+    await nurse.get_by_role("button", name="Tambah ruang").click()
+    await expect(nurse.locator("#new-class-error")).to_have_text(
+        "Kelas ini tidak dikenal. Pilih kelas dari daftar."
+    )
+    await expect(nurse.locator("#add-message")).to_contain_text("Ruang baru belum disimpan.")
+    await expect(nurse.locator("#new-capacity-error")).to_be_hidden()
+    await expect(nurse.locator("li.ward .field-error:visible")).to_have_count(0)
+    await nurse.screenshot(path=screenshot("rs-refusal.png"), full_page=True)
+    assert nurse.errors == []  # type: ignore[attr-defined]

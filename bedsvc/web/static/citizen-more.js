@@ -12,8 +12,8 @@
   const STRINGS = {
     id: {
       regionLabel: "Wilayah", allRegions: "Semua wilayah", kindLabel: "Jenis rumah sakit",
-      allKinds: "Semua jenis", bpjsOnly: "Hanya mitra BPJS", queue: "{n} antrian",
-      queueFull: "antrian ≥ kosong", male: "L {n}", female: "P {n}",
+      allKinds: "Semua jenis", bpjsOnly: "Hanya mitra BPJS", queue: "{n} antrean",
+      queueFull: "antrean ≥ kosong", male: "L {n}", female: "P {n}",
       maleLong: "{n} kosong untuk laki-laki", femaleLong: "{n} kosong untuk perempuan",
       directions: "Petunjuk arah", openMap: "Buka di aplikasi peta",
       directionsLabel: "Petunjuk arah ke {name}", openMapLabel: "Buka {name} di aplikasi peta",

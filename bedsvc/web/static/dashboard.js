@@ -192,7 +192,11 @@
       return t("alertClassExhausted", { cls: B.className(state.bedClasses, alert.bed_class), region: regionName(alert.region_code) });
     }
     const hospital = state.summary && state.summary.hospitals.find((h) => h.code === alert.hospital_code);
-    return t("alertHospitalStale", { name: hospital ? hospital.name : alert.hospital_code });
+    const name = hospital ? hospital.name : alert.hospital_code;
+    if (alert.rule === "hospital_stale") return t("alertHospitalStale", { name });
+    if (alert.rule === "hospital_stale_escalated") return t("alertHospitalEscalated", { name });
+    // A rule this page does not know: the server's own message (in Bahasa Indonesia).
+    return alert.message;
   }
 
   function renderAlerts() {

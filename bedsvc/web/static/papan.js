@@ -25,14 +25,14 @@
     const full = c.available === 0;
     const crowded = c.waiting !== null && c.waiting !== undefined && c.waiting > 0 && c.waiting >= c.available;
     const stale = now - Date.parse(c.updated_at) > staleAfterMs;
-    const status = full ? "Penuh" : crowded ? "Antrian penuh" : "Kosong";
+    const status = full ? "Penuh" : crowded ? "Antrean penuh" : "Kosong";
     return el("li", { class: `board-class${full ? " is-full" : crowded ? " is-crowded" : ""}${stale ? " is-stale" : ""}`, "data-class": c.bed_class },
       el("h2", { class: "board-class-name", text: B.className(state.bedClasses, c.bed_class) }),
       el("p", { class: "board-free" },
         el("span", { class: "board-free-number", text: number(c.available) }),
         el("span", { class: "board-free-label", text: status })),
       el("p", { class: "board-total", text: `dari ${number(c.capacity)} tempat tidur` }),
-      el("p", { class: "board-queue", text: c.waiting ? `${number(c.waiting)} antrian` : "Tanpa antrian" }),
+      el("p", { class: "board-queue", text: c.waiting ? `${number(c.waiting)} antrean` : "Tanpa antrean" }),
       stale ? el("p", { class: "board-class-stale", text: `Data lama · ${time(c.updated_at)}` }) : null);
   }
 
@@ -86,7 +86,7 @@
     if (next === "live") state.lostSince = null;
     state.connection = next;
     $("board-connection").dataset.state = next;
-    $("board-connection-text").textContent = next === "live" ? "Langsung" : "Terputus, menyambung ulang…";
+    $("board-connection-text").textContent = next === "live" ? "Terhubung" : "Terputus, menyambung ulang…";
     render();
   }
 
