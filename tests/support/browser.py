@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -122,6 +123,22 @@ async def new_page(browser: Browser, viewport: dict[str, int], **options: Any) -
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+async def wait_in_page(page: Page, expression: str, timeout: float = 15.0) -> None:
+    """Polls a JavaScript expression (a value or a promise) until it is true, with a deadline.
+
+    Playwright's `wait_for_function` re-evaluates its predicate with `eval` inside the page,
+    which the pages' Content-Security-Policy forbids; `evaluate` runs through the debugging
+    protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout
+    seen: object = None
+    while time.monotonic() < deadline:
+        seen = await page.evaluate(expression)
+        if seen is True:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {expression} (last seen: {seen!r})")
 
 
 def screenshot(name: str) -> Path:

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
-from tests.support.browser import new_page, screenshot, serve_bedsvc
+from tests.support.browser import new_page, screenshot, serve_bedsvc, wait_in_page
 
 PHONE = {"width": 360, "height": 740}
 BOARD_SIZES = [(1920, 1080), (1080, 1920), (1366, 768), (1280, 720)]
@@ -124,9 +124,10 @@ async def test_first_screen_answers_offline_after_one_visit_and_the_map(
     await page.get_by_role("button", name="Semua", exact=True).click()
 
     # After that one visit, a reload without a network still lists them, with their age.
-    await page.wait_for_function("navigator.serviceWorker.controller !== null")
-    await page.wait_for_function(
-        "caches.open('bedsvc-data').then((c) => c.match('/api/v1/availability')).then((r) => !!r)"
+    await wait_in_page(page, "navigator.serviceWorker.controller !== null")
+    await wait_in_page(
+        page,
+        "caches.open('bedsvc-data').then((c) => c.match('/api/v1/availability')).then((r) => !!r)",
     )
     await page.context.set_offline(True)
     await page.reload()

@@ -25,6 +25,7 @@ from tests.support.browser import (
     free_port,
     new_page,
     screenshot,
+    wait_in_page,
     wait_until_ready,
 )
 
@@ -359,8 +360,8 @@ async def test_offline_page_and_board_when_the_server_stops(
         citizen = await new_page(browser, PHONE)
         await citizen.goto(f"{base_url}/?poll=1")
         await expect(citizen.locator("li.hospital")).to_have_count(3)
-        await citizen.wait_for_function(
-            "navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+        await wait_in_page(
+            citizen, "navigator.serviceWorker && navigator.serviceWorker.controller !== null"
         )
         # One more read through the service worker, so that it holds the data.
         await citizen.reload()
