@@ -46,6 +46,12 @@ from bedsvc.public.routes import PublicController
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
 from bedsvc.redis_client import connect_redis
+from bedsvc.relay.routes import (
+    HospitalRelayController,
+    RelayAdminController,
+    RelayMonitorController,
+)
+from bedsvc.relay.worker import RelayWorker
 from bedsvc.secret_box import load_secret_box
 from bedsvc.services import BedClass, Services, get_services
 from bedsvc.settings import Settings
@@ -155,6 +161,12 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
                 services.pool, services.queries, settings, services.stale_after, services.health
             )
         )
+        relay = RelayWorker(
+            services.pool, services.queries, settings, services.bed_classes, services.secret_box
+        )
+        if relay.urls:
+            services.feed.add_listener(relay)
+        relaying = asyncio.create_task(relay.run())
         await check_readiness(services.health, services.pool, services.queries, services.redis)
         readiness = asyncio.create_task(
             run_readiness(
@@ -197,6 +209,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             await services.feed.stop()
             await cancel(readiness)
             await cancel(alerts)
+            await cancel(relaying)
             await cancel(reconciler)
             await cancel(metrics)
             await services.redis.aclose()
@@ -227,6 +240,9 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             SessionController,
             OccupancyCsvController,
             UsersController,
+            RelayAdminController,
+            RelayMonitorController,
+            HospitalRelayController,
             *web_handlers(settings),
             LiveEventsController,
             live_endpoints,

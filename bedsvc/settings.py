@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AlertRule = Literal["class_exhausted", "hospital_stale"]
+AlertRule = Literal["class_exhausted", "hospital_stale", "relay_failing"]
 
 
 def _comma_separated(value: Any) -> Any:
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         default="Asia/Jakarta", description="Time zone that history buckets are aligned to."
     )
     alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
-        default=["class_exhausted", "hospital_stale"],
+        default=["class_exhausted", "hospital_stale", "relay_failing"],
         description="Alert rules to evaluate (comma-separated); empty turns alerts off.",
     )
     alert_bed_classes: Annotated[list[str], NoDecode] = Field(
@@ -240,6 +240,47 @@ class Settings(BaseSettings):
     )
     bridge_utc_offset_hours: int = Field(
         default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
+    )
+    relay_sirs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Kemenkes SIRS Online base URL, the part before /Fasyankes (e.g. "
+        "https://sirs.kemkes.go.id/fo/index.php): hospitals with SIRS credentials set are "
+        "relayed there. Unset: the SIRS Online relay is off.",
+    )
+    relay_aplicares_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="BPJS Aplicares base URL, the part before /bed/... (e.g. "
+        "https://new-api.bpjs-kesehatan.go.id/aplicaresws/rest): hospitals with Aplicares "
+        "credentials set are relayed there. Unset: the Aplicares relay is off.",
+    )
+    relay_min_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="At most one send per hospital and registry this often, carrying the "
+        "hospital's latest state.",
+    )
+    relay_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the relay waits for one answer of a registry before it counts "
+        "the send as failed and retries later.",
+    )
+    relay_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wait before the first retry of a failed relay send; doubles per failure "
+        "(with jitter) up to BEDSVC_RELAY_BACKOFF_MAX_SECONDS, or what Retry-After asks.",
+    )
+    relay_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between retries of a failed relay send."
+    )
+    relay_alert_after_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A relay failing this long fires the relay_failing alert (a refused "
+        "credential fires it at once).",
     )
 
     @field_validator(

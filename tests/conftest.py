@@ -37,11 +37,11 @@ from bedsvc.settings import Settings
 from bedsvc.staff.users import UserRequest, add_user
 from bedsvc.store import load_queries, migrate
 
-pytest_plugins = ["tests.live_support"]
+pytest_plugins = ["tests.live_support", "tests.relay_support"]
 
 TABLES = (
     "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events"
+    "staff_sessions, staff_users, sign_in_failures, audit_events, relay_targets"
 )
 
 
