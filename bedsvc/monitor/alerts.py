@@ -30,6 +30,7 @@ from prometheus_client import Counter
 
 from bedsvc.health import Health
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.relay.alerting import relay_failures
 from bedsvc.secret_box import SecretBox, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
@@ -114,7 +115,22 @@ async def current_conditions(
                     hospital_webhook=row["alert_webhook_url"],
                 )
             )
+    if "relay_failing" in settings.alert_rules:
+        conditions += await failing_relays(conn, queries, settings)
     return conditions
+
+
+async def failing_relays(conn: Conn, queries: Queries, settings: Settings) -> list[Condition]:
+    return [
+        Condition(
+            rule="relay_failing",
+            subject=failure.subject,
+            message=failure.message,
+            region_code=failure.region_code,
+            hospital_code=failure.hospital_code,
+        )
+        for failure in await relay_failures(conn, queries, settings)
+    ]
 
 
 async def evaluate(

@@ -43,3 +43,8 @@ CREATE TABLE relay_targets (
     PRIMARY KEY (hospital_code, registry)
 );
 CREATE INDEX relay_targets_due_idx ON relay_targets (next_attempt_at) WHERE refused_at IS NULL;
+
+-- The relay_failing alert rule: a relay refused its credential or failing for long.
+ALTER TABLE alerts DROP CONSTRAINT alerts_rule_check;
+ALTER TABLE alerts ADD CONSTRAINT alerts_rule_check
+    CHECK (rule IN ('class_exhausted', 'hospital_stale', 'relay_failing'));
