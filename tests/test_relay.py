@@ -208,3 +208,53 @@ async def test_reports_reach_both_registries_through_an_outage(
         assert watch.backwards == []
         states = await relay_states(client, monitor)
         assert {s["state"] for s in states.values()} == {"current"}, states
+
+
+async def test_a_closed_ward_leaves_both_registries(
+    settings: Settings, factory: Factory, registries: dict[str, RegistryServer]
+) -> None:
+    configured = relayed(settings, registries)
+    keys = await set_up(configured, factory, registries)
+    code, key = CODES[0], keys[CODES[0]]
+    async with (
+        AsyncTestClient(app=create_app(configured)) as client,
+        httpx.AsyncClient(timeout=5) as http,
+    ):
+        pushed = await client.post(
+            f"/api/v1/hospitals/{code}/occupancy", json=report(1), headers=bearer(key)
+        )
+        assert pushed.status_code == 200, pushed.text
+        for registry in registries.values():
+            await until_classes(http, registry, code, expected(1), within=15)
+
+        closed = await client.delete(f"/api/v1/hospitals/{code}/wards/ICU", headers=bearer(key))
+        assert closed.status_code == 200, closed.text
+        left = {c: v for c, v in expected(1).items() if c != "ICU"}
+        for registry in registries.values():
+            await until_classes(http, registry, code, left, within=15)
+
+        # The hospital sees that its last change reached both registries.
+        own = await client.get(f"/api/v1/hospitals/{code}/relay", headers=bearer(key))
+        assert own.status_code == 200, own.text
+        version = closed.json()["version"]
+        assert {(r["registry"], r["state"]) for r in own.json()["relays"]} == {
+            ("sirs", "current"),
+            ("aplicares", "current"),
+        }
+        assert all(r["sent_version"] >= version for r in own.json()["relays"])
+        other = await client.get(f"/api/v1/hospitals/{CODES[1]}/relay", headers=bearer(key))
+        assert other.status_code == 403
+
+
+async def until_classes(
+    http: httpx.AsyncClient, registry: RegistryServer, code: str, want: Shown, within: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    seen: Shown = {}
+    while loop.time() < deadline:
+        seen = await registry.classes(http, code)
+        if seen == want:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{registry.http} shows {seen} for {code}, not {want}")

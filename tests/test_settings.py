@@ -27,7 +27,7 @@ def test_defaults_without_environment(environment: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.database_url is None
     assert settings.stale_after_seconds == 1800
-    assert settings.alert_rules == ["class_exhausted", "hospital_stale"]
+    assert settings.alert_rules == ["class_exhausted", "hospital_stale", "relay_failing"]
     assert settings.aplicares_max_skew_seconds == 60
     assert settings.alert_webhook_allow_http is False
 
@@ -93,9 +93,15 @@ def test_bad_values_stop_the_start(environment: pytest.MonkeyPatch, name: str, v
 
 
 def test_every_setting_is_in_the_readme_configuration_table() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Configuration") :]
-    section = section[: section.index("\n## ", 1)]
-    documented = set(re.findall(r"`(BEDSVC_[A-Z0-9_]+)`", section))
+    """In the README's table, or in the "Configuration" table of a page under docs/."""
+    documented: set[str] = set()
+    for page in [README, *sorted(README.parent.glob("docs/*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        if "## Configuration" not in text:
+            continue
+        section = text[text.index("## Configuration") :]
+        end = section.find("\n## ", 1)
+        section = section if end < 0 else section[:end]
+        documented |= set(re.findall(r"`(BEDSVC_[A-Z0-9_]+)`", section))
     expected = {f"BEDSVC_{name.upper()}" for name in Settings.model_fields}
     assert expected - documented == set()
