@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.monitor.alerts import evaluate
@@ -270,11 +271,22 @@ async def test_a_refused_credential_is_not_retried_until_set_again(
     await hospital.until("current")
 
 
+def sends(outcome: str) -> float:
+    labels = {"registry": "sirs", "outcome": outcome}
+    return REGISTRY.get_sample_value("bedsvc_relay_sends_total", labels) or 0.0
+
+
+def lag() -> float:
+    return REGISTRY.get_sample_value("bedsvc_relay_lag_seconds", {"registry": "sirs"}) or 0.0
+
+
 async def test_server_errors_are_retried_with_backoff(fake: FakeSirs, start: Any) -> None:
     fake.mode = "500"
+    failed, sent = sends("server_error"), sends("sent")
     hospital = await start(fake)
     await hospital.push(3)
     await until(lambda: len(fake.requests) >= 3, "three attempts")
+    assert sends("server_error") >= failed + 3
     failing = await hospital.relay()
     assert (failing["state"], failing["last_error"]) == ("failing", "server_error")
     times = [at for at, _, _ in fake.requests]
@@ -283,6 +295,7 @@ async def test_server_errors_are_retried_with_backoff(fake: FakeSirs, start: Any
     fake.mode = "ok"
     await until(lambda: fake.free_beds() == 3, "the registry shows the report")
     await hospital.until("current")
+    assert sends("sent") == sent + 1
 
 
 async def test_rate_limit_waits_for_retry_after(fake: FakeSirs, start: Any) -> None:
@@ -316,10 +329,12 @@ async def test_a_registry_that_is_down_is_caught_up_when_it_returns(start: Any) 
     for available in range(1, 4):
         await hospital.push(available)
     await hospital.until("failing", "unreachable")
+    await until(lambda: lag() > 0, "the lag gauge to show the wait")
     down.start()
     try:
         await until(lambda: down.free_beds() == 3, "the registry shows the last report")
         await hospital.until("current")
+        await until(lambda: lag() == 0, "the lag gauge to return to 0")
     finally:
         down.stop()
 
