@@ -8,12 +8,13 @@ answers that it does not know the room ("Data tidak ada di database.", code 0) w
 cons_id&timestamp)). The answer's `metadata.code` 1 is success.
 
 The registry may take `X-timestamp` (whole seconds) as the time of the report, as the
-project's own bridge does: each send's stamp is above the previous send's end (`min_stamp`),
-so that a change is never taken as older than the one before it.
+project's own bridge does: each send's stamps lie above the previous send's end
+(`min_stamp`), so that a change is never taken as older than the one before it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -64,14 +65,23 @@ def rooms_of(wards: Iterable[RelayWard], classes: Mapping[str, BedClass]) -> dic
     return rooms
 
 
-def _headers(cons_id: str, secret: str, stamp: int) -> dict[str, str]:
-    timestamp = str(stamp)
-    return {
-        "X-cons-id": cons_id,
-        "X-timestamp": timestamp,
-        "X-signature": signature(secret, cons_id, timestamp),
-        "Accept": "application/json",
-    }
+class Signer:
+    """Headers per request, each stamped now (the registry refuses old stamps) but never
+    below `floor`, the first stamp this send may use."""
+
+    def __init__(self, cons_id: str, secret: str, floor: int) -> None:
+        self.cons_id = cons_id
+        self.secret = secret
+        self.floor = floor
+
+    def __call__(self) -> dict[str, str]:
+        timestamp = str(max(int(time.time()), self.floor))
+        return {
+            "X-cons-id": self.cons_id,
+            "X-timestamp": timestamp,
+            "X-signature": signature(self.secret, self.cons_id, timestamp),
+            "Accept": "application/json",
+        }
 
 
 def _body(code: str, room: Room) -> dict[str, Any]:
@@ -111,13 +121,14 @@ def _check(status: int, body: Any, what: str) -> None:
 
 
 async def _registered(
-    http: httpx.AsyncClient, base: str, ppk: str, headers: dict[str, str]
+    http: httpx.AsyncClient, base: str, ppk: str, sign: Signer
 ) -> dict[str, Room]:
     rooms: dict[str, Room] = {}
     start = 1
     for _ in range(_MAX_PAGES):
         what = "GET bed/read"
-        status, body = await call(http, "GET", f"{base}/bed/read/{ppk}/{start}/{PAGE}", headers)
+        url = f"{base}/bed/read/{ppk}/{start}/{PAGE}"
+        status, body = await call(http, "GET", url, sign())
         code, message = _metadata(status, body, what)
         if _unknown_room(status, code, message):
             return rooms  # no room yet
@@ -156,8 +167,8 @@ async def send(
     """Brings the registry's rooms to these wards; returns how many writes it took."""
     if not ppk:
         raise SendFailed(NO_PPK_CODE, "the hospital has no BPJS PPK code (bpjs_ppk_code)")
-    headers = _headers(cons_id, secret, stamp)
-    registered = await _registered(http, base, ppk, headers)
+    sign = Signer(cons_id, secret, stamp)
+    registered = await _registered(http, base, ppk, sign)
     open_rooms = rooms_of((w for w in wards if w.open), classes)
     writes = 0
     for code, room in open_rooms.items():
@@ -166,18 +177,18 @@ async def send(
         body = _body(code, room)
         writes += 1
         if code in registered:
-            status, answer = await call(http, "POST", f"{base}/bed/update/{ppk}", headers, body)
+            status, answer = await call(http, "POST", f"{base}/bed/update/{ppk}", sign(), body)
             result, message = _metadata(status, answer, "bed/update")
             if not _unknown_room(status, result, message):
                 _check(status, answer, "bed/update")
                 continue
-        status, answer = await call(http, "POST", f"{base}/bed/create/{ppk}", headers, body)
+        status, answer = await call(http, "POST", f"{base}/bed/create/{ppk}", sign(), body)
         _check(status, answer, "bed/create")
     for code, room in rooms_of((w for w in wards if not w.open), classes).items():
         if code not in registered or code in open_rooms:
             continue
         key = {"kodekelas": registered[code].kodekelas or room.kodekelas, "koderuang": code}
-        status, answer = await call(http, "POST", f"{base}/bed/delete/{ppk}", headers, key)
+        status, answer = await call(http, "POST", f"{base}/bed/delete/{ppk}", sign(), key)
         result, message = _metadata(status, answer, "bed/delete")
         if not _unknown_room(status, result, message):  # already gone otherwise
             _check(status, answer, "bed/delete")

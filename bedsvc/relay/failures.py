@@ -88,7 +88,11 @@ async def call(
     if status == 429:
         raise SendFailed(RATE_LIMITED, where, retry_after(response))
     if status in (401, 403):
-        raise SendFailed(CREDENTIAL_REFUSED, f"{where} {_message(response)}".strip())
+        message = _message(response)
+        # A clock too far from the registry's is refused like a credential, but is not one:
+        # it is retried, so that the relay resumes once the clocks agree again.
+        kind = REJECTED if "timestamp" in message.casefold() else CREDENTIAL_REFUSED
+        raise SendFailed(kind, f"{where} {message}".strip())
     if status >= 500:
         raise SendFailed(SERVER_ERROR, where, retry_after(response))
     try:

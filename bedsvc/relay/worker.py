@@ -103,7 +103,20 @@ class RelayWorker:
                     claimed = await relays.claim(
                         self.pool, self.queries, list(self.urls), _BATCH, self.lease
                     )
-                    await asyncio.gather(*(self.send(http, c) for c in claimed))
+                    results = await asyncio.gather(
+                        *(self.send(http, c) for c in claimed), return_exceptions=True
+                    )
+                    # A send that failed unexpectedly keeps its lease: it is tried again when
+                    # the lease runs out.
+                    for claim, result in zip(claimed, results, strict=True):
+                        if isinstance(result, Exception):
+                            cycle_failures.inc()
+                            log.error(
+                                "relay send failed unexpectedly",
+                                hospital_code=claim.hospital_code,
+                                registry=claim.registry,
+                                exc_info=result,
+                            )
                     if loop.time() >= next_sample:
                         next_sample = loop.time() + _LAG_SAMPLE_SECONDS
                         await self.sample_lag()
