@@ -51,14 +51,14 @@ def expected(n: int) -> Shown:
 
 
 def relayed(settings: Settings, registries: dict[str, RegistryServer]) -> Settings:
+    """A short minimum interval, to be quick; the default backoff (5 s doubling to 300 s), so
+    that catching up after an outage is shown as operators get it."""
     return settings.model_copy(
         update={
             "relay_sirs_url": registries["sirs"].sirs_url,
             "relay_aplicares_url": registries["aplicares"].aplicares_url,
             "relay_min_interval_seconds": 0.5,
             "relay_timeout_seconds": 2.0,
-            "relay_backoff_seconds": 0.2,
-            "relay_backoff_max_seconds": 1.0,
             "write_rate_limit_per_minute": 100_000,
         }
     )

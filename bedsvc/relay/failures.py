@@ -81,8 +81,10 @@ async def call(
         response = await http.request(method, url, headers=headers, content=content)
     except httpx.TimeoutException as exc:
         raise SendFailed(TIMEOUT, f"{method} {_path(url)}: {type(exc).__name__}") from None
-    except httpx.TransportError as exc:
+    except httpx.ConnectError as exc:
         raise SendFailed(UNREACHABLE, f"{method} {_path(url)}: {type(exc).__name__}") from None
+    except httpx.TransportError as exc:  # the connection broke after the request went out
+        raise SendFailed(SERVER_ERROR, f"{method} {_path(url)}: {type(exc).__name__}") from None
     status = response.status_code
     where = f"{method} {_path(url)}: HTTP {status}"
     if status == 429:

@@ -30,7 +30,7 @@ from prometheus_client import Counter
 from bedsvc.availability import HospitalState
 from bedsvc.metrics import record_relay_lag, record_relay_send
 from bedsvc.relay import aplicares, sirs
-from bedsvc.relay.failures import KEY_UNUSABLE, TIMEOUT, SendFailed, backoff
+from bedsvc.relay.failures import KEY_UNUSABLE, TIMEOUT, UNREACHABLE, SendFailed, backoff
 from bedsvc.relay.registries import base_urls
 from bedsvc.secret_box import SecretBox, SecretKeyError
 from bedsvc.services import BedClass
@@ -49,6 +49,10 @@ _BATCH = 20
 # A whole send (a list and one write per changed ward) may take this many request timeouts.
 _SEND_TIMEOUTS = 6
 _LAG_SAMPLE_SECONDS = 2.0
+# A refused connection (nothing listening) costs the registry nothing, so a registry that is
+# down is tried at least this often: it is caught up soon after it returns. Timeouts and
+# errors it answers cost it work, and back off fully.
+_UNREACHABLE_BACKOFF_MAX = 10.0
 
 
 def _next_stamp() -> int:
@@ -160,6 +164,8 @@ class RelayWorker:
                     _next_stamp(),
                     self.settings.relay_min_interval_seconds,
                 )
+                if claimed.failures:
+                    await relays.recovered(conn, self.queries, claimed.registry)
             log.debug("relayed", hospital_code=claimed.hospital_code, registry=claimed.registry)
 
     async def _send(self, http: httpx.AsyncClient, claimed: Claim, state: RelayHospital) -> None:
@@ -191,11 +197,10 @@ class RelayWorker:
         settings = self.settings
         retry_in = failure.retry_after
         if retry_in is None:
-            retry_in = backoff(
-                claimed.failures + 1,
-                settings.relay_backoff_seconds,
-                settings.relay_backoff_max_seconds,
-            )
+            cap = settings.relay_backoff_max_seconds
+            if failure.kind == UNREACHABLE:
+                cap = min(cap, _UNREACHABLE_BACKOFF_MAX)
+            retry_in = backoff(claimed.failures + 1, settings.relay_backoff_seconds, cap)
         fields = {
             "hospital_code": claimed.hospital_code,
             "registry": claimed.registry,

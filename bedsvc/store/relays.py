@@ -126,6 +126,10 @@ async def sent(
     )
 
 
+async def recovered(conn: Conn, queries: Queries, registry: str) -> None:
+    await queries.relay_recovered(conn, registry=registry)
+
+
 async def failed(
     conn: Conn,
     queries: Queries,

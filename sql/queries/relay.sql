@@ -126,3 +126,11 @@ JOIN hospitals h ON h.code = r.hospital_code
 WHERE h.active AND r.registry = ANY(:registries::text[])
   AND (r.refused_at IS NOT NULL OR r.failing_since < now() - :older_than::interval)
 ORDER BY r.hospital_code, r.registry;
+
+-- name: relay_recovered(registry)!
+-- The registry answered again: the relays waiting out a backoff for its outage are due now,
+-- not when each one's backoff ends.
+UPDATE relay_targets
+SET next_attempt_at = now()
+WHERE registry = :registry AND refused_at IS NULL AND next_attempt_at > now()
+  AND last_error IN ('unreachable', 'timeout', 'server_error');
