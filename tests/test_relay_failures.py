@@ -44,6 +44,9 @@ class FakeSirs:
         self.requests: list[tuple[float, str, dict[str, Any]]] = []
         self.rows: dict[str, dict[str, Any]] = {}
         self.in_flight = 0
+        self.most_in_flight = 0
+        self.delay = 0.0  # seconds each answer takes
+        self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -95,10 +98,14 @@ class FakeSirs:
         def status(code: str, message: str) -> dict[str, Any]:
             return {"fasyankes": [{"status": code, "message": message}]}
 
-        if self.mode == "slow":
+        with self.lock:
             self.in_flight += 1
-            time.sleep(3)
-            self.in_flight -= 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(3 if self.mode == "slow" else self.delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         if self.mode == "500":
             return 500, status("500", "Internal Server Error"), {}
         if self.mode == "429":
@@ -321,6 +328,34 @@ async def test_a_slow_registry_never_slows_a_push(fake: FakeSirs, start: Any) ->
     await hospital.until("failing", "timeout")
     fake.mode = "ok"
     await until(lambda: fake.free_beds() == 6, "the registry shows the last report")
+
+
+async def test_workers_of_several_instances_send_one_at_a_time(
+    fake: FakeSirs, settings: Settings, factory: Factory
+) -> None:
+    await factory.hospital(CODE)
+    admin, key = await factory.key("admin"), await factory.key(hospital_code=CODE)
+    fake.delay = 0.05
+    configured = relayed(settings, fake, relay_min_interval_seconds=0.1)
+    async with (
+        AsyncTestClient(app=create_app(configured)) as one,
+        AsyncTestClient(app=create_app(configured)) as two,
+    ):
+        hospital = Hospital(one, key, await factory.key("monitor"))
+        await hospital.set_credential(admin)
+        for available in range(1, 21):
+            client = one if available % 2 else two
+            response = await client.post(
+                f"/api/v1/hospitals/{CODE}/occupancy",
+                json=report(ward("MAWAR", "KL3", 20, available), minutes_ago=0),
+                headers=bearer(key),
+            )
+            assert response.status_code == 200, response.text
+            await asyncio.sleep(0.05)
+        await until(lambda: fake.free_beds() == 20, "the registry shows the last report")
+        await hospital.until("current")
+    assert fake.most_in_flight == 1
+    assert len(fake.rows) == 1  # one row, updated: never added twice
 
 
 async def test_a_registry_that_is_down_is_caught_up_when_it_returns(start: Any) -> None:
