@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from litestar import Litestar
@@ -29,7 +30,7 @@ CAPACITY = 100
 Shown = dict[str, tuple[int, int]]
 
 
-def report(n: int) -> dict[str, object]:
+def report(n: int) -> dict[str, Any]:
     """The n-th report: every class has n more free beds than at the start."""
     return {
         "reported_at": datetime.now(UTC).isoformat(),
@@ -233,15 +234,34 @@ async def test_a_closed_ward_leaves_both_registries(
         for registry in registries.values():
             await until_classes(http, registry, code, left, within=15)
 
+        # A ward renamed and moved to another class keeps its row: no KL3 left behind.
+        moved = report(1)
+        moved["wards"] = [
+            {"ward_code": "MAWAR", "name": "Ruang Mawar Baru", "bed_class": "KL2",
+             "capacity": CAPACITY, "available": 12},
+        ]  # fmt: skip
+        pushed = await client.post(
+            f"/api/v1/hospitals/{code}/occupancy", json=moved, headers=bearer(key)
+        )
+        assert pushed.status_code == 200, pushed.text
+        left = {c: v for c, v in left.items() if c != "KL3"} | {"KL2": (CAPACITY, 12)}
+        for registry in registries.values():
+            await until_classes(http, registry, code, left, within=15)
+        sirs_rows = await registries["sirs"].classes(http, code)
+        assert "KL3" not in sirs_rows
+
         # The hospital sees that its last change reached both registries.
-        own = await client.get(f"/api/v1/hospitals/{code}/relay", headers=bearer(key))
-        assert own.status_code == 200, own.text
-        version = closed.json()["version"]
-        assert {(r["registry"], r["state"]) for r in own.json()["relays"]} == {
-            ("sirs", "current"),
-            ("aplicares", "current"),
-        }
-        assert all(r["sent_version"] >= version for r in own.json()["relays"])
+        version = pushed.json()["version"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while True:
+            own = await client.get(f"/api/v1/hospitals/{code}/relay", headers=bearer(key))
+            assert own.status_code == 200, own.text
+            relays = own.json()["relays"]
+            if {(r["state"], r["sent_version"]) for r in relays} == {("current", version)}:
+                break
+            assert loop.time() < deadline, relays
+            await asyncio.sleep(0.1)
         other = await client.get(f"/api/v1/hospitals/{CODES[1]}/relay", headers=bearer(key))
         assert other.status_code == 403
 

@@ -148,6 +148,16 @@ async def _registered(
     return found
 
 
+# What a send leaves behind for the next: ward code → the (id_tt, ruang) it was sent as.
+SentKeys = dict[str, list[int | str]]
+
+
+def _sent_key(value: list[int | str]) -> tuple[int, str] | None:
+    if len(value) != 2 or not isinstance(value[0], int) or not isinstance(value[1], str):
+        return None
+    return room_key(value[0], value[1])
+
+
 async def send(
     http: httpx.AsyncClient,
     base: str,
@@ -155,32 +165,42 @@ async def send(
     password: str,
     wards: list[RelayWard],
     classes: Mapping[str, BedClass],
-) -> int:
-    """Brings the registry's rows to these wards; returns how many writes it took."""
+    sent_before: SentKeys,
+) -> SentKeys:
+    """Brings the registry's rows to these wards; returns what it sent them as.
+
+    A ward renamed, or moved to another bed type, since the last send (`sent_before`) keeps
+    its row: the row it was sent as is updated to the new name and type, not left behind."""
     headers = _headers(rs_id, password)
     registered = await _registered(http, base, headers)
     open_rows = rows_of((w for w in wards if w.open), classes)
-    writes = 0
-    for row in open_rows.values():
+    open_keys = {room_key(row.id_tt, row.ruang) for row in open_rows.values()}
+    before = {code: key for code, value in sent_before.items() if (key := _sent_key(value))}
+    moved: set[tuple[int, str]] = set()
+    for code, row in open_rows.items():
         known = registered.get(room_key(row.id_tt, row.ruang))
+        old = before.get(code)
+        if known is None and old in registered and old not in open_keys and old not in moved:
+            known = registered[old]
+            moved.add(old)
         if known is None:
             status, body = await call(http, "POST", base + PATH, headers, _body(row))
             _check(status, body, "POST /Fasyankes")
-        elif known.row[2:] != row[2:]:
+        elif known.row != row:
             update = _body(row) | {"id_t_tt": known.id_t_tt}
             status, body = await call(http, "PUT", base + PATH, headers, update)
             _check(status, body, "PUT /Fasyankes")
-        else:
-            continue
-        writes += 1
-    open_keys = {room_key(row.id_tt, row.ruang) for row in open_rows.values()}
-    for row in rows_of((w for w in wards if not w.open), classes).values():
-        key = room_key(row.id_tt, row.ruang)
+    # Rows of closed wards, and rows wards were sent as and are no longer.
+    gone = {
+        room_key(r.id_tt, r.ruang)
+        for r in rows_of((w for w in wards if not w.open), classes).values()
+    }
+    gone |= {key for code, key in before.items() if code not in open_rows}
+    for key in gone - open_keys - moved:
         known = registered.get(key)
-        if known is None or key in open_keys:
+        if known is None:
             continue
         status, body = await call(http, "DELETE", base + PATH, headers, {"id_t_tt": known.id_t_tt})
         if status != 404:  # already gone
             _check(status, body, "DELETE /Fasyankes")
-        writes += 1
-    return writes
+    return {code: [row.id_tt, row.ruang] for code, row in open_rows.items()}

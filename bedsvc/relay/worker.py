@@ -147,7 +147,7 @@ class RelayWorker:
             return
         try:
             async with asyncio.timeout(self.deadline):
-                await self._send(http, claimed, state)
+                sent_keys = await self._send(http, claimed, state)
         except SendFailed as failure:
             await self._failed(claimed, failure)
         except TimeoutError:
@@ -163,20 +163,25 @@ class RelayWorker:
                     state,
                     _next_stamp(),
                     self.settings.relay_min_interval_seconds,
+                    sent_keys,
                 )
                 if claimed.failures:
                     await relays.recovered(conn, self.queries, claimed.registry)
             log.debug("relayed", hospital_code=claimed.hospital_code, registry=claimed.registry)
 
-    async def _send(self, http: httpx.AsyncClient, claimed: Claim, state: RelayHospital) -> None:
+    async def _send(
+        self, http: httpx.AsyncClient, claimed: Claim, state: RelayHospital
+    ) -> dict[str, list[int | str]]:
+        """What the registry now holds the wards as (see sirs.send)."""
         try:
             secret = self.box.decrypt(claimed.secret_enc)
         except SecretKeyError as exc:
             raise SendFailed(KEY_UNUSABLE, str(exc)) from None
         base = self.urls[claimed.registry]
         if claimed.registry == "sirs":
-            await sirs.send(http, base, claimed.login, secret, state.wards, self.classes)
-            return
+            return await sirs.send(
+                http, base, claimed.login, secret, state.wards, self.classes, claimed.sent_keys
+            )
         stamp = max(int(time.time()), claimed.min_stamp)
         wait = stamp - time.time()
         if wait > 0:
@@ -191,6 +196,7 @@ class RelayWorker:
             self.classes,
             stamp,
         )
+        return {}
 
     async def _failed(self, claimed: Claim, failure: SendFailed) -> None:
         record_relay_send(claimed.registry, failure.kind)

@@ -329,6 +329,7 @@ class Queries(Protocol):
         state_at: object,
         min_stamp: object,
         min_interval: object,
+        sent_keys: object,
     ) -> Any: ...
 
     async def relay_failed(

@@ -22,6 +22,7 @@ class Claim(msgspec.Struct, frozen=True):
     credential_set_at: datetime
     failures: int
     min_stamp: int
+    sent_keys: dict[str, list[int | str]]
 
 
 class RelayWard(msgspec.Struct, frozen=True):
@@ -94,7 +95,7 @@ async def claim(
 ) -> list[Claim]:
     async with pool.acquire() as conn:
         return [
-            Claim(**dict(row))
+            msgspec.convert(dict(row), Claim)
             async for row in queries.claim_relays(
                 conn, registries=list(registries), batch=batch, lease=lease
             )
@@ -113,6 +114,7 @@ async def sent(
     state: RelayHospital,
     min_stamp: int,
     min_interval: float,
+    sent_keys: dict[str, list[int | str]],
 ) -> None:
     await queries.relay_sent(
         conn,
@@ -123,6 +125,7 @@ async def sent(
         state_at=state.read_at,
         min_stamp=min_stamp,
         min_interval=min_interval,
+        sent_keys=sent_keys,
     )
 
 

@@ -40,6 +40,9 @@ CREATE TABLE relay_targets (
     -- Aplicares reads X-timestamp (whole seconds) as the report time: the next send's stamp
     -- must be above this, or the registry would take it as stale.
     min_stamp       bigint NOT NULL DEFAULT 0,
+    -- What the last send sent each ward as (SIRS Online: ward code → [id_tt, ruang]), so that
+    -- a ward renamed or moved to another bed type updates its row instead of leaving it.
+    sent_keys       jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (hospital_code, registry)
 );
 CREATE INDEX relay_targets_due_idx ON relay_targets (next_attempt_at) WHERE refused_at IS NULL;

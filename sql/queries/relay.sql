@@ -42,7 +42,7 @@ SET lease_until = now() + make_interval(secs => :lease::float8)
 FROM due
 WHERE r.hospital_code = due.hospital_code AND r.registry = due.registry
 RETURNING r.hospital_code, r.registry, r.login, r.secret_enc, r.credential_set_at, r.failures,
-          r.min_stamp;
+          r.min_stamp, r.sent_keys;
 
 -- name: relay_hospital(hospital_code)^
 -- What a relay sends: the hospital's current wards (open and closed) and the version they
@@ -62,7 +62,7 @@ SELECT h.version, h.bpjs_ppk_code, now() AS read_at,
 FROM hospitals h
 WHERE h.code = :hospital_code;
 
--- name: relay_sent(hospital_code, registry, credential_set_at, version, state_at, min_stamp, min_interval)!
+-- name: relay_sent(hospital_code, registry, credential_set_at, version, state_at, min_stamp, min_interval, sent_keys)!
 -- Only under the credential that was claimed: one set meanwhile starts afresh.
 UPDATE relay_targets
 SET sent_version = greatest(sent_version, :version),
@@ -74,7 +74,8 @@ SET sent_version = greatest(sent_version, :version),
     last_error = NULL,
     last_error_detail = NULL,
     failing_since = NULL,
-    min_stamp = greatest(min_stamp, :min_stamp)
+    min_stamp = greatest(min_stamp, :min_stamp),
+    sent_keys = :sent_keys
 WHERE hospital_code = :hospital_code AND registry = :registry
   AND credential_set_at = :credential_set_at;
 
