@@ -140,16 +140,18 @@ def registry_settings(settings: Settings, database_url: str, name: str, folder: 
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def registries(
-    settings: Settings, registry_databases: dict[str, str], tmp_path: Path
+    settings: Settings, registry_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[dict[str, RegistryServer]]:
-    """Both registries, started, on emptied databases."""
+    """Both registries, started on emptied databases, for the tests of a module (starting
+    them is most of a test's time): each test registers hospitals of its own there."""
+    folder = tmp_path_factory.mktemp("registries")
     servers = {}
     for name, url in registry_databases.items():
-        own = registry_settings(settings, url, name, tmp_path / name)
+        own = registry_settings(settings, url, name, folder / name)
         await empty_state(own)
-        servers[name] = RegistryServer(own, tmp_path / name)
+        servers[name] = RegistryServer(own, folder / name)
     try:
         await asyncio.gather(*(server.start() for server in servers.values()))
         yield servers

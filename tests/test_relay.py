@@ -23,7 +23,6 @@ from tests.relay_support import RegistryServer, register
 Client = AsyncTestClient[Litestar]
 
 CODES = ["3274011", "3274012", "3274013", "3274014"]
-PPK = {code: f"1{code[-3:]}R001" for code in CODES}
 # (bed class, ward): one ward of each class the acceptance names.
 WARDS = [("KL1", "MELATI"), ("KL3", "MAWAR"), ("ICU", "ICU"), ("VIP", "ANGGREK")]
 CAPACITY = 100
@@ -65,16 +64,24 @@ def relayed(settings: Settings, registries: dict[str, RegistryServer]) -> Settin
     )
 
 
+def ppk(code: str) -> str:
+    return f"1{code[-3:]}R001"
+
+
 async def set_up(
-    settings: Settings, factory: Factory, registries: dict[str, RegistryServer]
+    settings: Settings,
+    factory: Factory,
+    registries: dict[str, RegistryServer],
+    codes: list[str] = CODES,
 ) -> dict[str, str]:
     """The hospitals here and at both registries, relayed with the credentials the registries
     issued; the hospitals' push keys."""
-    issued = {name: await register(registry, CODES, PPK) for name, registry in registries.items()}
+    ppk_codes = {code: ppk(code) for code in codes}
+    issued = {name: await register(r, codes, ppk_codes) for name, r in registries.items()}
     keys = {}
     assert settings.database_url is not None
-    for code in CODES:
-        await factory.hospital(code, bpjs_ppk_code=PPK[code])
+    for code in codes:
+        await factory.hospital(code, bpjs_ppk_code=ppk(code))
         keys[code] = await factory.key(hospital_code=code)
         rs_id, password = issued["sirs"][code]
         await set_from_cli(settings, settings.database_url, code, "sirs", rs_id, password)
@@ -215,8 +222,10 @@ async def test_a_closed_ward_leaves_both_registries(
     settings: Settings, factory: Factory, registries: dict[str, RegistryServer]
 ) -> None:
     configured = relayed(settings, registries)
-    keys = await set_up(configured, factory, registries)
-    code, key = CODES[0], keys[CODES[0]]
+    # Hospitals of its own: the registries keep those of the test before.
+    codes = ["3274021", "3274022"]
+    keys = await set_up(configured, factory, registries, codes)
+    code, key = codes[0], keys[codes[0]]
     async with (
         AsyncTestClient(app=create_app(configured)) as client,
         httpx.AsyncClient(timeout=5) as http,
@@ -262,7 +271,7 @@ async def test_a_closed_ward_leaves_both_registries(
                 break
             assert loop.time() < deadline, relays
             await asyncio.sleep(0.1)
-        other = await client.get(f"/api/v1/hospitals/{CODES[1]}/relay", headers=bearer(key))
+        other = await client.get(f"/api/v1/hospitals/{codes[1]}/relay", headers=bearer(key))
         assert other.status_code == 403
 
 

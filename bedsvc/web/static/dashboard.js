@@ -202,6 +202,7 @@
   }
 
   function alertText(alert) {
+    if (alert.rule === "relay_failing") return alert.message;  // already in Bahasa Indonesia
     if (alert.rule === "class_exhausted") {
       return t("alertClassExhausted", { cls: B.className(state.bedClasses, alert.bed_class), region: regionName(alert.region_code) });
     }
