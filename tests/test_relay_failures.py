@@ -42,11 +42,12 @@ class FakeSirs:
         self.mode = "ok"
         self.retry_after = "2"
         self.requests: list[tuple[float, str, dict[str, Any]]] = []
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows: dict[str, dict[str, dict[str, Any]]] = {}  # rs_id → id_t_tt → row
         self.in_flight = 0
         self.most_in_flight = 0
         self.delay = 0.0  # seconds each answer takes
         self.lock = threading.Lock()
+        self.slow_for: set[str] = set()  # hospitals whose every request takes 3 s
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -102,7 +103,8 @@ class FakeSirs:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            time.sleep(3 if self.mode == "slow" else self.delay)
+            slow = self.mode == "slow" or headers.get("X-rs-id") in self.slow_for
+            time.sleep(3 if slow else self.delay)
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -110,27 +112,29 @@ class FakeSirs:
             return 500, status("500", "Internal Server Error"), {}
         if self.mode == "429":
             return 429, status("429", "Too Many Requests"), {"Retry-After": self.retry_after}
-        refused = headers.get("X-pass") != PASSWORD or headers.get("X-rs-id") != CODE
+        rs_id = headers.get("X-rs-id", "")
+        refused = headers.get("X-pass") != PASSWORD or not rs_id.startswith("3274")
         if self.mode == "401" or refused:
             return 401, status("401", "X-rs-id atau X-pass salah."), {}
         if self.mode == "401-envelope":
             return 200, status("401", "X-rs-id atau X-pass salah."), {}
+        rows = self.rows.setdefault(rs_id, {})
         if method == "GET":
-            return 200, {"fasyankes": list(self.rows.values())}, {}
+            return 200, {"fasyankes": list(rows.values())}, {}
         if method == "POST":
-            id_t_tt = str(len(self.rows) + 1)
-            self.rows[id_t_tt] = body | {"id_t_tt": id_t_tt}
+            id_t_tt = f"{rs_id}-{len(rows) + 1}"
+            rows[id_t_tt] = body | {"id_t_tt": id_t_tt}
         elif method == "PUT":
-            self.rows[body["id_t_tt"]] |= body
+            rows[body["id_t_tt"]] |= body
         elif method == "DELETE":
-            self.rows.pop(body["id_t_tt"], None)
+            rows.pop(body["id_t_tt"], None)
         return 200, status("200", "Data telah disimpan."), {}
 
     def writes(self) -> list[tuple[float, str, dict[str, Any]]]:
         return [r for r in self.requests if r[1] != "GET"]
 
-    def free_beds(self) -> int | None:
-        rows = list(self.rows.values())
+    def free_beds(self, rs_id: str = CODE) -> int | None:
+        rows = list(self.rows.get(rs_id, {}).values())
         return int(rows[0]["jumlah"]) - int(rows[0]["terpakai"]) if rows else None
 
 
@@ -355,7 +359,40 @@ async def test_workers_of_several_instances_send_one_at_a_time(
         await until(lambda: fake.free_beds() == 20, "the registry shows the last report")
         await hospital.until("current")
     assert fake.most_in_flight == 1
-    assert len(fake.rows) == 1  # one row, updated: never added twice
+    assert len(fake.rows[CODE]) == 1  # one row, updated: never added twice
+
+
+async def test_a_slow_hospital_holds_up_only_its_own_sends(
+    fake: FakeSirs, settings: Settings, factory: Factory
+) -> None:
+    slow, quick = CODE, "3274012"
+    fake.slow_for = {slow}
+    admin = await factory.key("admin")
+    keys = {}
+    for code in (slow, quick):
+        await factory.hospital(code)
+        keys[code] = await factory.key(hospital_code=code)
+    configured = relayed(settings, fake, relay_timeout_seconds=5.0)
+    async with AsyncTestClient(app=create_app(configured)) as client:
+        for code in (slow, quick):
+            response = await client.put(
+                f"/api/v1/admin/hospitals/{code}/relay/sirs",
+                json={"rs_id": code, "password": PASSWORD},
+                headers=bearer(admin),
+            )
+            assert response.status_code == 200, response.text
+        for available in (1, 2, 3):
+            for code in (slow, quick):
+                response = await client.post(
+                    f"/api/v1/hospitals/{code}/occupancy",
+                    json=report(ward("MAWAR", "KL3", 20, available), minutes_ago=0),
+                    headers=bearer(keys[code]),
+                )
+                assert response.status_code == 200, response.text
+            await asyncio.sleep(0.3)
+        # Each request of the slow one takes 3 s: it has not got its first list yet.
+        await until(lambda: fake.free_beds(quick) == 3, "the quick hospital's last report", 2.5)
+        assert fake.free_beds(slow) is None
 
 
 async def test_a_registry_that_is_down_is_caught_up_when_it_returns(start: Any) -> None:

@@ -45,7 +45,8 @@ cycle_failures = Counter(
     "Relay cycles that failed as a whole (no relay was sent in them).",
 )
 
-_BATCH = 20
+# Sends one worker runs at once (each holds no database connection while it waits).
+_CONCURRENT = 20
 # A whole send (a list and one write per changed ward) may take this many request timeouts.
 _SEND_TIMEOUTS = 6
 _LAG_SAMPLE_SECONDS = 2.0
@@ -93,45 +94,69 @@ class RelayWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """The worker's background task; returns at once when no relay is switched on."""
+        """The worker's background task; returns at once when no relay is switched on.
+
+        Sends run side by side, up to _CONCURRENT at once, each on its own: a slow registry
+        holds up only its own sends, never those to the other registry or of other
+        hospitals."""
         if not self.urls:
             return
         timeout = httpx.Timeout(self.settings.relay_timeout_seconds)
+        sending: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
-            loop = asyncio.get_running_loop()
-            next_sample = 0.0
-            while True:
-                self._wake.clear()
-                claimed: list[Claim] = []
-                try:
-                    claimed = await relays.claim(
-                        self.pool, self.queries, list(self.urls), _BATCH, self.lease
-                    )
-                    results = await asyncio.gather(
-                        *(self.send(http, c) for c in claimed), return_exceptions=True
-                    )
-                    # A send that failed unexpectedly keeps its lease: it is tried again when
-                    # the lease runs out.
-                    for claim, result in zip(claimed, results, strict=True):
-                        if isinstance(result, Exception):
-                            cycle_failures.inc()
-                            log.error(
-                                "relay send failed unexpectedly",
-                                hospital_code=claim.hospital_code,
-                                registry=claim.registry,
-                                exc_info=result,
-                            )
-                    if loop.time() >= next_sample:
-                        next_sample = loop.time() + _LAG_SAMPLE_SECONDS
-                        await self.sample_lag()
-                # The loop must outlive any one failure (PostgreSQL away, a bug in one
-                # registry's answer) and say so: a silent failure here stops every relay.
-                except Exception as exc:
-                    cycle_failures.inc()
-                    log.error("relay cycle failed", error=type(exc).__name__, exc_info=exc)
-                if len(claimed) < _BATCH:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll)
+            try:
+                await self._loop(http, sending)
+            finally:
+                for task in sending:
+                    task.cancel()
+                await asyncio.gather(*sending, return_exceptions=True)
+
+    async def _loop(self, http: httpx.AsyncClient, sending: set[asyncio.Task[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        next_sample = 0.0
+        while True:
+            self._wake.clear()
+            try:
+                room = _CONCURRENT - len(sending)
+                claimed = (
+                    await relays.claim(self.pool, self.queries, list(self.urls), room, self.lease)
+                    if room > 0
+                    else []
+                )
+                for claim in claimed:
+                    task = asyncio.create_task(self._send_logged(http, claim))
+                    sending.add(task)
+                    task.add_done_callback(self._sent)
+                    task.add_done_callback(sending.discard)
+                if loop.time() >= next_sample:
+                    next_sample = loop.time() + _LAG_SAMPLE_SECONDS
+                    await self.sample_lag()
+            # The loop must outlive any one failure (PostgreSQL away, say) and say so: a
+            # silent failure here stops every relay.
+            except Exception as exc:
+                cycle_failures.inc()
+                log.error("relay cycle failed", error=type(exc).__name__, exc_info=exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    def _sent(self, _: asyncio.Task[None]) -> None:
+        """A send's slot is free: claim again at once."""
+        self._wake.set()
+
+    async def _send_logged(self, http: httpx.AsyncClient, claim: Claim) -> None:
+        try:
+            await self.send(http, claim)
+        # A send that failed in an unforeseen way (a bug in reading a registry's answer)
+        # keeps its lease, and is tried again when the lease runs out; it must not end
+        # silently.
+        except Exception as exc:
+            cycle_failures.inc()
+            log.error(
+                "relay send failed unexpectedly",
+                hospital_code=claim.hospital_code,
+                registry=claim.registry,
+                exc_info=exc,
+            )
 
     async def sample_lag(self) -> None:
         async with self.pool.acquire() as conn:
