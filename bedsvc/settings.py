@@ -296,6 +296,12 @@ class Settings(BaseSettings):
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
 
+    @field_validator("relay_sirs_url", "relay_aplicares_url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: Any) -> Any:
+        """An empty value switches a relay off, as leaving it unset does."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @model_validator(mode="after")
     def _check_webhooks(self) -> Settings:
         schemes = ("http://", "https://") if self.alert_webhook_allow_http else ("https://",)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from bedsvc.relay.aplicares import rooms_of
+from bedsvc.relay.registries import base_urls
 from bedsvc.relay.sirs import Row, room_key, rows_of
 from bedsvc.services import BedClass
+from bedsvc.settings import Settings
 from bedsvc.store.relays import RelayWard
 
 
@@ -82,3 +87,13 @@ def test_aplicares_rooms_use_the_class_code_and_split_by_sex() -> None:
     room = rooms["MAWAR"]
     assert (room.kodekelas, room.kapasitas, room.tersedia) == ("KL3", 10, 4)
     assert (room.tersediapria, room.tersediawanita) == (1, 2)
+
+
+def test_an_empty_registry_url_switches_the_relay_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEDSVC_RELAY_SIRS_URL", "")
+    monkeypatch.setenv("BEDSVC_RELAY_APLICARES_URL", "https://aplicares.example/aplicaresws/rest/")
+    settings = Settings()
+    assert base_urls(settings) == {"aplicares": "https://aplicares.example/aplicaresws/rest"}
+    monkeypatch.setenv("BEDSVC_RELAY_SIRS_URL", "sirs.example/fo")
+    with pytest.raises(ValidationError, match="relay_sirs_url"):
+        Settings()
