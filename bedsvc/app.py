@@ -47,6 +47,12 @@ from bedsvc.public.routes import PublicController
 from bedsvc.public.service import PublicService
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
+from bedsvc.relay.routes import (
+    HospitalRelayController,
+    RelayAdminController,
+    RelayMonitorController,
+)
+from bedsvc.relay.worker import RelayWorker
 from bedsvc.runtime.logs import configure_logging
 from bedsvc.runtime.shutdown import on_stop_signal
 from bedsvc.runtime.tasks import cancel
@@ -152,6 +158,12 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         notifications = asyncio.create_task(
             run_notifications(services.pool, services.queries, settings, app.state.vapid_key)
         )
+        relay = RelayWorker(
+            services.pool, services.queries, settings, services.bed_classes, services.secret_box
+        )
+        if relay.urls:
+            services.feed.add_listener(relay)
+        relaying = asyncio.create_task(relay.run())
         await check_readiness(services.health, services.pool, services.queries, services.redis)
         readiness = asyncio.create_task(
             run_readiness(
@@ -195,6 +207,7 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             await cancel(readiness)
             await cancel(alerts)
             await cancel(notifications)
+            await cancel(relaying)
             await cancel(reconciler)
             await cancel(metrics)
             await services.redis.aclose()
@@ -226,6 +239,9 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             OccupancyCsvController,
             UsersController,
             NotificationsController,
+            RelayAdminController,
+            RelayMonitorController,
+            HospitalRelayController,
             *web_handlers(settings),
             LiveEventsController,
             live_endpoints,

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AlertRule = Literal["class_exhausted", "hospital_stale", "hospital_stale_escalated"]
+AlertRule = Literal[
+    "class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"
+]
 
 
 def _comma_separated(value: Any) -> Any:
@@ -139,7 +141,7 @@ class Settings(BaseSettings):
         description="Time zone that history buckets of a day or more start at midnight of.",
     )
     alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
-        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated"],
+        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"],
         description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
     )
     alert_bed_classes: Annotated[list[str], NoDecode] = Field(
@@ -475,6 +477,47 @@ class Settings(BaseSettings):
         description="Time zone (WIB 7, WITA 8, WIT 9) of the times the bridges report back "
         "(`lastupdate`, `tglupdate`).",
     )
+    relay_sirs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Kemenkes SIRS Online base URL, the part before /Fasyankes (e.g. "
+        "https://sirs.kemkes.go.id/fo/index.php): hospitals with SIRS credentials set are "
+        "relayed there. Unset: the SIRS Online relay is off.",
+    )
+    relay_aplicares_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="BPJS Aplicares base URL, the part before /bed/... (e.g. "
+        "https://new-api.bpjs-kesehatan.go.id/aplicaresws/rest): hospitals with Aplicares "
+        "credentials set are relayed there. Unset: the Aplicares relay is off.",
+    )
+    relay_min_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="At most one send per hospital and registry this often, carrying the "
+        "hospital's latest state.",
+    )
+    relay_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the relay waits for one answer of a registry before it counts "
+        "the send as failed and retries later.",
+    )
+    relay_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wait before the first retry of a failed relay send; doubles per failure "
+        "(with jitter) up to BEDSVC_RELAY_BACKOFF_MAX_SECONDS, or what Retry-After asks.",
+    )
+    relay_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between retries of a failed relay send."
+    )
+    relay_alert_after_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A relay failing this long fires the relay_failing alert (a refused "
+        "credential fires it at once).",
+    )
 
     @field_validator(
         "alert_rules",
@@ -489,6 +532,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
+
+    @field_validator("relay_sirs_url", "relay_aplicares_url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: Any) -> Any:
+        """An empty value switches a relay off, as leaving it unset does."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_webhooks(self) -> Settings:

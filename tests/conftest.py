@@ -13,7 +13,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -23,15 +22,9 @@ from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from tests.support.factory import Factory
-from tests.support.servers import RedisProcess, with_database
+from tests.support.servers import RedisProcess, empty_state, with_database
 
-pytest_plugins = ["tests.support.live"]
-
-TABLES = (
-    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions, "
-    "reminder_deliveries, stale_lapses, alert_conditions"
-)
+pytest_plugins = ["tests.support.live", "tests.support.relay"]
 
 
 @pytest.fixture(scope="session")
@@ -87,22 +80,6 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
         log_json=False,
         log_level="WARNING",
     )
-
-
-async def empty_state(settings: Settings) -> None:
-    """Empty tables and no Redis key of this session's prefix."""
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
-    client = aioredis.Redis.from_url(str(settings.redis_url))
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

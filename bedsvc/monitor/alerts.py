@@ -31,6 +31,7 @@ from prometheus_client import Counter
 from bedsvc.local_time import local_time
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
 from bedsvc.ops.health import Health
+from bedsvc.relay.alerting import relay_failures
 from bedsvc.reminders import outbox as reminders
 from bedsvc.reminders.message import duration, entry_page_url
 from bedsvc.secret_box import SecretBox, load_secret_box
@@ -129,6 +130,8 @@ async def current_conditions(
                     hospital_webhook=row["alert_webhook_url"],
                 )
             )
+    if "relay_failing" in settings.alert_rules:
+        conditions += await failing_relays(conn, queries, settings)
     if "hospital_stale_escalated" in settings.alert_rules:
         lapses = await escalated_lapses(conn, queries)
         conditions.extend(_escalated(lapse, settings) for lapse in lapses)
@@ -153,6 +156,19 @@ def _escalated(lapse: EscalatedLapse, settings: Settings) -> Condition:
         region_code=lapse.region_code,
         hospital_code=lapse.code,
     )
+
+
+async def failing_relays(conn: Conn, queries: Queries, settings: Settings) -> list[Condition]:
+    return [
+        Condition(
+            rule="relay_failing",
+            subject=failure.subject,
+            message=failure.message,
+            region_code=failure.region_code,
+            hospital_code=failure.hospital_code,
+        )
+        for failure in await relay_failures(conn, queries, settings)
+    ]
 
 
 async def evaluate(

@@ -103,6 +103,19 @@ class _FastResponsesCollector(Collector):
 
 REGISTRY.register(_FastResponsesCollector())
 
+RELAY_SENDS = Counter(
+    "bedsvc_relay_sends_total",
+    "Sends of a hospital's state to a national registry, by registry and outcome (sent, or "
+    "the kind of failure).",
+    ["registry", "outcome"],
+)
+RELAY_LAG_SECONDS = Gauge(
+    "bedsvc_relay_lag_seconds",
+    "How long the oldest change not yet relayed to the registry has waited (0: all sent).",
+    ["registry"],
+    multiprocess_mode="livemax",
+)
+
 # The collector's counts are per process. Under several workers the sampler moves them into
 # this counter, which (outside the default registry, so not clashing with that collector)
 # still writes to the multiprocess folder a scrape reads.
@@ -224,6 +237,14 @@ def observe_fanout(seconds: float) -> None:
     FANOUT_SECONDS.observe(seconds)
 
 
+def record_relay_send(registry: str, outcome: str) -> None:
+    RELAY_SENDS.labels(registry=registry, outcome=outcome).inc()
+
+
+def record_relay_lag(registry: str, seconds: float) -> None:
+    RELAY_LAG_SECONDS.labels(registry=registry).set(seconds)
+
+
 def record_live_connections(count: int) -> None:
     """For live processes without a sampler of their own (the workers sample their hub)."""
     LIVE_CONNECTIONS.set(count)
@@ -236,6 +257,8 @@ __all__ = [
     "record_database_error",
     "record_live_connections",
     "record_redis_error",
+    "record_relay_lag",
+    "record_relay_send",
     "record_reminder",
     "worker_stopped",
 ]

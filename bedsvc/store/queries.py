@@ -379,6 +379,80 @@ class Queries(Protocol):
 
     def bpjs_partner_codes_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
 
+    async def set_relay_credential(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        login: object,
+        secret_enc: object,
+    ) -> Any: ...
+
+    async def clear_relay_credential(
+        self, conn: Conn, *, hospital_code: object, registry: object
+    ) -> Any: ...
+
+    def claim_relays(
+        self, conn: Conn, *, registries: object, batch: object, lease: object
+    ) -> AsyncIterator[Record]: ...
+
+    def claim_relays_cursor(
+        self, conn: Conn, *, registries: object, batch: object, lease: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def relay_hospital(self, conn: Conn, *, hospital_code: object) -> Record | None: ...
+
+    async def relay_sent(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        credential_set_at: object,
+        version: object,
+        state_at: object,
+        min_stamp: object,
+        min_interval: object,
+        sent_keys: object,
+    ) -> Any: ...
+
+    async def relay_failed(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        credential_set_at: object,
+        error: object,
+        detail: object,
+        retry_in: object,
+        refused: object,
+        min_stamp: object,
+    ) -> Any: ...
+
+    def relay_status(self, conn: Conn, *, hospital_code: object) -> AsyncIterator[Record]: ...
+
+    def relay_status_cursor(
+        self, conn: Conn, *, hospital_code: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def relay_lag(self, conn: Conn, *, registries: object) -> AsyncIterator[Record]: ...
+
+    def relay_lag_cursor(
+        self, conn: Conn, *, registries: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def failing_relays(
+        self, conn: Conn, *, registries: object, older_than: object
+    ) -> AsyncIterator[Record]: ...
+
+    def failing_relays_cursor(
+        self, conn: Conn, *, registries: object, older_than: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def relay_recovered(self, conn: Conn, *, registry: object) -> Any: ...
+
     async def set_reminder_contacts(
         self, conn: Conn, *, code: object, emails: object, chat_ids: object
     ) -> Any: ...

@@ -28,7 +28,12 @@ def test_defaults_without_environment(environment: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.database_url is None
     assert settings.stale_after_seconds == 1800
-    assert settings.alert_rules == ["class_exhausted", "hospital_stale", "hospital_stale_escalated"]
+    assert settings.alert_rules == [
+        "class_exhausted",
+        "hospital_stale",
+        "hospital_stale_escalated",
+        "relay_failing",
+    ]
     assert settings.aplicares_max_skew_seconds == 60
     assert settings.alert_webhook_allow_http is False
 

@@ -9,6 +9,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+import redis.asyncio as aioredis
+
+from bedsvc.settings import Settings
+
 
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
@@ -61,3 +66,26 @@ class RedisProcess:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+TABLES = (
+    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
+    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions, "
+    "reminder_deliveries, stale_lapses, alert_conditions, relay_targets"
+)
+
+
+async def empty_state(settings: Settings) -> None:
+    """Empty tables and no Redis key of this session's prefix."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(str(settings.redis_url))
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -183,6 +183,33 @@
     }
     state.wards = new Map(result.data.wards.map((w) => [w.ward_code, w]));
     renderWards();
+    watchRelay(result.data.version);
+  }
+
+  // ---- relay to SIRS Online and Aplicares --------------------------------------------------
+
+  const RELAY_POLL_MS = 2000;
+  const RELAY_WATCH_MS = 120000;
+  let relayWatch = null;
+
+  /* Whether the last save reached both registries: polled until every relay that is on has
+   * sent `version` (or failed), for two minutes at most. */
+  async function watchRelay(version) {
+    clearTimeout(relayWatch);
+    const until = Date.now() + RELAY_WATCH_MS;
+    const poll = async () => {
+      const result = await safeCall("GET", `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}/relay`);
+      if (!result.ok) return;
+      const relays = result.data.relays.filter((relay) => relay.state !== "off");
+      const node = $("relay-status");
+      node.hidden = !relays.length;
+      node.replaceChildren(...relays.map((relay) => el("span", {
+        class: `relay relay-${relay.state}`, "data-registry": relay.registry, text: window.BedsvcRelay.describe(relay),
+      })));
+      const settled = relays.every((relay) => relay.state === "failing" || (relay.sent_version || 0) >= version);
+      if (!settled && Date.now() < until) relayWatch = setTimeout(poll, RELAY_POLL_MS);
+    };
+    await poll();
   }
 
   function className(code) {
@@ -404,6 +431,7 @@
       wardMessage(code, "Tidak disimpan: sudah ada laporan yang lebih baru. Angka terbaru dimuat ulang.", "error");
     }
     markSaved(new Date());
+    watchRelay(result.data.version);
     const stale = result.data.stale.length;
     showMessage(messageNode, stale ? `${result.data.applied.length} ruang tersimpan, ${stale} tidak.` : `${result.data.applied.length} ruang tersimpan.`, stale ? "error" : "ok");
     if (stale) setTimeout(loadWards, 1500);
