@@ -355,6 +355,7 @@ async def test_openapi_documents_the_monitor_routes(client: Client) -> None:
         f"{MONITOR}/export/edxl-have.xml",
         f"{MONITOR}/export/fhir-measurereport.json",
         f"{MONITOR}/history",
+        f"{MONITOR}/relay",
         f"{MONITOR}/stale",
         f"{MONITOR}/summary",
     ]
