@@ -82,6 +82,9 @@ class LiveHub:
         # The global version at which each hospital last changed, since `horizon` (the start
         # or the last reload): what a resuming client lacks can be told from it.
         self.changed_at: dict[str, int] = {}
+        # Each hospital's region as the groups last saw it: a change concerns the groups of
+        # its region before and after, and the unfiltered ones, not every region's group.
+        self.region_of: dict[str, str] = {}
         self.horizon = 0
         self.version = 0  # of the last tick: what in-step subscribers hold
         self._reload = False
@@ -90,6 +93,7 @@ class LiveHub:
 
     def start(self) -> None:
         self.horizon = self.version = self.feed.version
+        self._remember_regions()
         self.feed.add_listener(self)
         self.ticker.start()
 
@@ -195,6 +199,7 @@ class LiveHub:
             self.dirty.clear()
             for group in self.groups.values():
                 group.load(self.feed.hospitals)
+            self._remember_regions()
             for subscriber in self.subscribers:
                 subscriber.resync()
                 self.behind[subscriber] = None
@@ -202,12 +207,37 @@ class LiveHub:
         self.dirty = set()
         self.version = version
         if codes:
+            by_region = self._by_region(codes)
             for group in tuple(self.groups.values()):
-                changed = group.apply(codes)
+                region = group.key[0]
+                concerned = codes if region is None else by_region.get(region)
+                if not concerned:
+                    continue
+                changed = group.apply(concerned)
                 if changed:
                     frame = changes_frame(version, changed)
                     self._fan_out(group, frame, [code for code, _ in changed], clock)
         return self._catch_up(clock)
+
+    def _remember_regions(self) -> None:
+        self.region_of = {code: state.region_code for code, state in self.feed.hospitals.items()}
+
+    def _by_region(self, codes: list[str]) -> dict[str, list[str]]:
+        """The changed hospitals (in order) by each region they were or are in."""
+        by_region: dict[str, list[str]] = {}
+        hospitals, region_of = self.feed.hospitals, self.region_of
+        for code in codes:
+            before = region_of.get(code)
+            state = hospitals.get(code)
+            now = None if state is None else state.region_code
+            if now is None:
+                region_of.pop(code, None)
+            else:
+                region_of[code] = now
+                by_region.setdefault(now, []).append(code)
+            if before is not None and before != now:
+                by_region.setdefault(before, []).append(code)
+        return by_region
 
     def _fan_out(
         self, group: FilterGroup[Subscriber], frame: Frame, codes: list[str], clock: float
