@@ -305,6 +305,14 @@ class Settings(BaseSettings):
         description="Live WebSocket processes `bedsvc serve` starts (`--live-workers` "
         "overrides); `0` serves SSE and polling only.",
     )
+    live_cpu_affinity: bool = Field(
+        default=True,
+        description=(
+            "When `bedsvc serve` may use two cores or more, run the live processes on cores of "
+            "their own and the HTTP workers on the others, so that a fan-out never waits behind "
+            "a push or a read; false lets the kernel place every process."
+        ),
+    )
     live_port: int | None = Field(
         default=None,
         ge=1,

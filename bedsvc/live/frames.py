@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import msgspec
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
 
 from bedsvc.public.encoded import View
 
@@ -17,14 +19,16 @@ _encoder = msgspec.json.Encoder()
 
 
 class Frame:
-    """One message, encoded once; the event-stream form is made on first demand."""
+    """One message, encoded once; its event-stream and WebSocket forms are made on first
+    demand, once for every subscriber of the group."""
 
-    __slots__ = ("_event", "payload", "version")
+    __slots__ = ("_event", "_websocket", "payload", "version")
 
     def __init__(self, version: int, payload: bytes) -> None:
         self.version = version
         self.payload = payload
         self._event: bytes | None = None
+        self._websocket: bytes | None = None
 
     @property
     def event(self) -> bytes:
@@ -32,6 +36,15 @@ class Frame:
         if self._event is None:
             self._event = b"id: %d\ndata: %b\n\n" % (self.version, self.payload)
         return self._event
+
+    @property
+    def websocket(self) -> bytes:
+        """As one WebSocket text frame from a server: unmasked, without extensions (the live
+        processes negotiate none), so the same bytes for every connection."""
+        if self._websocket is None:
+            wire = WireFrame(Opcode.TEXT, self.payload)
+            self._websocket = wire.serialize(mask=False, extensions=[])
+        return self._websocket
 
 
 def _versions(views: Iterable[tuple[str, View]]) -> bytes:

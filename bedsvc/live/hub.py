@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol
 
 import structlog
@@ -82,6 +82,11 @@ class LiveHub:
         # The global version at which each hospital last changed, since `horizon` (the start
         # or the last reload): what a resuming client lacks can be told from it.
         self.changed_at: dict[str, int] = {}
+        # Each hospital's region as the groups last saw it, and each region's hospitals: a
+        # change concerns the groups of its region before and after and the unfiltered ones,
+        # and a region's new group loads its region's hospitals, not the whole country.
+        self.region_of: dict[str, str] = {}
+        self.in_region: dict[str, set[str]] = {}
         self.horizon = 0
         self.version = 0  # of the last tick: what in-step subscribers hold
         self._reload = False
@@ -90,6 +95,7 @@ class LiveHub:
 
     def start(self) -> None:
         self.horizon = self.version = self.feed.version
+        self._remember_regions()
         self.feed.add_listener(self)
         self.ticker.start()
 
@@ -119,7 +125,7 @@ class LiveHub:
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = FilterGroup[Subscriber](key, self.source)
-            group.load(self.feed.hospitals)
+            group.load(self._hospitals_in(key[0]))
         return group
 
     def join(self, subscriber: Subscriber) -> None:
@@ -193,8 +199,9 @@ class LiveHub:
         if self._reload:
             self._reload = False
             self.dirty.clear()
+            self._remember_regions()
             for group in self.groups.values():
-                group.load(self.feed.hospitals)
+                group.load(self._hospitals_in(group.key[0]))
             for subscriber in self.subscribers:
                 subscriber.resync()
                 self.behind[subscriber] = None
@@ -202,12 +209,50 @@ class LiveHub:
         self.dirty = set()
         self.version = version
         if codes:
+            by_region = self._by_region(codes)
             for group in tuple(self.groups.values()):
-                changed = group.apply(codes)
+                region = group.key[0]
+                concerned = codes if region is None else by_region.get(region)
+                if not concerned:
+                    continue
+                changed = group.apply(concerned)
                 if changed:
                     frame = changes_frame(version, changed)
                     self._fan_out(group, frame, [code for code, _ in changed], clock)
         return self._catch_up(clock)
+
+    def _remember_regions(self) -> None:
+        self.region_of = {code: state.region_code for code, state in self.feed.hospitals.items()}
+        self.in_region = {}
+        for code, region in self.region_of.items():
+            self.in_region.setdefault(region, set()).add(code)
+
+    def _hospitals_in(self, region: str | None) -> Iterable[str]:
+        if region is None:
+            return self.feed.hospitals
+        return self.in_region.get(region, ())
+
+    def _by_region(self, codes: list[str]) -> dict[str, list[str]]:
+        """The changed hospitals (in order) by each region they were or are in."""
+        by_region: dict[str, list[str]] = {}
+        hospitals, region_of, in_region = self.feed.hospitals, self.region_of, self.in_region
+        for code in codes:
+            before = region_of.get(code)
+            state = hospitals.get(code)
+            now = None if state is None else state.region_code
+            if now is not None:
+                by_region.setdefault(now, []).append(code)
+            if before == now:
+                continue
+            if before is not None:
+                by_region.setdefault(before, []).append(code)
+                in_region[before].discard(code)
+            if now is None:
+                del region_of[code]
+            else:
+                region_of[code] = now
+                in_region.setdefault(now, set()).add(code)
+        return by_region
 
     def _fan_out(
         self, group: FilterGroup[Subscriber], frame: Frame, codes: list[str], clock: float

@@ -10,6 +10,7 @@ the frames splice) and the hub.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -98,6 +99,14 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
     return live
 
 
+def settle_heap() -> None:
+    """Takes what start-up built (modules, every hospital's state and encoded views) out of the
+    cyclic garbage collector's work: it lives as long as the process, yet every full
+    collection would walk it again, during a fan-out as well (docs/performance.md, live)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_live(settings: Settings, host: str, port: int) -> None:
     """Serves until SIGTERM or SIGINT, or until the process that started this one is gone."""
     stop = asyncio.Event()
@@ -105,6 +114,7 @@ async def run_live(settings: Settings, host: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     live = await start_live(settings, host, port)
+    settle_heap()
     parent = os.getppid()
     try:
         while not stop.is_set():

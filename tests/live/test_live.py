@@ -192,6 +192,30 @@ async def test_filters_send_only_matching_hospitals_and_say_when_one_leaves(
         assert await nothing_arrives(icu_here)
 
 
+async def test_a_hospital_that_moves_region_leaves_one_regions_stream_for_the_others(
+    start_server: StartServer, factory: Factory
+) -> None:
+    server = await start_server()
+    moving = await factory.hospital("3274011", region="3274")
+    staying = await factory.hospital("3209011", region="3209")
+    await push(server, moving, await factory.key(hospital_code=moving), ward("ICU", "ICU", 6, 1))
+    await push(server, staying, await factory.key(hospital_code=staying), ward("ICU", "ICU", 4, 2))
+
+    async with (
+        connect(f"{server.ws}?region=3274") as here,
+        connect(f"{server.ws}?region=3209") as there,
+    ):
+        assert list(hospitals_of(await receive(here))) == [moving]
+        assert list(hospitals_of(await receive(there))) == [staying]
+
+        await factory.hospital(moving, region="3209")
+        left, joined = await receive(here), await receive(there)
+        assert (left["hospitals"], left["removed"]) == ([], [moving])
+        assert (list(hospitals_of(joined)), joined["removed"]) == ([moving], [])
+        public = hospitals_of(await listing(server, "?region=3209"))
+        assert joined["hospitals"] == [public[moving]]
+
+
 async def test_stale_flags_follow_the_clock_without_a_change(
     start_server: StartServer, factory: Factory
 ) -> None:

@@ -174,3 +174,31 @@ async def test_live_workers_share_one_port_and_all_follow_the_changes(
         assert len(live_processes(server.process.pid)) == 2
     finally:
         server.stop()
+
+
+def children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to split")
+async def test_the_live_process_runs_on_a_core_the_http_workers_do_not_use(
+    settings: Settings, clean: None
+) -> None:
+    server = ServerProcess(settings)
+    try:
+        await server.ready()
+        [live] = live_processes(server.process.pid)
+        workers = [pid for pid in children(server.process.pid) if pid != live]
+        assert workers, "no HTTP worker found"
+        live_cores = os.sched_getaffinity(live)
+        assert live_cores == {max(os.sched_getaffinity(0))}
+        for worker in [server.process.pid, *workers]:
+            assert os.sched_getaffinity(worker).isdisjoint(live_cores)
+    finally:
+        server.stop()
