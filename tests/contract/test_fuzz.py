@@ -1,0 +1,169 @@
+"""Schemathesis against the app's own OpenAPI document, on real PostgreSQL and Redis.
+
+Every route is called with the credentials it takes (admin, monitor and hospital keys, the
+Aplicares signature, the SIRS login), with data that fits the schema and data that does not.
+No answer may be a 5xx, and every answer's status, content type, headers and body must be the
+ones the document gives for that route: a client generated from it must understand them all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from litestar import Litestar
+from schemathesis import GenerationMode, checks
+from schemathesis.python.asgi import shutdown_lifespans
+
+from bedsvc.app import create_app
+from bedsvc.bridges.credentials import (
+    AplicaresCredential,
+    SirsCredential,
+    issue_aplicares,
+    issue_sirs,
+)
+from bedsvc.services import Services
+from bedsvc.settings import Settings
+from tests.support import Factory, bearer
+
+HOSPITAL = "3274011"
+PPK = "0122R001"
+# Generated cases per operation and generation mode; operations without parameters give one.
+EXAMPLES = 120
+MIN_REQUESTS = 3000
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+]
+# The path parameters of the pushing routes: the positive cases go to the hospital the credentials
+# are for, so that they reach the handlers; the negative cases try any code.
+OWN_HOSPITAL = {"hospital_code": HOSPITAL, "kodeppk": PPK}
+
+
+class Credentials:
+    """What each route authenticates with, as the client of that route would send it."""
+
+    def __init__(
+        self,
+        admin: str,
+        monitor: str,
+        hospital: str,
+        aplicares: AplicaresCredential,
+        sirs: SirsCredential,
+    ) -> None:
+        self.admin = admin
+        self.monitor = monitor
+        self.hospital = hospital
+        self.aplicares = aplicares
+        self.sirs = sirs
+
+    def aplicares_headers(self) -> dict[str, str]:
+        stamp = str(int(time.time()))
+        message = f"{self.aplicares.cons_id}&{stamp}".encode()
+        secret = self.aplicares.secret.encode()
+        digest = hmac.new(secret, message, hashlib.sha256).digest()
+        return {
+            "X-cons-id": self.aplicares.cons_id,
+            "X-timestamp": stamp,
+            "X-signature": base64.b64encode(digest).decode(),
+        }
+
+    def for_path(self, path: str) -> dict[str, str]:
+        if path.startswith("/api/v1/admin/"):
+            return bearer(self.admin)
+        if path.startswith("/api/v1/monitor/"):
+            return bearer(self.monitor)
+        if path.startswith("/api/v1/hospitals/") and path.count("/") > 4:
+            return bearer(self.hospital)
+        if path.startswith("/aplicaresws/"):
+            return self.aplicares_headers()
+        if path.startswith("/sirs/"):
+            return {
+                "X-rs-id": self.sirs.rs_id,
+                "X-pass": self.sirs.password,
+                "X-Timestamp": str(int(time.time())),
+            }
+        return {}
+
+
+@pytest.fixture
+async def credentials(factory: Factory, services: Services) -> Credentials:
+    await factory.hospital(HOSPITAL, bpjs_ppk_code=PPK)
+    await factory.hospital("3274022")
+    return Credentials(
+        admin=await factory.key("admin"),
+        monitor=await factory.key("monitor"),
+        hospital=await factory.key("hospital", HOSPITAL),
+        aplicares=await issue_aplicares(
+            services.pool, services.queries, services.secret_box, HOSPITAL
+        ),
+        sirs=await issue_sirs(services.pool, services.queries, services.secret_box, HOSPITAL),
+    )
+
+
+@pytest.fixture
+def fuzzed_app(settings: Settings, credentials: Credentials) -> Iterator[Litestar]:
+    # The rate limit is tested elsewhere; here it would turn most cases into 429s.
+    app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 1_000_000}))
+    try:
+        yield app
+    finally:
+        shutdown_lifespans()  # the lifespan schemathesis started for the app
+
+
+def test_every_response_is_documented(fuzzed_app: Litestar, credentials: Credentials) -> None:
+    # An event stream never ends: its first event is enough to check the answer.
+    config = schemathesis.Config.from_dict({"max-stream-events": 1})
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app, config=config)
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            fixed = OWN_HOSPITAL if mode is GenerationMode.POSITIVE else {}
+            path_parameters = {
+                name: value for name, value in fixed.items() if f"{{{name}}}" in operation.path
+            }
+            strategy = operation.as_strategy(
+                generation_mode=mode, path_parameters=path_parameters or None
+            )
+
+            @given(case=strategy)
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                suppress_health_check=list(HealthCheck),
+            )
+            def call(case: schemathesis.Case) -> None:
+                headers = credentials.for_path(case.formatted_path)
+                response = case.call(headers=headers)
+                statuses[response.status_code] += 1
+                case.validate_response(response, checks=CHECKS, headers=headers)
+
+            try:
+                call()
+            except Unsatisfiable:
+                # Nothing can be invalid about a route without constrained parameters.
+                assert mode is GenerationMode.NEGATIVE, operation.label
+            # One failing operation must not hide the others; schemathesis reports its
+            # failures as a BaseExceptionGroup.
+            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001
+                failures.append(f"{operation.label} ({mode.value}):\n{exc}")
+    requests = sum(statuses.values())
+    assert not failures, "\n\n".join(failures)
+    assert not [status for status in statuses if status >= 500], statuses
+    assert requests >= MIN_REQUESTS, f"only {requests} requests: {statuses}"
