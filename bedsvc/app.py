@@ -138,25 +138,17 @@ async def close_pool(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
-def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
-    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/shutdown.py)."""
-    fast_path = FastPath()
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await build_services(settings)
-        app.state.services = services
-        reconciler = asyncio.create_task(
-            services.sync.run_reconciler(settings.cache_reconcile_seconds)
-        )
-        alerts = asyncio.create_task(
+def start_background_loops(services: Services) -> list[asyncio.Task[None]]:
+    """The worker's own loops: cache reconciliation, alerts, readiness, sampled metrics."""
+    settings = services.settings
+    return [
+        asyncio.create_task(services.sync.run_reconciler(settings.cache_reconcile_seconds)),
+        asyncio.create_task(
             run_alerts(
                 services.pool, services.queries, settings, services.stale_after, services.health
             )
-        )
-        await check_readiness(services.health, services.pool, services.queries, services.redis)
-        readiness = asyncio.create_task(
+        ),
+        asyncio.create_task(
             run_readiness(
                 services.health,
                 services.pool,
@@ -164,7 +156,34 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
                 services.redis,
                 settings.readiness_interval_seconds,
             )
-        )
+        ),
+        asyncio.create_task(
+            sample_worker(
+                services.feed,
+                services.pool,
+                services.queries,
+                lambda: len(services.live.subscribers),
+                settings.live_max_connections,
+                METRICS_SAMPLE_SECONDS,
+            )
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings, *, stop_on_signal: bool = False, background_loops: bool = True
+) -> Litestar:
+    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
+    signals end the live streams at once (bedsvc/shutdown.py). Without `background_loops`
+    (tests that run those steps themselves) the worker starts none of its own loops."""
+    fast_path = FastPath()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        await check_readiness(services.health, services.pool, services.queries, services.redis)
+        loops = start_background_loops(services) if background_loops else []
         await services.feed.start()
         if settings.public_fast_path:
             fast_path.cache = services.public
@@ -176,16 +195,6 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             restore_signals = on_stop_signal(
                 lambda: ending.append(asyncio.create_task(services.live.stop()))
             )
-        metrics = asyncio.create_task(
-            sample_worker(
-                services.feed,
-                services.pool,
-                services.queries,
-                lambda: len(services.live.subscribers),
-                settings.live_max_connections,
-                METRICS_SAMPLE_SECONDS,
-            )
-        )
         log.info("worker started", version=services.feed.version)
         try:
             yield
@@ -195,10 +204,8 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             fast_path.cache = None
             await services.live.stop()
             await services.feed.stop()
-            await cancel(readiness)
-            await cancel(alerts)
-            await cancel(reconciler)
-            await cancel(metrics)
+            for loop in loops:
+                await cancel(loop)
             await services.redis.aclose()
             await close_pool(services.pool)
             if services.replica_pool is not services.pool:

@@ -127,6 +127,17 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 @pytest.fixture
+async def client_without_loops(
+    settings: Settings, clean: None
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app without its background loops (cache reconciliation, alerts, readiness, metrics
+    sampling), for a test that runs those steps itself: nothing races it for their work."""
+    app = create_app(settings, background_loops=False)
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
 async def services(settings: Settings, clean: None) -> AsyncIterator[Services]:
     """The service's resources on the test's own event loop (the test client runs the app on
     a loop of its own), as a second process of bedsvc would hold them."""
