@@ -79,6 +79,7 @@ def serve_bedsvc(settings: Settings) -> Iterator[str]:
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
         # The live processes' port, advertised by GET /api/v1/live (free, unlike port + 1).
         "BEDSVC_LIVE_PORT": str(free_port()),
     }

@@ -28,6 +28,9 @@ from tests.support.browser import (
     wait_until_ready,
 )
 
+# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("staff-pages")
+
 NURSE_PHONE = {"width": 360, "height": 740}
 TV = {"width": 1920, "height": 1080}
 HOSPITAL = "3274011"
@@ -319,6 +322,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
         "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
         "BEDSVC_LIVE_PORT": str(free_port()),
