@@ -37,10 +37,12 @@ from tests.support import Factory, bearer
 HOSPITAL = "3274011"
 PPK = "0122R001"
 # Generated cases per operation and generation mode; operations without parameters give one.
-EXAMPLES = 120
-MIN_REQUESTS = 3000
+# The whole run makes over 3,000 requests (the same every run: generation is derandomized).
+EXAMPLES = 80
+# Each shard's floor: so many requests per operation it was dealt, on average.
+MIN_REQUESTS_PER_OPERATION = 50
 # The operations are dealt out to this many tests, which pytest-xdist runs side by side.
-SHARDS = 4
+SHARDS = 8
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -172,6 +174,5 @@ def test_every_response_is_documented(
     requests = sum(statuses.values())
     assert not failures, "\n\n".join(failures)
     assert not [status for status in statuses if status >= 500], statuses
-    # Every shard its share of the whole run's minimum.
-    expected = MIN_REQUESTS * len(ours) // len(operations)
+    expected = MIN_REQUESTS_PER_OPERATION * len(ours)
     assert requests >= expected, f"only {requests} requests: {statuses}"

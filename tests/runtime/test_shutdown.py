@@ -22,9 +22,6 @@ from tests.support import Factory, bearer, report, waiting_on_a_lock, ward
 from tests.support.live import free_port
 from tests.support.serve import ServeProcess, server_env
 
-# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
-pytestmark = pytest.mark.xdist_group("shutdown")
-
 
 @pytest.fixture
 def server(settings: Settings, clean: None, tmp_path: Path) -> Iterator[ServeProcess]:

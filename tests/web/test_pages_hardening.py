@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from playwright.async_api import Browser, Request, expect
 
 from tests.support import Factory
 from tests.support.browser import PHONE, new_page, seed
-
-# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
-pytestmark = pytest.mark.xdist_group("pages-hardening")
 
 
 async def test_a_crafted_poll_interval_is_clamped(

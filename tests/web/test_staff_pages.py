@@ -28,9 +28,6 @@ from tests.support.browser import (
     wait_until_ready,
 )
 
-# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
-pytestmark = pytest.mark.xdist_group("staff-pages")
-
 NURSE_PHONE = {"width": 360, "height": 740}
 TV = {"width": 1920, "height": 1080}
 HOSPITAL = "3274011"
