@@ -130,9 +130,54 @@ async def close_pool(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
-def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
+def start_background_loops(
+    services: Services, relay: RelayWorker, vapid_key: VapidKey
+) -> list[asyncio.Task[None]]:
+    """The worker's own loops: cache reconciliation, alerts, notifications, relays,
+    readiness, sampled metrics."""
+    settings = services.settings
+    if relay.urls:
+        services.feed.add_listener(relay)
+    return [
+        asyncio.create_task(services.sync.run_reconciler(settings.cache_reconcile_seconds)),
+        asyncio.create_task(
+            run_alerts(
+                services.pool, services.queries, settings, services.stale_after, services.health
+            )
+        ),
+        asyncio.create_task(
+            run_notifications(services.pool, services.queries, settings, vapid_key)
+        ),
+        asyncio.create_task(relay.run()),
+        asyncio.create_task(
+            run_readiness(
+                services.health,
+                services.pool,
+                services.queries,
+                services.redis,
+                settings.readiness_interval_seconds,
+            )
+        ),
+        asyncio.create_task(
+            sample_worker(
+                lambda: services.feed.version,
+                services.pool,
+                services.queries,
+                lambda: len(services.live.subscribers),
+                settings.live_max_connections,
+                METRICS_SAMPLE_SECONDS,
+            )
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings, *, stop_on_signal: bool = False, background_loops: bool = True
+) -> Litestar:
     """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/runtime/shutdown.py)."""
+    signals end the live streams at once (bedsvc/runtime/shutdown.py). Without
+    `background_loops` (tests that run those steps themselves) the worker starts none of its
+    own loops."""
     fast_path = FastPath()
 
     @asynccontextmanager
@@ -146,33 +191,13 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
         app.state.live = services.live
         app.state.health = services.health
         app.state.rate_limits = services.rate_limits
-        reconciler = asyncio.create_task(
-            services.sync.run_reconciler(settings.cache_reconcile_seconds)
-        )
-        alerts = asyncio.create_task(
-            run_alerts(
-                services.pool, services.queries, settings, services.stale_after, services.health
-            )
-        )
         app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
-        notifications = asyncio.create_task(
-            run_notifications(services.pool, services.queries, settings, app.state.vapid_key)
-        )
         relay = RelayWorker(
             services.pool, services.queries, settings, services.bed_classes, services.secret_box
         )
-        if relay.urls:
-            services.feed.add_listener(relay)
-        relaying = asyncio.create_task(relay.run())
         await check_readiness(services.health, services.pool, services.queries, services.redis)
-        readiness = asyncio.create_task(
-            run_readiness(
-                services.health,
-                services.pool,
-                services.queries,
-                services.redis,
-                settings.readiness_interval_seconds,
-            )
+        loops = (
+            start_background_loops(services, relay, app.state.vapid_key) if background_loops else []
         )
         await services.feed.start()
         if settings.public_fast_path:
@@ -185,16 +210,6 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             restore_signals = on_stop_signal(
                 lambda: ending.append(asyncio.create_task(services.live.stop()))
             )
-        metrics = asyncio.create_task(
-            sample_worker(
-                lambda: services.feed.version,
-                services.pool,
-                services.queries,
-                lambda: len(services.live.subscribers),
-                settings.live_max_connections,
-                METRICS_SAMPLE_SECONDS,
-            )
-        )
         log.info("worker started", version=services.feed.version)
         try:
             yield
@@ -204,12 +219,8 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             fast_path.cache = None
             await services.live.stop()
             await services.feed.stop()
-            await cancel(readiness)
-            await cancel(alerts)
-            await cancel(notifications)
-            await cancel(relaying)
-            await cancel(reconciler)
-            await cancel(metrics)
+            for loop in loops:
+                await cancel(loop)
             await services.redis.aclose()
             await close_pool(services.pool)
             if services.replica_pool is not services.pool:

@@ -342,7 +342,11 @@ def add_user(hospital_code: str, username: str) -> None:
     from bedsvc.staff.cli import add_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await _cli_errors(add_from_cli(_database_url(settings), hospital_code, username))
+        return await _cli_errors(
+            add_from_cli(
+                _database_url(settings), hospital_code, username, settings.password_hash_profile
+            )
+        )
 
     login = _run_with_database(work)
     click.echo(f"username: {login.username}")

@@ -280,6 +280,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed bridge sign-ins per client address within the window; more answer 429.",
     )
+    password_hash_profile: Literal["rfc_9106_low_memory", "cheapest"] = Field(
+        default="rfc_9106_low_memory",
+        description="Argon2 parameters of ward-staff passwords: `rfc_9106_low_memory`, RFC "
+        "9106's recommendation for machines with little memory; `cheapest` is for test suites "
+        "only, and leaves stolen password hashes open to guessing.",
+    )
     signin_failure_window_seconds: int = Field(
         default=300,
         ge=1,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,6 +28,34 @@ from tests.support.servers import RedisProcess, empty_state, with_database
 
 pytest_plugins = ["tests.support.live", "tests.support.relay"]
 
+# What pytest_configure started, stopped at the end of the run.
+EMBEDDED = pytest.StashKey[list[Callable[[], object]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without BEDSVC_TEST_* servers, the run starts one embedded PostgreSQL and one Redis
+    before any test, in the process that runs the tests or, with pytest-xdist, in the one that
+    hands them out: every worker inherits their URLs and makes its own database and prefix."""
+    if hasattr(config, "workerinput"):
+        return
+    servers: list[Any] = []
+    folder = Path(tempfile.mkdtemp(prefix="bedsvc-servers-"))
+    if not os.environ.get("BEDSVC_TEST_DATABASE_URL"):
+        url, postgres = start_postgres(folder)
+        os.environ["BEDSVC_TEST_DATABASE_URL"] = url
+        servers.append(postgres.cleanup)
+    if not os.environ.get("BEDSVC_TEST_REDIS_URL"):
+        url, redis_server = start_redis(folder)
+        os.environ["BEDSVC_TEST_REDIS_URL"] = url
+        servers.append(partial(redis_server.shutdown, save=False))
+    servers.append(partial(shutil.rmtree, folder, ignore_errors=True))
+    config.stash[EMBEDDED] = servers
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for stop in config.stash.get(EMBEDDED, []):
+        stop()
+
 
 @pytest.fixture(scope="session")
 def embedded_dir() -> Iterator[Path]:
@@ -34,25 +64,13 @@ def embedded_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def server_database_url(embedded_dir: Path) -> Iterator[str]:
-    url = os.environ.get("BEDSVC_TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
-    url, server = start_postgres(embedded_dir)
-    yield url
-    server.cleanup()
+def server_database_url() -> str:
+    return os.environ["BEDSVC_TEST_DATABASE_URL"]
 
 
 @pytest.fixture(scope="session")
-def redis_url(embedded_dir: Path) -> Iterator[str]:
-    url = os.environ.get("BEDSVC_TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    url, server = start_redis(embedded_dir)
-    yield url
-    server.shutdown(save=False)
+def redis_url() -> str:
+    return os.environ["BEDSVC_TEST_REDIS_URL"]
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +94,7 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
         data_dir=embedded_dir / "data",
         redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
         cache_reconcile_seconds=0.2,
+        password_hash_profile="cheapest",
         key_cache_seconds=1.0,
         log_json=False,
         log_level="WARNING",
@@ -100,6 +119,17 @@ def app(settings: Settings, clean: None) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def client_without_loops(
+    settings: Settings, clean: None
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app without its background loops (cache reconciliation, alerts, readiness, metrics
+    sampling), for a test that runs those steps itself: nothing races it for their work."""
+    app = create_app(settings, background_loops=False)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 

@@ -77,6 +77,22 @@ FANOUT_SECONDS = Histogram(
 REDIS_ERRORS = Counter(
     "bedsvc_redis_errors_total", "Redis calls that failed, by what was attempted.", ["operation"]
 )
+CACHE_FAILOVER_REPAIRS = Counter(
+    "bedsvc_cache_failover_repairs_total",
+    "Times a worker's reconciler found another Redis server answering (a Sentinel failover or a "
+    "restart) and brought its cache back in line with PostgreSQL.",
+)
+CACHE_FAILOVER_LAG_VERSIONS = Histogram(
+    "bedsvc_cache_failover_lag_versions",
+    "Hospital versions the cache on the new Redis server lacked when the reconciler repaired it.",
+    buckets=(0, 1, 2, 5, 10, 25, 50, 100, 250, 1000),
+)
+CACHE_FAILOVER_REPAIR_SECONDS = Histogram(
+    "bedsvc_cache_failover_repair_seconds",
+    "Time from the reconciler's last round on the previous Redis server to the repair of the "
+    "cache on the new one.",
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
 DATABASE_ERRORS = Counter(
     "bedsvc_database_errors_total",
     "PostgreSQL calls that failed, by what was attempted.",
@@ -225,6 +241,12 @@ def record_redis_error(operation: str) -> None:
     REDIS_ERRORS.labels(operation=operation).inc()
 
 
+def record_failover_repair(versions_behind: int, seconds: float) -> None:
+    CACHE_FAILOVER_REPAIRS.inc()
+    CACHE_FAILOVER_LAG_VERSIONS.observe(versions_behind)
+    CACHE_FAILOVER_REPAIR_SECONDS.observe(seconds)
+
+
 def record_database_error(operation: str) -> None:
     DATABASE_ERRORS.labels(operation=operation).inc()
 
@@ -255,6 +277,7 @@ __all__ = [
     "observe_fanout",
     "push_metrics",
     "record_database_error",
+    "record_failover_repair",
     "record_live_connections",
     "record_redis_error",
     "record_relay_lag",

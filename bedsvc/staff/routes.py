@@ -110,7 +110,7 @@ class SessionController(Controller):
             await refuse_if_throttled(conn, services.queries, settings, username, address)
             user = await find_user(conn, services.queries, username)
         # The hash is checked even for an unknown user: the answer takes as long either way.
-        matched = await password_matches(user, data.password)
+        matched = await password_matches(user, data.password, settings.password_hash_profile)
         if not matched or user is None:
             async with services.pool.acquire() as conn:
                 await count_failure(conn, services.queries, settings, username, address)
@@ -125,7 +125,9 @@ class SessionController(Controller):
                 conn, window=settings.sign_in_window_seconds
             )
             await clear_failures(conn, services.queries, username)
-            await rehash_if_needed(conn, services.queries, usable, data.password)
+            await rehash_if_needed(
+                conn, services.queries, usable, data.password, settings.password_hash_profile
+            )
             token, info = await start_session(
                 conn,
                 services.queries,
@@ -183,7 +185,8 @@ class UsersController(Controller):
     ) -> IssuedLogin:
         """A disabled user of the same name is enabled again with a new password; an enabled
         one is a conflict (409)."""
-        return await add_user(services.pool, services.queries, data, actor)
+        profile = services.settings.password_hash_profile
+        return await add_user(services.pool, services.queries, data, actor, profile)
 
     @delete(
         "/{username:str}",

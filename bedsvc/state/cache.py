@@ -136,7 +136,13 @@ class AvailabilityCache:
         raw = await self.client.hget(self.docs_key, code)
         return None if raw is None else _state_decoder.decode(raw)
 
-    async def try_rebuild_lock(self, seconds: int = 30) -> bool:
+    async def server_id(self) -> str:
+        """The run id of the Redis server that answers: another one after a failover (the
+        promoted replica) or a restart."""
+        info = await self.client.info("server")
+        return str(info["run_id"])
+
+    async def try_rebuild_lock(self, seconds: int) -> bool:
         return bool(await self.client.set(self.lock_key, "1", nx=True, ex=seconds))
 
     async def release_rebuild_lock(self) -> None:

@@ -104,18 +104,20 @@ class ChangeFeed:
     # Loading
 
     async def reload(self) -> None:
-        """From the cache, or from PostgreSQL when the cache is unreachable or empty."""
+        """From the cache, or from PostgreSQL when the cache is unreachable, empty or behind
+        what this worker has."""
         try:
             snapshot = await self.sync.cache.snapshot()
         except CACHE_ERRORS as exc:
             record_redis_error("feed_reload")
             log.warning("cache read failed, reading database", error=str(exc))
         else:
-            if snapshot.position is not None:
+            if snapshot.position is not None and self._covers(snapshot.versions):
                 self._stream_id = snapshot.stream_id
                 self._load(snapshot.states, snapshot.versions, from_database=False)
                 return
-            # An empty cache: entries start again with its rebuild; follow from here.
+            # An empty cache, or one behind this worker (a failover lost writes): follow the
+            # stream from here; PostgreSQL says what the cache lacks.
             self._stream_id = snapshot.stream_id
         await self.reload_from_database()
 
@@ -226,11 +228,16 @@ class ChangeFeed:
                 snapshot = await self.sync.cache.snapshot()
             except CACHE_ERRORS:
                 continue
-            # Back to the stream once the cache holds at least what this worker has seen.
-            if snapshot.position is not None and snapshot.position >= self.version:
+            # Back to the stream once the cache holds every hospital at least at the version
+            # this worker has: after a failover the new primary may lack some writes while
+            # others already took it past this worker's global version.
+            if snapshot.position is not None and self._covers(snapshot.versions):
                 self._stream_id = snapshot.stream_id
                 self._load(snapshot.states, snapshot.versions, from_database=False)
                 return
+
+    def _covers(self, versions: Mapping[str, int]) -> bool:
+        return all(versions.get(code, 0) >= held for code, held in self._versions.items())
 
     async def catch_up_from_database(self) -> None:
         """Reloads just the hospitals whose version moved in PostgreSQL."""

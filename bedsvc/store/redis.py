@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialBackoff
 
 from bedsvc.settings import Settings
 
@@ -21,6 +23,16 @@ DEFAULTS: dict[str, Any] = {
     "socket_connect_timeout": 1.0,
     "health_check_interval": 15,
 }
+# The timeouts of the sentinels themselves: they answer at once or not at all.
+SENTINEL_TIMEOUT = 0.5
+
+
+def bounded_retry(retries: int = 2) -> Retry:
+    """redis-py's default retries a failed call ten times with backoff up to a second: a call
+    to a stopped server then takes over four seconds, each reconnection asking the sentinels
+    anew, and holds up the request or the reconcile round behind it. Two quick retries are
+    enough to leave a dead connection for the promoted primary."""
+    return Retry(ExponentialBackoff(cap=0.2, base=0.02), retries)
 
 
 class SentinelRedis(aioredis.Redis):
@@ -36,13 +48,17 @@ class SentinelRedis(aioredis.Redis):
 
 def connect_redis(settings: Settings, **options: Any) -> aioredis.Redis:
     """A client per the settings; `options` override the connection defaults (the change
-    feed's subscription, for one, must not time out on a quiet channel)."""
-    kwargs = DEFAULTS | options
+    feed's blocking read, for one, waits longer than a plain call)."""
+    kwargs = DEFAULTS | {"retry": bounded_retry()} | options
     if settings.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
             settings.sentinel_addresses(),
-            # the sentinels themselves answer at once or not at all
-            sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+            # a sentinel that does not answer is skipped for the next one, not retried
+            sentinel_kwargs={
+                "socket_timeout": SENTINEL_TIMEOUT,
+                "socket_connect_timeout": SENTINEL_TIMEOUT,
+                "retry": bounded_retry(0),
+            },
         )
         client: aioredis.Redis = sentinel.master_for(
             str(settings.redis_sentinel_master), redis_class=SentinelRedis, **kwargs

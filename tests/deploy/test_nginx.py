@@ -24,6 +24,9 @@ from bedsvc.settings import Settings
 from tests.support import Factory, bearer, clear_of_minute_edge, report, ward
 from tests.support.nginx import BedsvcProcess, NginxProcess, Ports, nginx_missing
 
+# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("nginx")
+
 PER_ADDRESS = 5  # the instances' unauthenticated limit, per minute
 INSTANCES = 2
 
@@ -83,6 +86,7 @@ def edge(
                 "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
                 "BEDSVC_LOG_JSON": "false",
                 "BEDSVC_LOG_LEVEL": "WARNING",
+                "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
                 "BEDSVC_LIVE_PORT": str(live_port),
                 "BEDSVC_TRUSTED_PROXIES": "127.0.0.1",
                 "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": str(PER_ADDRESS),

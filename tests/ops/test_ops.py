@@ -12,7 +12,8 @@ from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.settings import Settings
-from tests.support import Factory, RedisProcess, bearer, clear_of_minute_edge
+from tests.support import Factory, RedisProcess, bearer
+from tests.support.clock import stop_rate_limit_clock
 
 Client = AsyncTestClient[Litestar]
 
@@ -137,8 +138,8 @@ async def test_writes_are_rate_limited_but_public_reads_are_not(
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
     app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 3}))
-    await clear_of_minute_edge()
     async with AsyncTestClient(app=app) as client:
+        stop_rate_limit_clock(client.app)
         url = f"/api/v1/hospitals/{code}/occupancy"
         statuses = [
             (await client.post(url, json={}, headers=bearer(key))).status_code for _ in range(4)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -25,9 +26,12 @@ from click.testing import CliRunner
 from bedsvc.cli import main
 from bedsvc.settings import Settings
 from bedsvc.state.cache import AvailabilityCache
+from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.states import load_snapshot
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import free_port
 from tests.support.serve import ServeProcess, server_env
+from tests.support.waits import eventually, truthy
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_SENTINEL = shutil.which("redis-sentinel")
@@ -76,6 +80,8 @@ class SentinelGroup:
         data = self.folder / str(port)
         data.mkdir()
         common = ["--bind", "127.0.0.1", "--protected-mode", "no", "--save", ""]
+        # A replica gets its first copy at once, not after the default five seconds' wait.
+        common += ["--repl-diskless-sync-delay", "0"]
         self._start(
             port, str(REDIS_SERVER), "--port", str(port), *common, "--dir", str(data), *extra
         )
@@ -115,23 +121,50 @@ class SentinelGroup:
         finally:
             await client.aclose()
 
+    async def replication(self, port: int) -> dict[str, Any]:
+        client = aioredis.Redis(port=port, decode_responses=True)
+        try:
+            info: dict[str, Any] = await client.info("replication")
+        finally:
+            await client.aclose()
+        return info
+
     async def ready_for_failover(self, timeout: float = 20) -> None:
         """Every sentinel knows the replica and the other sentinels (they find each other
-        through the primary, every two seconds)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            known = []
+        through the primary, every two seconds), and the replica holds a copy of the primary."""
+
+        async def known() -> list[tuple[int, int] | str]:
+            seen: list[tuple[int, int] | str] = []
             for port in self.sentinel_ports:
                 client = aioredis.Redis(port=port, decode_responses=True)
                 try:
                     state = await client.sentinel_master(GROUP)
                 finally:
                     await client.aclose()
-                known.append((state["num-slaves"], state["num-other-sentinels"]))
-            if known == [(1, 2)] * 3:
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"sentinels not ready: {known}")
+                seen.append((state["num-slaves"], state["num-other-sentinels"]))
+            seen.append((await self.replication(self.replica_port))["master_link_status"])
+            return seen
+
+        ready = [(1, 2), (1, 2), (1, 2), "up"]
+        await eventually(known, lambda seen: seen == ready, "sentinels ready", timeout, 0.1)
+
+    async def cut_replica(self) -> None:
+        """The replica loses its link to the primary and cannot make it again (it offers a
+        password the primary does not take): whatever the primary acknowledges from now on, the
+        replica never sees."""
+        replica = aioredis.Redis(port=self.replica_port)
+        primary = aioredis.Redis(port=self.primary_port)
+        try:
+            await replica.config_set("masterauth", "not-the-password")
+            await primary.client_kill_filter(_type="replica")
+        finally:
+            await replica.aclose()
+            await primary.aclose()
+
+        async def link() -> str:
+            return str((await self.replication(self.replica_port))["master_link_status"])
+
+        await eventually(link, lambda seen: seen == "down", "the replica's link is down")
 
 
 @pytest.fixture
@@ -205,12 +238,7 @@ async def available_by_hospital(http: str) -> dict[str, int]:
 
 
 async def until(condition: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
+    await eventually(condition, truthy, what, timeout, 0.05)
 
 
 @needs_sentinel
@@ -323,3 +351,88 @@ async def test_check_reaches_the_primary_through_sentinel(
     result = await asyncio.to_thread(CliRunner().invoke, main, ["check"], env=env)
     assert result.exit_code == 1, result.output
     assert "FAIL  Redis primary of Sentinel group 'nosuchgroup'" in result.output
+
+
+async def cache_and_database(cache: AvailabilityCache, database_url: str) -> tuple[Any, Any]:
+    """Every hospital's version and state as the cache holds them, and as PostgreSQL does."""
+    pool = await connect_pool(database_url, 1, 1)
+    try:
+        record = await load_snapshot(pool, load_queries())
+    finally:
+        await pool.close()
+    held = await cache.snapshot()
+    return (
+        (held.versions, {s.code: s for s in held.states}),
+        (record.versions, {s.code: s for s in record.states}),
+    )
+
+
+def metric(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+@needs_sentinel
+async def test_the_promoted_replica_holds_postgresql_within_three_reconcile_rounds(
+    sentinel_group: SentinelGroup, settings: Settings, clean: None, factory: Factory, tmp_path: Path
+) -> None:
+    """The primary acknowledges writes its replica never gets, then dies; nothing is pushed
+    after it. The cache on the promoted replica must equal PostgreSQL within three reconcile
+    intervals of the replica answering as primary, with the repair counted and measured."""
+    group = sentinel_group
+    interval = 1.0
+    codes = [await factory.hospital(f"327401{i}") for i in range(3)]
+    keys = {code: await factory.key(hospital_code=code) for code in codes}
+    env = server_env(
+        settings,
+        tmp_path / "data",
+        BEDSVC_REDIS_SENTINELS=group.sentinels,
+        BEDSVC_REDIS_SENTINEL_MASTER=GROUP,
+        BEDSVC_CACHE_RECONCILE_SECONDS=str(interval),
+    )
+    del env["BEDSVC_REDIS_URL"]
+    server = ServeProcess(env, "serve")
+    try:
+        await asyncio.gather(server.ready(), group.ready_for_failover())
+        load = Load(server.http, keys)
+
+        async def acknowledged() -> dict[str, int]:
+            return {code: len(load.acknowledged.get(code, [])) for code in codes}
+
+        async with load.running():
+            await eventually(
+                acknowledged,
+                lambda seen: all(n >= 3 for n in seen.values()),
+                "pushes acknowledged before the cut",
+            )
+            await group.cut_replica()
+            before = await acknowledged()
+            await eventually(
+                acknowledged,
+                lambda seen: all(seen[c] >= before[c] + 3 for c in codes),
+                "pushes the replica never sees",
+            )
+            group.kill(group.primary_port)
+
+        async def role() -> str:
+            return str((await group.replication(group.replica_port))["role"])
+
+        await eventually(role, lambda seen: seen == "master", "the replica is promoted", 30)
+        new_primary = aioredis.Redis(port=group.replica_port)
+        cache = AvailabilityCache(new_primary, settings.redis_prefix, settings.change_stream_length)
+        try:
+            await eventually(
+                lambda: cache_and_database(cache, str(settings.database_url)),
+                lambda seen: seen[0] == seen[1],
+                "the cache on the new primary equals PostgreSQL",
+                timeout=3 * interval,
+                every=0.05,
+            )
+        finally:
+            await new_primary.aclose()
+
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            text = (await http.get("/metrics")).text
+        assert metric(text, "bedsvc_cache_failover_repairs_total") >= 1, text
+        assert metric(text, "bedsvc_cache_failover_lag_versions_sum") >= 1, text
+    finally:
+        server.stop()

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 
 
 PHONE = {"width": 390, "height": 844}
@@ -80,6 +80,7 @@ def serve_bedsvc(settings: Settings) -> Iterator[str]:
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
         # The live processes' port, advertised by GET /api/v1/live (free, unlike port + 1).
         "BEDSVC_LIVE_PORT": str(free_port()),
     }

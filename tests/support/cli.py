@@ -11,5 +11,9 @@ from bedsvc.settings import Settings
 
 
 async def run_cli(settings: Settings, *args: str) -> Result:
-    env = {"BEDSVC_DATABASE_URL": settings.database_url, "BEDSVC_LOG_LEVEL": "WARNING"}
+    env = {
+        "BEDSVC_DATABASE_URL": settings.database_url,
+        "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
+    }
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)

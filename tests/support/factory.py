@@ -34,7 +34,8 @@ class Factory:
     async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:
         """A ward-staff user; returns the password."""
         request = UserRequest(hospital_code=hospital_code, username=username)
-        login = await add_user(self.services.pool, self.services.queries, request, Actor())
+        profile = self.services.settings.password_hash_profile
+        login = await add_user(self.services.pool, self.services.queries, request, Actor(), profile)
         return login.password
 
     async def key(self, role: str = "hospital", hospital_code: str | None = None) -> str:

@@ -26,6 +26,7 @@ def server_env(settings: Settings, data_dir: Path, **extra: str) -> dict[str, st
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "100000",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env | extra

@@ -1,10 +1,12 @@
 """Waits that poll for an expected state with a deadline; a wait that runs out says what
-it saw last."""
+it saw last. Every wait goes through `eventually`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -15,21 +17,48 @@ from bedsvc.settings import Settings
 from bedsvc.store import load_queries
 from tests.support.payloads import bearer, report, ward
 
+T = TypeVar("T")
+
+
+async def eventually(
+    look: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    what: str,
+    timeout: float = 5.0,
+    every: float = 0.02,
+) -> T:
+    """Looks (`look`) until what it sees is `done`, and returns that; after `timeout` seconds
+    an AssertionError names `what` was awaited and what was seen last."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = await look()
+        if done(seen):
+            return seen
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s: {what}; last seen: {seen!r}")
+        await asyncio.sleep(every)
+
+
+def truthy(seen: Any) -> bool:
+    return bool(seen)
+
 
 async def wait_for_version(
     client: AsyncTestClient[Litestar], code: str, version: int, timeout: float = 3.0
 ) -> None:
     """The public API follows commits through the change stream: wait until it shows hospital
     `code` at `version` (the version a push answered) or later."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    seen = -1
-    while asyncio.get_running_loop().time() < deadline:
+
+    async def shown() -> int:
         response = await client.get(f"/api/v1/hospitals/{code}")
-        seen = response.json()["version"] if response.status_code == 200 else -1
-        if seen >= version:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"public API shows {code} at version {seen}, expected {version}")
+        return int(response.json()["version"]) if response.status_code == 200 else -1
+
+    await eventually(
+        shown,
+        lambda seen: seen >= version,
+        f"public API shows {code} at version {version}",
+        timeout,
+    )
 
 
 async def push_until_refused(
@@ -56,39 +85,38 @@ async def wait_for_global_version(
 ) -> None:
     """Waits until the public documents are at global `version` (as another worker's
     documents said) or later."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    seen = -1
-    while asyncio.get_running_loop().time() < deadline:
-        seen = (await client.get("/api/v1/availability?limit=1")).json()["version"]
-        if seen >= version:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"public documents still at version {seen}, expected {version}")
+
+    async def shown() -> int:
+        return int((await client.get("/api/v1/availability?limit=1")).json()["version"])
+
+    await eventually(
+        shown, lambda seen: seen >= version, f"public documents at version {version}", timeout
+    )
 
 
 async def wait_until_unlisted(
     client: AsyncTestClient[Litestar], code: str, timeout: float = 3.0
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if (await client.get(f"/api/v1/hospitals/{code}")).status_code == 404:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"public API still lists {code}")
+
+    async def status() -> int:
+        return (await client.get(f"/api/v1/hospitals/{code}")).status_code
+
+    await eventually(
+        status, lambda seen: seen == 404, f"public API no longer lists {code}", timeout
+    )
 
 
 async def waiting_on_a_lock(conn: asyncpg.Connection, timeout: float = 10) -> None:
     """Until a statement of this database waits on a row lock (the push a test holds up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = await conn.fetchval(
+
+    async def waiting() -> int:
+        count: int = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        if waiting:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the push never reached the database")
+        return count
+
+    await eventually(waiting, truthy, "a statement waits on a row lock", timeout)
 
 
 async def global_version(pool: asyncpg.Pool) -> int:

@@ -22,6 +22,9 @@ from tests.support.browser import (
     seed,
 )
 
+# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("pages")
+
 
 def count(page: Page, code: str) -> Any:
     return page.locator(f'li[data-code="{code}"] .count-number')

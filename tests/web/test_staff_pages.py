@@ -326,6 +326,7 @@ def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes
         "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
         "BEDSVC_STALE_AFTER_SECONDS": "3600",
         "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
         "BEDSVC_ALERT_HOLD_SECONDS": "0",
