@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 UV_COMPILE = $(TOOLS)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--generate-hashes --quiet --custom-compile-command "make lock"
 
-.PHONY: demo test lint lock lock-upgrade
+.PHONY: demo test test-repeat test-deps lint lock lock-upgrade
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -29,7 +29,27 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bedsvc tests loadtests
 	$(BIN)/mypy
 
-test: lint
+# Test processes side by side (pytest-xdist): the suite waits on its servers more than it
+# computes, so more processes than cores. `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 4
+PYTEST = $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+# How many runs `make test-repeat` makes.
+N ?= 5
+
+test: lint test-deps
+	$(PYTEST)
+
+# The whole suite N times in a row (`make test-repeat N=20`), each run timed; stops at the
+# first run that fails.
+test-repeat: lint test-deps
+	@for run in $$(seq $(N)); do \
+		echo "run $$run of $(N)"; \
+		start=$$(date +%s); \
+		$(PYTEST) -q || { echo "run $$run of $(N) failed"; exit 1; }; \
+		echo "run $$run of $(N) passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+test-deps:
 	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
 	@[ -x /usr/sbin/nginx ] || scripts/install-system-deps nginx \
@@ -38,7 +58,6 @@ test: lint
 		|| echo "promtool is missing and could not be installed: the alert rules go unchecked"
 	@command -v redis-sentinel >/dev/null || scripts/install-system-deps redis-server redis-sentinel \
 		|| echo "redis-sentinel is missing and could not be installed: the failover test is skipped"
-	$(BIN)/pytest
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)

@@ -5,56 +5,63 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
+from typing import Any
 
 import asyncpg
-import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import Middleware
 
 from bedsvc import __version__
+from bedsvc.access.actor import current_actor
+from bedsvc.access.gate import Gate
+from bedsvc.access.keys import KeyCache
+from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.admin.routes import AdminController
-from bedsvc.auth import KeyCache
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
-from bedsvc.cache import AvailabilityCache
 from bedsvc.errors import exception_handlers
-from bedsvc.feed import ChangeFeed
-from bedsvc.health import Health
 from bedsvc.ingest.routes import IngestController
-from bedsvc.live.access import allowed_origins
 from bedsvc.live.discovery import live_endpoints
-from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.live.readside import build_read_side
 from bedsvc.live.sse import LiveEventsController
-from bedsvc.logs import configure_logging
-from bedsvc.metrics import FeedMetrics, push_metrics, worker_stopped
-from bedsvc.metrics_sampling import sample_worker
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
-from bedsvc.ops import check_readiness, metric_handlers, prometheus_config, run_readiness
-from bedsvc.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.notifications.routes import NotificationsController
+from bedsvc.notifications.sender import run_notifications
+from bedsvc.notifications.vapid import VapidKey
+from bedsvc.ops.health import Health
+from bedsvc.ops.metrics import FeedMetrics, push_metrics, worker_stopped
+from bedsvc.ops.metrics_sampling import sample_worker
+from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
-from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
+from bedsvc.public.service import PublicService
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimitMiddleware
-from bedsvc.redis_client import connect_redis
+from bedsvc.relay.routes import (
+    HospitalRelayController,
+    RelayAdminController,
+    RelayMonitorController,
+)
+from bedsvc.relay.worker import RelayWorker
+from bedsvc.runtime.logs import configure_logging
+from bedsvc.runtime.shutdown import on_stop_signal
+from bedsvc.runtime.tasks import cancel
 from bedsvc.secret_box import load_secret_box
-from bedsvc.services import BedClass, Services, get_services
+from bedsvc.services import Services, get_services
 from bedsvc.settings import Settings
-from bedsvc.shutdown import on_stop_signal
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
-from bedsvc.store import Queries, connect_pool, load_queries
-from bedsvc.sync import CacheSync
-from bedsvc.tasks import cancel
-from bedsvc.throttle import SignInThrottle
+from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 from bedsvc.web.routes import asset_versions, web_handlers
 from bedsvc.web.schema import ApiReference, schema_router
 
@@ -67,23 +74,6 @@ METRICS_SAMPLE_SECONDS = 2.0
 
 # How long a stopping worker waits for its database connections to come back.
 POOL_CLOSE_SECONDS = 5.0
-# How long the change feed's read waits for new entries; its connection times out later.
-FEED_BLOCK_SECONDS = 1.0
-
-
-def change_feed(
-    settings: Settings, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
-) -> ChangeFeed:
-    """A process's change feed over the Redis cache, as the HTTP workers and the live
-    processes follow it."""
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
-    return ChangeFeed(
-        CacheSync(pool, cache, queries),
-        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
-        cache.stream_key,
-        block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
-    )
 
 
 async def build_services(settings: Settings) -> Services:
@@ -100,35 +90,37 @@ async def build_services(settings: Settings) -> Services:
     replica_pool = await connect_pool(
         settings.database_replica_url or database_url, 0, settings.db_monitor_pool_max, **bounds
     )
-    async with pool.acquire() as conn:
-        bed_classes = [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
     client = connect_redis(settings)
-    feed = change_feed(settings, pool, queries, client)
-    sync = feed.sync
-    bed_class_codes = frozenset(c.code for c in bed_classes)
-    public = PublicCache(feed, settings, bed_class_codes)
-    feed.add_listener(public)
-    feed.add_listener(FeedMetrics())
+    reads = await build_read_side(settings, pool, queries, client)
+    reads.feed.add_listener(FeedMetrics())
     return Services(
         settings=settings,
         pool=pool,
         redis=client,
         queries=queries,
-        cache=sync.cache,
-        sync=sync,
-        bed_classes=bed_classes,
-        feed=feed,
+        cache=reads.sync.cache,
+        sync=reads.sync,
+        bed_classes=reads.bed_classes,
+        feed=reads.feed,
         secret_box=load_secret_box(settings),
-        public=public,
-        live=LiveHub(
-            feed, public, bed_class_codes, LiveLimits(settings), allowed_origins(settings)
-        ),
+        public=reads.public,
+        live=reads.live,
         keys=KeyCache(settings.key_cache_seconds),
         throttle=SignInThrottle(client, settings.redis_prefix, settings),
-        health=Health(),
+        health=Health(check_interval=settings.readiness_interval_seconds),
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
     )
+
+
+def from_state(name: str) -> Provide:
+    """A dependency built in the lifespan and kept on the app's state under `name`; the
+    handler's annotation (`NamedDependency[T]`) says its type."""
+
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -141,25 +133,26 @@ async def close_pool(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
-def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
-    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/shutdown.py)."""
-    fast_path = FastPath()
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await build_services(settings)
-        app.state.services = services
-        reconciler = asyncio.create_task(
-            services.sync.run_reconciler(settings.cache_reconcile_seconds)
-        )
-        alerts = asyncio.create_task(
+def start_background_loops(
+    services: Services, relay: RelayWorker, vapid_key: VapidKey
+) -> list[asyncio.Task[None]]:
+    """The worker's own loops: cache reconciliation, alerts, notifications, relays,
+    readiness, sampled metrics."""
+    settings = services.settings
+    if relay.urls:
+        services.feed.add_listener(relay)
+    return [
+        asyncio.create_task(services.sync.run_reconciler(settings.cache_reconcile_seconds)),
+        asyncio.create_task(
             run_alerts(
                 services.pool, services.queries, settings, services.stale_after, services.health
             )
-        )
-        await check_readiness(services.health, services.pool, services.queries, services.redis)
-        readiness = asyncio.create_task(
+        ),
+        asyncio.create_task(
+            run_notifications(services.pool, services.queries, settings, vapid_key)
+        ),
+        asyncio.create_task(relay.run()),
+        asyncio.create_task(
             run_readiness(
                 services.health,
                 services.pool,
@@ -167,6 +160,47 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
                 services.redis,
                 settings.readiness_interval_seconds,
             )
+        ),
+        asyncio.create_task(
+            sample_worker(
+                lambda: services.feed.version,
+                services.pool,
+                services.queries,
+                lambda: len(services.live.subscribers),
+                settings.live_max_connections,
+                METRICS_SAMPLE_SECONDS,
+            )
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings, *, stop_on_signal: bool = False, background_loops: bool = True
+) -> Litestar:
+    """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
+    signals end the live streams at once (bedsvc/runtime/shutdown.py). Without
+    `background_loops` (tests that run those steps themselves) the worker starts none of its
+    own loops."""
+    fast_path = FastPath()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        app.state.gate = Gate(services.pool, services.queries, services.keys)
+        app.state.public = PublicService(
+            services.public, services.bed_classes, services.pool, services.queries
+        )
+        app.state.live = services.live
+        app.state.health = services.health
+        app.state.rate_limits = services.rate_limits
+        app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
+        relay = RelayWorker(
+            services.pool, services.queries, settings, services.bed_classes, services.secret_box
+        )
+        await check_readiness(services.health, services.pool, services.queries, services.redis)
+        loops = (
+            start_background_loops(services, relay, app.state.vapid_key) if background_loops else []
         )
         await services.feed.start()
         if settings.public_fast_path:
@@ -179,16 +213,6 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             restore_signals = on_stop_signal(
                 lambda: ending.append(asyncio.create_task(services.live.stop()))
             )
-        metrics = asyncio.create_task(
-            sample_worker(
-                services.feed,
-                services.pool,
-                services.queries,
-                lambda: len(services.live.subscribers),
-                settings.live_max_connections,
-                METRICS_SAMPLE_SECONDS,
-            )
-        )
         log.info("worker started", version=services.feed.version)
         try:
             yield
@@ -198,10 +222,8 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             fast_path.cache = None
             await services.live.stop()
             await services.feed.stop()
-            await cancel(readiness)
-            await cancel(alerts)
-            await cancel(reconciler)
-            await cancel(metrics)
+            for loop in loops:
+                await cancel(loop)
             await services.redis.aclose()
             await close_pool(services.pool)
             await close_pool(services.replica_pool)
@@ -229,12 +251,23 @@ def create_app(settings: Settings, *, stop_on_signal: bool = False) -> Litestar:
             SessionController,
             OccupancyCsvController,
             UsersController,
+            NotificationsController,
+            RelayAdminController,
+            RelayMonitorController,
+            HospitalRelayController,
             *web_handlers(settings),
             LiveEventsController,
             live_endpoints,
             *metric_handlers(),
         ],
-        dependencies={"services": Provide(get_services, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(get_services, sync_to_thread=False),
+            "health": from_state("health"),
+            "public": from_state("public"),
+            "live": from_state("live"),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "actor": Provide(current_actor, sync_to_thread=False),
+        },
         exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
         lifespan=[lifespan],
         middleware=[*middleware, prometheus_config().middleware],

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from bedsvc.embedded import EmbeddedServers
-from bedsvc.logs import configure_logging
+from bedsvc.runtime.embedded import EmbeddedServers
+from bedsvc.runtime.logs import configure_logging
 from bedsvc.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ def migrate() -> None:
 def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
     """Run the HTTP service and the live WebSocket processes (on BEDSVC_LIVE_PORT, default
     the HTTP port + 1), starting embedded servers when no URLs are set."""
-    from bedsvc.server import run_server
+    from bedsvc.runtime.server import run_server
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -73,7 +73,7 @@ def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
 @main.command()
 def check() -> None:
     """Check the settings and reach PostgreSQL and Redis; say what is wrong."""
-    from bedsvc.check import run_check
+    from bedsvc.ops.check import run_check
 
     findings = asyncio.run(run_check(load_settings))
     for finding in findings:
@@ -92,7 +92,9 @@ def hospitals() -> None:
 def import_hospitals(csv_file: Path) -> None:
     """Create or update hospitals from a CSV file with a header row.
 
-    Columns: code,name,kind,region_code,address,phone,lat,lon,bpjs_ppk_code
+    Columns: code,name,kind,region_code,address,phone,lat,lon,bpjs_ppk_code, and optionally
+    region_name, reminder_emails and telegram_chat_ids (several separated by spaces or
+    commas; an absent column keeps what the registry holds, an empty cell clears it).
     """
     from bedsvc.admin.importer import import_csv
 
@@ -251,6 +253,83 @@ def revoke(key_id: str, sirs: bool) -> None:
 
 
 @main.group()
+def relay() -> None:
+    """Relay hospitals' reports to Kemenkes SIRS Online and BPJS Aplicares."""
+
+
+@relay.command("set")
+@click.option("--hospital", "hospital_code", required=True, help="Kemenkes code of the hospital.")
+@click.option("--sirs-rs-id", help="The hospital's SIRS Online login (X-rs-id) from Kemenkes.")
+@click.option("--sirs-password", help="Its SIRS Online password (X-pass).")
+@click.option("--aplicares-cons-id", help="The hospital's Aplicares consumer id from BPJS.")
+@click.option("--aplicares-secret", help="Its Aplicares secret key (signs X-signature).")
+def relay_set(
+    hospital_code: str,
+    sirs_rs_id: str | None,
+    sirs_password: str | None,
+    aplicares_cons_id: str | None,
+    aplicares_secret: str | None,
+) -> None:
+    """Set a hospital's credential at SIRS Online or Aplicares (kept encrypted); its relay
+    there starts afresh and sends the current state."""
+    from bedsvc.relay.cli import set_from_cli
+    from bedsvc.relay.registries import Registry
+
+    sirs = (sirs_rs_id, sirs_password)
+    aplicares = (aplicares_cons_id, aplicares_secret)
+    if any(sirs) == any(aplicares):
+        raise click.UsageError(
+            "give --sirs-rs-id and --sirs-password, or --aplicares-cons-id and --aplicares-secret"
+        )
+    registry: Registry = "sirs" if any(sirs) else "aplicares"
+    login, secret = sirs if any(sirs) else aplicares
+    if not (login and secret):
+        raise click.UsageError(f"the {registry} credential needs both its login and its secret")
+
+    async def work(settings: Settings) -> None:
+        await _cli_errors(
+            set_from_cli(settings, _database_url(settings), hospital_code, registry, login, secret)
+        )
+
+    _run_with_database(work)
+    click.echo(f"{registry} relay set for {hospital_code}")
+
+
+@relay.command("clear")
+@click.option("--hospital", "hospital_code", required=True, help="Kemenkes code of the hospital.")
+@click.option("--sirs", is_flag=True, help="Stop relaying to SIRS Online.")
+@click.option("--aplicares", is_flag=True, help="Stop relaying to Aplicares.")
+def relay_clear(hospital_code: str, sirs: bool, aplicares: bool) -> None:
+    """Stop relaying a hospital to a registry and forget its credential there."""
+    from bedsvc.relay.cli import clear_from_cli
+    from bedsvc.relay.registries import Registry
+
+    if sirs == aplicares:
+        raise click.UsageError("give exactly one of --sirs and --aplicares")
+    registry: Registry = "sirs" if sirs else "aplicares"
+
+    async def work(settings: Settings) -> None:
+        await _cli_errors(clear_from_cli(_database_url(settings), hospital_code, registry))
+
+    _run_with_database(work)
+    click.echo(f"{registry} relay cleared for {hospital_code}")
+
+
+@relay.command("status")
+def relay_status() -> None:
+    """Each hospital's relays: state (current, pending, failing, off), versions, last send,
+    last error."""
+    from bedsvc.relay.cli import status_from_cli, status_line
+
+    async def work(settings: Settings) -> Any:
+        return await status_from_cli(settings, _database_url(settings))
+
+    listed = _run_with_database(work)
+    for line in map(status_line, listed.relays):
+        click.echo(line)
+
+
+@main.group()
 def users() -> None:
     """Ward-staff users who sign in on the entry page /rs."""
 
@@ -263,7 +342,11 @@ def add_user(hospital_code: str, username: str) -> None:
     from bedsvc.staff.cli import add_from_cli
 
     async def work(settings: Settings) -> Any:
-        return await _cli_errors(add_from_cli(_database_url(settings), hospital_code, username))
+        return await _cli_errors(
+            add_from_cli(
+                _database_url(settings), hospital_code, username, settings.password_hash_profile
+            )
+        )
 
     login = _run_with_database(work)
     click.echo(f"username: {login.username}")

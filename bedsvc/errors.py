@@ -23,9 +23,12 @@ log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str
     reason: str
+    # Where an uploaded file has the error (its header is line 1), and under which column.
+    line: int | None = None
+    column: str | None = None
 
 
 class Problem(msgspec.Struct, frozen=True, omit_defaults=True):

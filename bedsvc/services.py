@@ -4,36 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from litestar import Request
 from litestar.datastructures import State
 
-from bedsvc.auth import KeyCache
-from bedsvc.cache import AvailabilityCache
-from bedsvc.feed import ChangeFeed
-from bedsvc.health import Health
+from bedsvc.access.keys import KeyCache
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.live.hub import LiveHub
+from bedsvc.ops.health import Health
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.secret_box import SecretBox
 from bedsvc.settings import Settings
+from bedsvc.state.cache import AvailabilityCache
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
-from bedsvc.sync import CacheSync
-from bedsvc.throttle import SignInThrottle
-
-
-@dataclass(frozen=True, slots=True)
-class BedClass:
-    code: str
-    name_id: str
-    name_en: str
-    aplicares_codes: list[str]
-    sirs_ids: list[int]
-    edxl_bed_types: list[str]
-    is_intensive: bool
+from bedsvc.store.reference import BedClass
 
 
 @dataclass(slots=True)
@@ -69,7 +57,3 @@ class Services:
 def get_services(state: State) -> Services:
     services: Services = state.services
     return services
-
-
-def services_of(request: Request[Any, Any, Any]) -> Services:
-    return get_services(request.app.state)

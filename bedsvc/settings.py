@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-AlertRule = Literal["class_exhausted", "hospital_stale"]
+AlertRule = Literal[
+    "class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"
+]
 
 
 # Names of earlier releases -> the setting now read instead.
@@ -33,26 +35,34 @@ def _comma_separated(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    """Typed settings; the README lists each one with its default."""
+    """Typed settings; docs/operations.md lists each one with its default."""
 
     model_config = SettingsConfigDict(env_prefix="BEDSVC_", frozen=True, extra="ignore")
 
     database_url: str | None = Field(
-        default=None, description="PostgreSQL URL; unset starts an embedded PostgreSQL."
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL under the data folder.",
     )
     database_replica_url: str | None = Field(
         default=None,
-        description="PostgreSQL streaming replica the monitor's history and exports read from.",
+        description="PostgreSQL streaming replica that the monitor's history and exports "
+        "read from. Unset: the primary.",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL; unset (and no sentinels) starts an embedded Redis."
+        default=None,
+        description="Redis URL (`redis://`, `rediss://`, `unix://`). Unset, and no "
+        "sentinels: an embedded Redis.",
     )
     redis_sentinels: Annotated[list[str], NoDecode] = Field(
         default=[],
-        description="Redis Sentinel addresses (host:port, comma-separated), instead of a URL.",
+        description="Redis Sentinel addresses, `host:port` comma-separated, instead of "
+        "`BEDSVC_REDIS_URL`: bedsvc asks them for the current primary on every "
+        "(re)connection.",
     )
     redis_sentinel_master: str | None = Field(
-        default=None, description="Name of the Sentinel-watched group whose primary to use."
+        default=None,
+        description="Name of the Sentinel-watched group (`sentinel monitor NAME …`); "
+        "required with `BEDSVC_REDIS_SENTINELS`.",
     )
     redis_username: str | None = Field(
         default=None,
@@ -76,13 +86,15 @@ class Settings(BaseSettings):
         default=Path(".bedsvc"), description="Folder of the embedded servers' data."
     )
     redis_prefix: str = Field(
-        default="bedsvc", description="Prefix of every Redis key and channel bedsvc uses."
+        default="bedsvc",
+        description="Prefix of every Redis key (cache and change stream), so instances of "
+        "several regions can share one Redis.",
     )
     db_pool_min: int = Field(
-        default=1, ge=0, description="Connections each worker keeps open to PostgreSQL."
+        default=1, ge=0, description="PostgreSQL connections each worker process keeps open."
     )
     db_pool_max: int = Field(
-        default=10, ge=1, description="Most connections each worker opens to PostgreSQL."
+        default=10, ge=1, description="Most PostgreSQL connections one worker process opens."
     )
     db_monitor_pool_max: int = Field(
         default=2,
@@ -104,10 +116,17 @@ class Settings(BaseSettings):
         "a transaction left waiting this long is ended by the server.",
     )
     stale_after_seconds: int = Field(
-        default=1800, ge=1, description="A report older than this is marked stale."
+        default=1800,
+        ge=1,
+        description="A hospital, class or ward without a report for this long is marked `stale`.",
     )
     max_future_seconds: int = Field(
-        default=300, ge=0, description="How far in the future a reported_at may lie."
+        default=300,
+        ge=0,
+        description="How far a report's `reported_at` may lie ahead of the server clock.",
+    )
+    max_wards_per_report: int = Field(
+        default=500, ge=1, description="More wards in one report is refused (422)."
     )
     max_report_age_seconds: int = Field(
         default=86_400,
@@ -115,27 +134,41 @@ class Settings(BaseSettings):
         description="How far in the past a reported_at may lie; an older report is refused "
         "(422), so that history already read is not rewritten.",
     )
-    max_wards_per_report: int = Field(default=500, ge=1)
     max_wards_per_hospital: int = Field(
-        default=2000, ge=1, description="Open wards one hospital may have; more is refused."
+        default=2000,
+        ge=1,
+        description="Open wards one hospital may have; a report (or bridge write) that "
+        "would open more is refused whole (422 naming `wards`). Closed wards do "
+        "not count.",
     )
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger request bodies are refused (413)."
+    )
+    max_ward_capacity: int = Field(
+        default=500,
+        ge=1,
+        description="Most beds one ward may report; a larger capacity is refused as a typo.",
+    )
     write_rate_limit_per_minute: int = Field(
         default=600,
         ge=1,
-        description="Requests per minute per API key or bridge credential, across all "
-        "workers and instances.",
+        description="Requests per minute per API key or bridge credential (pushes, bridges, "
+        "monitor, admin), counted across all workers and instances in Redis. "
+        "Public reads, pages and health checks are not limited.",
     )
     unauthenticated_rate_limit_per_minute: int = Field(
         default=120,
         ge=1,
-        description="Requests per minute per client address without a credential (or with "
-        "one refused), across all workers and instances; public reads are not limited.",
+        description="Requests per minute per client address without a credential, or with "
+        "one that was refused (401); an address over it cannot try more "
+        "credentials this minute. Counted like the above.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default=[],
-        description="Addresses/CIDRs of reverse proxies whose X-Forwarded-For and "
-        "X-Forwarded-Proto are believed (comma-separated); empty: none.",
+        description="Addresses or CIDRs of reverse proxies (`127.0.0.1`, `10.0.0.0/8`), "
+        "comma-separated, whose `X-Forwarded-For` / `X-Forwarded-Proto` are "
+        "believed; from anyone else those headers are ignored. Behind nginx, "
+        "set it to nginx's address.",
     )
     ipv6_prefix_length: int = Field(
         default=64,
@@ -147,123 +180,252 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="How long a checked API key is trusted without asking PostgreSQL again "
-        "(a revocation takes effect within this time).",
+        description="How long a worker trusts an API key it checked against PostgreSQL; a "
+        "revocation (or a hospital set inactive) takes effect within this time. "
+        "`0` checks every request.",
     )
     change_stream_length: int = Field(
-        default=10_000, ge=100, description="Entries the Redis change stream keeps."
+        default=10_000,
+        ge=100,
+        description="Entries the Redis change stream keeps (about; trimmed as it grows). A "
+        "worker that falls further behind reloads from the cache.",
     )
     cache_reconcile_seconds: float = Field(
-        default=2.0, gt=0, description="How often a worker checks Redis against PostgreSQL."
+        default=2.0,
+        gt=0,
+        description="How often each worker compares the hospital versions in Redis with "
+        "PostgreSQL's and writes again those Redis lags on (and, with Redis "
+        "down, how often the feed polls PostgreSQL).",
     )
     timezone: str = Field(
-        default="Asia/Jakarta", description="Time zone that history buckets are aligned to."
+        default="Asia/Jakarta",
+        description="Time zone that history buckets of a day or more start at midnight of.",
     )
     alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
-        default=["class_exhausted", "hospital_stale"],
-        description="Alert rules to evaluate (comma-separated); empty turns alerts off.",
+        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"],
+        description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
     )
     alert_bed_classes: Annotated[list[str], NoDecode] = Field(
-        default=[], description="Bed classes the class_exhausted rule watches; empty: all."
+        default=[],
+        description="Bed classes `class_exhausted` watches, comma-separated, e.g. `ICU,NICU,PICU`.",
     )
     alert_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often each worker evaluates the alert rules."
     )
+    alert_hold_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="An alert rule fires only after its condition has held this long, and "
+        "fires again only after the condition has been clear this long (no alert per flap).",
+    )
+    stale_escalate_seconds: int = Field(
+        default=7200,
+        ge=1,
+        description="A hospital still stale this long after its first reminder gets a second "
+        "one, and the health office an alert (hospital_stale_escalated) that says so.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server of the stale reminders: smtp://user:password@host:587 "
+        "(STARTTLS when the server offers it) or smtps://user:password@host:465; unset: no mail.",
+    )
+    smtp_from: str = Field(
+        default="",
+        description="Sender address of the reminder mails, e.g. "
+        "'Dinas Kesehatan <bedsvc@dinkes.example.go.id>'.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="How long one reminder mail may take to send."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Token of the Telegram bot that sends stale reminders to the chats in "
+        "the registry's telegram_chat_ids; unset: no Telegram messages.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://",
+        description="Base URL of the Telegram Bot API (another server speaking it in tests).",
+    )
+    reminder_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Attempts at one reminder (mail or Telegram) before it is given up.",
+    )
+    reminder_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before a reminder's first retry; doubles per attempt."
+    )
+    reminder_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="Longest wait between two attempts at a reminder."
+    )
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
-        default=[], description="URLs every alert transition is POSTed to (comma-separated)."
+        default=[], description="URLs every alert transition is POSTed to, comma-separated."
     )
     alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default=[],
-        description="One secret per webhook URL, in the same order (comma-separated): each "
-        "delivery carries an HMAC-SHA256 signature of its body under its URL's secret.",
+        description="One signing secret per webhook URL, same order, comma-separated (see "
+        "[Alerts](api.md#alerts)).",
     )
     alert_webhook_allow_http: bool = Field(
-        default=False, description="Allow http:// webhook URLs (the body and signature in clear)."
+        default=False, description="Allow `http://` webhook URLs; otherwise only `https://`."
     )
-    alert_webhook_max_attempts: int = Field(default=6, ge=1)
+    alert_webhook_max_attempts: int = Field(
+        default=6, ge=1, description="Attempts per webhook delivery before it is given up."
+    )
     alert_webhook_backoff_seconds: float = Field(
         default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
     )
-    alert_webhook_backoff_max_seconds: float = Field(default=300.0, gt=0)
-    alert_webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    alert_webhook_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between two attempts."
+    )
+    alert_webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one webhook call."
+    )
     public_max_age_seconds: int = Field(
-        default=1, ge=0, description="Cache-Control max-age of the public reads."
+        default=1,
+        ge=0,
+        description="`Cache-Control: max-age` of the public reads, for browsers and a "
+        "micro-cache (nginx, CDN) in front.",
     )
     public_stale_while_revalidate_seconds: int = Field(
-        default=10, ge=0, description="Cache-Control stale-while-revalidate of the public reads."
+        default=10, ge=0, description="`Cache-Control: stale-while-revalidate` of the public reads."
     )
     public_gzip_level: int = Field(
-        default=1, ge=0, le=3, description="ISA-L gzip level (0-3) of the public documents."
+        default=1,
+        ge=0,
+        le=3,
+        description="gzip level (ISA-L's 0-3) of the public documents; a changed document "
+        "is compressed again on its next request.",
     )
     public_cache_max_bytes: int = Field(
         default=64 << 20,
         ge=1 << 20,
-        description="Memory of the public documents each worker keeps (least recently used go).",
+        description="Memory of the public documents each process keeps (64 MiB); the least "
+        "recently used go first.",
     )
     public_fast_path: bool = Field(
-        default=True, description="Answer cached public reads before the framework's routing."
+        default=True,
+        description="Answer the cached public reads before the framework's routing; `false` "
+        "sends them through Litestar's handlers (same answers, slower).",
     )
     monitor_max_points: int = Field(
         default=100_000,
         ge=1,
-        description="Most points (series x buckets) one JSON history answer may hold.",
+        description="Most points (series x buckets) one JSON history answer may hold; more "
+        "is refused (422).",
     )
     monitor_max_export_rows: int = Field(
-        default=1_000_000, ge=1, description="Most rows one CSV export may stream."
+        default=1_000_000,
+        ge=1,
+        description="Most rows one CSV export may stream; more is refused (422).",
     )
     monitor_statement_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="PostgreSQL statement_timeout of the monitor queries."
+        default=30.0,
+        gt=0,
+        description="PostgreSQL `statement_timeout` of the monitor queries; longer ones are "
+        "stopped (503).",
     )
     readiness_interval_seconds: float = Field(
-        default=2.0, gt=0, description="How often each worker checks PostgreSQL and Redis."
+        default=2.0,
+        gt=0,
+        description="How often each worker checks PostgreSQL and Redis for `/readyz`.",
+    )
+    password_hash_profile: Literal["rfc_9106_low_memory", "cheapest"] = Field(
+        default="rfc_9106_low_memory",
+        description="Argon2 parameters of ward-staff passwords: `rfc_9106_low_memory`, RFC "
+        "9106's recommendation for machines with little memory; `cheapest` is for test suites "
+        "only, and leaves stolen password hashes open to guessing.",
     )
     live_max_connections: int = Field(
         default=10_000,
         ge=1,
-        description="Live connections per process (WebSocket per live process, SSE per worker).",
+        description="Live connections per process (WebSockets per live process, event "
+        "streams per HTTP worker); more are refused at the handshake (HTTP "
+        "503).",
     )
     live_max_connections_per_address: int = Field(
-        default=20, ge=1, description="Live connections one client address may hold per process."
+        default=20,
+        ge=1,
+        description="Live connections one client address may hold per process; more are "
+        "refused (HTTP 429).",
     )
     live_workers: int = Field(
-        default=1, ge=0, description="Live WebSocket processes `bedsvc serve` starts."
+        default=1,
+        ge=0,
+        description="Live WebSocket processes `bedsvc serve` starts (`--live-workers` "
+        "overrides); `0` serves SSE and polling only.",
+    )
+    live_cpu_affinity: bool = Field(
+        default=True,
+        description=(
+            "When `bedsvc serve` may use two cores or more, run the live processes on cores of "
+            "their own and the HTTP workers on the others, so that a fan-out never waits behind "
+            "a push or a read; false lets the kernel place every process."
+        ),
     )
     live_port: int | None = Field(
         default=None,
         ge=1,
         le=65535,
-        description="Port of the live WebSocket processes; unset: the HTTP port + 1.",
+        description="Port the live processes share (SO_REUSEPORT); `GET /api/v1/live` "
+        "advertises it.",
     )
     live_public_url: str | None = Field(
         default=None,
         pattern=r"^wss?://",
-        description="WebSocket URL advertised by GET /api/v1/live (behind a proxy: wss://...).",
+        description="WebSocket URL `GET /api/v1/live` advertises instead, e.g. "
+        "`wss://lengko.example/api/v1/live` behind a proxy that routes it under "
+        "the site's origin. Unset: `ws://` (`wss://` for an https request) + "
+        "the request's host + `BEDSVC_LIVE_PORT`.",
     )
     live_tick_ms: int = Field(
-        default=50, ge=1, le=1000, description="At most one live frame per subscriber this often."
+        default=50,
+        ge=1,
+        le=1000,
+        description="A subscriber gets at most one frame this often, with every hospital "
+        "changed since its last one.",
     )
     live_resync_min_seconds: float = Field(
-        default=2.0, ge=0, description="A client's resync requests are served this far apart."
+        default=2.0,
+        ge=0,
+        description="A client's `resync` requests are served at most this often (the extra "
+        "ones share the next snapshot).",
     )
     live_write_buffer_bytes: int = Field(
         default=65_536,
         ge=1024,
-        description="Unsent bytes a live connection may hold before it counts as busy.",
+        description="Unsent bytes a WebSocket may hold before it counts as busy: it is then "
+        "sent nothing more until it drains (latest wins meanwhile).",
     )
     live_max_message_bytes: int = Field(
-        default=4096, ge=64, description="Largest message a live client may send."
+        default=4096,
+        ge=64,
+        description="Largest message a WebSocket client may send (`max_size`); larger "
+        "closes with 1009 before it is buffered.",
     )
     live_allowed_origins: str = Field(
-        default="*", description="Comma-separated Origins allowed to subscribe; * for any."
+        default="*",
+        description="Comma-separated `Origin`s allowed to subscribe "
+        "(`https://lengko.example,https://rs.example`); `*` for any. Clients "
+        "that send no `Origin` (not browsers) are always let in.",
     )
     live_ping_seconds: float = Field(
-        default=20.0, gt=0, description="A live connection quiet this long is sent a ping."
+        default=20.0,
+        gt=0,
+        description="A WebSocket is pinged (protocol ping) this often, an event stream "
+        "quiet this long gets a `: ping` comment.",
     )
     live_send_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="A live client that takes nothing this long is closed."
+        default=30.0,
+        gt=0,
+        description="A live client busy (taking nothing) this long, or a WebSocket not "
+        "answering a ping within it, is closed (4008 / 1011).",
     )
     session_seconds: int = Field(
-        default=43_200, ge=60, description="How long a ward-staff sign-in lasts (a shift)."
+        default=43_200,
+        ge=60,
+        description="How long a ward-staff sign-in lasts (a shift); then the entry page "
+        "asks again.",
     )
     sign_in_max_failures: int = Field(
         default=5,
@@ -293,15 +455,80 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="",
-        description="Base URL citizens and staff reach bedsvc at (e.g. https://beds.example); "
-        "alerts link to the entry page with it.",
+        description="The address people reach bedsvc at (`https://beds.example.go.id`); "
+        "alert messages link the entry page with it.",
     )
-    log_level: str = Field(default="INFO")
-    log_json: bool = Field(default=True, description="JSON log lines; false for console.")
+    webpush_endpoint_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            "*.notify.windows.com",
+            "*.push.apple.com",
+        ],
+        description="Hosts a Web Push subscription's endpoint may be on (comma-separated; "
+        "`*.example.com` takes any subdomain): the browsers' push services, so that nobody can "
+        "make bedsvc POST to an address of their choosing.",
+    )
+    webpush_allow_http: bool = Field(
+        default=False,
+        description="Accept `http://` Web Push endpoints besides `https://` (for tests only).",
+    )
+    webpush_subject: str = Field(
+        default="mailto:bedsvc@localhost",
+        pattern=r"^(mailto:|https://)",
+        description="The VAPID `sub` claim push services may contact the operator at: a "
+        "`mailto:` or `https://` address (Apple's push service refuses `localhost`).",
+    )
+    webpush_max_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Waiting notify-when-free subscriptions one client address may hold.",
+    )
+    webpush_subscription_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="How long an unused notify-when-free subscription waits before it expires.",
+    )
+    webpush_ttl_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How long a push service keeps a notification for a browser that is offline.",
+    )
+    webpush_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of one request to a push service."
+    )
+    webpush_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Attempts at sending one notification before it is given up and dropped.",
+    )
+    webpush_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait before a failed notification is sent again, doubling per attempt "
+        "up to five minutes.",
+    )
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        pattern=r"^https?://[^/]+/",
+        description="Map tiles of the /peta page, as a Leaflet URL template ({z}/{x}/{y}); "
+        "its host is allowed in the pages' Content-Security-Policy.",
+    )
+    map_tile_attribution: str = Field(
+        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
+        description="Attribution shown on the map, as the tiles' licence requires (HTML).",
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_json: bool = Field(
+        default=True,
+        description="One JSON object per log line; `false` for readable console lines.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Fernet key(s) encrypting bridge secrets at rest; unset: a key file "
-        "generated under the data folder.",
+        description="Fernet key(s) that encrypt the Aplicares secrets at rest, "
+        "comma-separated (the first encrypts, all decrypt). Unset: `secret.key` "
+        "in the data folder, generated once with mode 0600.",
     )
     sirs_prefix: str = Field(
         default="/sirs/fo/index.php/",
@@ -309,10 +536,59 @@ class Settings(BaseSettings):
         description="Path under which the SIRS Online-compatible bridge answers.",
     )
     aplicares_max_skew_seconds: int = Field(
-        default=60, ge=1, description="How far an Aplicares X-timestamp may be from our clock."
+        default=60,
+        ge=1,
+        description="An Aplicares `X-timestamp` further than this from the server clock is "
+        "refused; it is also how long captured headers could be replayed (the "
+        "signature does not cover the body).",
     )
     bridge_utc_offset_hours: int = Field(
-        default=7, ge=-12, le=14, description="Time zone of the times the bridges report back."
+        default=7,
+        ge=-12,
+        le=14,
+        description="Time zone (WIB 7, WITA 8, WIT 9) of the times the bridges report back "
+        "(`lastupdate`, `tglupdate`).",
+    )
+    relay_sirs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Kemenkes SIRS Online base URL, the part before /Fasyankes (e.g. "
+        "https://sirs.kemkes.go.id/fo/index.php): hospitals with SIRS credentials set are "
+        "relayed there. Unset: the SIRS Online relay is off.",
+    )
+    relay_aplicares_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="BPJS Aplicares base URL, the part before /bed/... (e.g. "
+        "https://new-api.bpjs-kesehatan.go.id/aplicaresws/rest): hospitals with Aplicares "
+        "credentials set are relayed there. Unset: the Aplicares relay is off.",
+    )
+    relay_min_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="At most one send per hospital and registry this often, carrying the "
+        "hospital's latest state.",
+    )
+    relay_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the relay waits for one answer of a registry before it counts "
+        "the send as failed and retries later.",
+    )
+    relay_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wait before the first retry of a failed relay send; doubles per failure "
+        "(with jitter) up to BEDSVC_RELAY_BACKOFF_MAX_SECONDS, or what Retry-After asks.",
+    )
+    relay_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between retries of a failed relay send."
+    )
+    relay_alert_after_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A relay failing this long fires the relay_failing alert (a refused "
+        "credential fires it at once).",
     )
 
     @model_validator(mode="before")
@@ -338,11 +614,18 @@ class Settings(BaseSettings):
         "alert_webhook_secrets",
         "redis_sentinels",
         "trusted_proxies",
+        "webpush_endpoint_hosts",
         mode="before",
     )
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _comma_separated(value)
+
+    @field_validator("relay_sirs_url", "relay_aplicares_url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: Any) -> Any:
+        """An empty value switches a relay off, as leaving it unset does."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_webhooks(self) -> Settings:
@@ -372,6 +655,19 @@ class Settings(BaseSettings):
         """The signing secret of one webhook URL."""
         index = self.alert_webhook_urls.index(url)
         return self.alert_webhook_secrets[index].get_secret_value().encode()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                # The URL may hold a password: name the scheme only.
+                raise ValueError(
+                    f"BEDSVC_SMTP_URL must be smtp://host[:port] or smtps://host[:port], "
+                    f"not {parts.scheme or 'no scheme'}://..."
+                )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

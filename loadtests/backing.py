@@ -17,7 +17,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from bedsvc.app import build_services
-from bedsvc.embedded import start_postgres, start_redis
+from bedsvc.runtime.embedded import start_postgres, start_redis
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from loadtests.dataset import Hospital, generate, load
@@ -64,7 +64,11 @@ def servers() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def prepared(server_database_url: str, redis_url: str) -> AsyncIterator[Backing]:
+async def prepared(
+    server_database_url: str, redis_url: str, hospitals: list[Hospital] | None = None
+) -> AsyncIterator[Backing]:
+    """A database and key prefix of the run's own with `hospitals` (default: the province's)
+    registered and reported once through bedsvc's code, removed afterwards."""
     name = f"bedsvc_load_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(server_database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -75,7 +79,7 @@ async def prepared(server_database_url: str, redis_url: str) -> AsyncIterator[Ba
         settings = Settings(database_url=database_url, redis_url=redis_url, redis_prefix=prefix)
         services = await build_services(settings)
         try:
-            hospitals = generate()
+            hospitals = generate() if hospitals is None else hospitals
             keys = await load(services, hospitals)
         finally:
             await services.redis.aclose()

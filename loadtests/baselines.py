@@ -22,7 +22,7 @@ from litestar import Litestar, Request, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, availability
+from bedsvc.public.availability import AvailabilityFilter, AvailabilityResponse, availability
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.store.states import state_from_row
 

@@ -1,4 +1,5 @@
-"""A province-sized data set: 300 hospitals with 5-15 wards each, 40 of them in one city.
+"""A province-sized data set: 300 hospitals with 5-15 wards each, 40 of them in one city; and
+a national one (`national`): 3,039 hospitals in 514 regencies and cities, as Indonesia has.
 
 Generated from a fixed seed so every run serves the same documents, and loaded through the
 service's own write path (`save_hospital`, `apply_report`), as the registry and the hospital
@@ -11,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
-from bedsvc.auth import issue_key
 from bedsvc.ingest.schemas import OccupancyReport, WardReport
 from bedsvc.ingest.service import apply_report
 from bedsvc.services import Services
@@ -99,6 +100,45 @@ def generate(seed: int = 20261122) -> list[Hospital]:
             )
             hospitals.append(Hospital(info=info, wards=_wards(rng)))
     return hospitals
+
+
+# Indonesia: 514 regencies and cities (kabupaten/kota) in 38 provinces, about 3,000 hospitals.
+NATIONAL_HOSPITALS = 3039
+NATIONAL_REGIONS = 514
+
+
+def national(
+    hospitals: int = NATIONAL_HOSPITALS, regions: int = NATIONAL_REGIONS, seed: int = 20261206
+) -> list[Hospital]:
+    """`hospitals` spread unevenly over `regions` (every region has at least one; a few cities
+    have dozens, as Jakarta's and Surabaya's do), region codes in the Kemendagri shape."""
+    if not 1 <= regions <= hospitals:
+        raise ValueError("need at least one hospital per region")
+    rng = random.Random(seed)
+    weights = [rng.lognormvariate(0, 0.9) for _ in range(regions)]
+    counts = [1] * regions
+    for index in rng.choices(range(regions), weights, k=hospitals - regions):
+        counts[index] += 1
+    result = []
+    for index, count in enumerate(counts):
+        province, number = 11 + index // 14, 1 + index % 14
+        region = f"{province:02d}{number:02d}"
+        region_name = f"Kabupaten Uji {region}"
+        base_lat, base_lon = rng.uniform(-10.0, 5.0), rng.uniform(95.0, 140.0)
+        for n in range(1, count + 1):
+            info = HospitalIn(
+                code=f"{region}{n:03d}",
+                name=f"{rng.choice(KINDS)} {WARD_NAMES[n % len(WARD_NAMES)]} {region}-{n}",
+                kind=rng.choice(KINDS),
+                region_code=region,
+                region_name=region_name,
+                address=f"Jl. Raya No. {rng.randint(1, 300)}, {region_name}",
+                phone=f"021-{rng.randint(200000, 299999)}",
+                lat=round(base_lat + rng.uniform(-0.15, 0.15), 5),
+                lon=round(base_lon + rng.uniform(-0.15, 0.15), 5),
+            )
+            result.append(Hospital(info=info, wards=_wards(rng)))
+    return result
 
 
 def _wards(rng: random.Random) -> list[Ward]:

@@ -25,7 +25,7 @@ from loadtests.backing import Backing
 from loadtests.procs import Server, descendants, start
 from loadtests.pushers import push_report, pushing
 from loadtests.wrk import Load, run
-from tests.nginx_support import NginxProcess, Ports, free_port, nginx_missing
+from tests.support.nginx import NginxProcess, Ports, free_port, nginx_missing
 
 FULL = "/api/v1/availability"
 STATIC = "/document.json"

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from isal import igzip
 
-from bedsvc.availability import AvailabilityFilter, HospitalState, WardState
+from bedsvc.public.availability import AvailabilityFilter
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.settings import Settings
+from bedsvc.store.states import HospitalState, WardState
 from loadtests.dataset import CITY, Hospital, generate
 
 

@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if args.server == "granian":
-        from bedsvc.server import serve_granian
+        from bedsvc.runtime.server import serve_granian
 
         serve_granian(args.target, args.host, args.port, args.workers)
         return

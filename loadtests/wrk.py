@@ -8,10 +8,18 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-from loadtests.procs import Server
+from typing import Protocol
 
 REPORT_SCRIPT = Path(__file__).with_name("report.lua")
+
+
+class Server(Protocol):
+    """A server under test: where it answers, and its processes' CPU time so far."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def cpu_seconds(self) -> float: ...
 
 
 @dataclass
@@ -50,21 +58,31 @@ def require_wrk() -> None:
             raise SystemExit(f"{tool} is missing: sudo apt-get install -y wrk util-linux")
 
 
-def _wrk(url: str, headers: dict[str, str], load: Load, seconds: float) -> subprocess.Popen[str]:
+def _wrk(
+    url: str, headers: dict[str, str], load: Load, seconds: float, script: Path
+) -> subprocess.Popen[str]:
     command = ["taskset", "-c", str(load.client_core), "wrk", "-t1"]
     command += [f"-c{load.connections}", f"-d{seconds:g}s", "--timeout", "5s"]
-    command += ["-s", str(REPORT_SCRIPT)]
+    command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     return subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True)
 
 
-def run(server: Server, path: str, headers: dict[str, str], load: Load, size: int) -> Result:
+def run(
+    server: Server,
+    path: str,
+    headers: dict[str, str],
+    load: Load,
+    size: int,
+    script: Path = REPORT_SCRIPT,
+) -> Result:
+    """`script` ends with report.lua's `done`; it may choose each request's path too."""
     url = server.base_url + path
     if load.warmup > 0:
-        _wrk(url, headers, load, load.warmup).communicate()
+        _wrk(url, headers, load, load.warmup, script).communicate()
     cpu_before, children_before = server.cpu_seconds(), _children_cpu()
-    process = _wrk(url, headers, load, load.duration)
+    process = _wrk(url, headers, load, load.duration, script)
     out, _ = process.communicate()
     server_cpu = server.cpu_seconds() - cpu_before
     client_cpu = _children_cpu() - children_before  # wrk, reaped by communicate()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
-from bedsvc.audit import OPERATOR
 from bedsvc.errors import BedsvcError
 from bedsvc.store import connect_pool, load_queries
 
@@ -25,7 +26,12 @@ COLUMNS = (
     "lon",
     "bpjs_ppk_code",
     "region_name",  # optional
+    "reminder_emails",  # optional: addresses separated by spaces or commas
+    "telegram_chat_ids",  # optional: chat ids separated by spaces or commas
 )
+# Absent, these columns keep what the registry holds; present but empty, they clear it.
+LIST_COLUMNS = ("reminder_emails", "telegram_chat_ids")
+_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @dataclass
@@ -35,9 +41,15 @@ class ImportReport:
 
 
 def parse_row(row: dict[str, str | None]) -> HospitalIn:
-    values = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
+    values: dict[str, object] = {
+        k: (v or "").strip() for k, v in row.items() if k in COLUMNS and k not in LIST_COLUMNS
+    }
+    values = {k: v for k, v in values.items() if v != ""}
+    for name in LIST_COLUMNS:
+        if name in row:
+            values[name] = [item for item in _SEPARATORS.split(row[name] or "") if item]
     # strict=False: CSV cells are text, msgspec turns "-6.71" into a float for lat/lon.
-    return msgspec.convert({k: v for k, v in values.items() if v != ""}, HospitalIn, strict=False)
+    return msgspec.convert(values, HospitalIn, strict=False)
 
 
 async def import_csv(database_url: str, path: Path) -> ImportReport:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network
 from typing import cast
 
+from bedsvc.access.keys import IssuedKey, Role
 from bedsvc.admin.schemas import KeyRequest
 from bedsvc.admin.service import create_key, revoke_key
-from bedsvc.auth import IssuedKey, Role
 from bedsvc.bridges.credentials import (
     AplicaresCredential,
     SirsCredential,

@@ -1,34 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, post
-from litestar.connection import ASGIConnection
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody, Parameter
 
+from bedsvc.access.actor import Actor
+from bedsvc.access.guards import admin_key_guard
+from bedsvc.access.keys import IssuedKey
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import create_key, revoke_key, save_hospital
-from bedsvc.audit import Actor
-from bedsvc.auth import IssuedKey, authenticate
 from bedsvc.errors import problem_responses
-from bedsvc.ratelimit.accepted import accept_credential
-from bedsvc.services import Services, get_services
+from bedsvc.services import Services
 from bedsvc.text import CODE_PATTERN
-
-
-async def admin_key_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    services = get_services(connection.app.state)
-    key = await authenticate(connection, services.pool, services.queries, "admin")
-    connection.state.key_id = key.id
-    accept_credential(connection)
-
-
-def _actor(request: Request[Any, Any, Any]) -> Actor:
-    return Actor(key_id=request.state.key_id)
 
 
 class AdminController(Controller):
@@ -44,13 +29,11 @@ class AdminController(Controller):
     )
     async def save_hospital(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
-        return await save_hospital(
-            services.pool, services.queries, services.sync, data, _actor(request)
-        )
+        return await save_hospital(services.pool, services.queries, services.sync, data, actor)
 
     @post(
         "/keys",
@@ -60,11 +43,11 @@ class AdminController(Controller):
     )
     async def issue_key(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[KeyRequest],
     ) -> IssuedKey:
-        return await create_key(services.pool, services.queries, data, _actor(request))
+        return await create_key(services.pool, services.queries, data, actor)
 
     @delete(
         "/keys/{key_id:str}",
@@ -74,9 +57,9 @@ class AdminController(Controller):
     )
     async def revoke_key(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         key_id: Annotated[str, Parameter(max_length=64, pattern=CODE_PATTERN)],
     ) -> KeyRevoked:
-        await revoke_key(services.pool, services.queries, key_id, _actor(request))
+        await revoke_key(services.pool, services.queries, key_id, actor)
         return KeyRevoked(key_id=key_id, revoked=True)

@@ -5,8 +5,27 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from bedsvc.auth import Role
+from bedsvc.access.keys import Role
 from bedsvc.text import Code, text
+
+# An address as a mail server takes it (no display name, no list separators inside).
+Email = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"\A[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?\.[A-Za-z]{2,}\Z",
+        description="Mail address",
+    ),
+]
+# A Telegram chat: its numeric id (groups are negative) or a public channel's @username.
+ChatId = Annotated[
+    str,
+    Meta(
+        max_length=40,
+        pattern=r"\A(?:-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})\Z",
+        description="Telegram chat id, or @channelname",
+    ),
+]
 
 
 class HospitalIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -28,6 +47,28 @@ class HospitalIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 max_length=2000,
                 pattern=r"^https?://",
                 description="Receives this hospital's stale alerts, besides the health office",
+            ),
+        ]
+        | None
+    ) = None
+    reminder_emails: (
+        Annotated[
+            list[Email],
+            Meta(
+                max_length=20,
+                description="Addresses reminded when the hospital stops reporting; "
+                "absent keeps the registry's, [] clears them",
+            ),
+        ]
+        | None
+    ) = None
+    telegram_chat_ids: (
+        Annotated[
+            list[ChatId],
+            Meta(
+                max_length=20,
+                description="Telegram chats reminded when the hospital stops reporting; "
+                "absent keeps the registry's, [] clears them",
             ),
         ]
         | None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
+from bedsvc.access.actor import OPERATOR, Actor, record_event
+from bedsvc.access.keys import IssuedKey, issue_key
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest
-from bedsvc.audit import OPERATOR, Actor, record_event
-from bedsvc.auth import IssuedKey, issue_key
 from bedsvc.errors import NotFound, invalid, unknown_hospital
+from bedsvc.state.sync import CacheSync
 from bedsvc.store import Conn, Queries
 from bedsvc.store.states import load_state
-from bedsvc.sync import CacheSync
 
 
 async def save_hospital(
@@ -22,8 +22,8 @@ async def save_hospital(
     actor: Actor,
 ) -> HospitalSaved:
     """Creates or updates a hospital; its public listing changes with a new version. Its alert
-    receiver and the edit's audit event are written in the same transaction: the trail never
-    misses an edit that was made, nor names one that was not."""
+    receiver, its reminder contacts and the edit's audit event are written in the same
+    transaction: the trail never misses an edit that was made, nor names one that was not."""
     async with pool.acquire() as conn:
         async with conn.transaction():
             await queries.ensure_region(conn, code=hospital.region_code, name=hospital.region_name)
@@ -46,6 +46,12 @@ async def save_hospital(
                 raise RuntimeError("upsert_hospital answers one row")
             await queries.set_alert_webhook(
                 conn, code=hospital.code, url=hospital.alert_webhook_url
+            )
+            await queries.set_reminder_contacts(
+                conn,
+                code=hospital.code,
+                emails=_distinct(hospital.reminder_emails),
+                chat_ids=_distinct(hospital.telegram_chat_ids),
             )
             detail = msgspec.to_builtins(hospital) | {"created": saved["created"]}
             await record_event(
@@ -90,3 +96,8 @@ async def revoke_key(
         if hospital_code is None:
             raise NotFound(f"No API key '{key_id}'.")
         await record_event(conn, queries, actor, "key.revoke", key_id, hospital_code or None)
+
+
+def _distinct(values: list[str] | None) -> list[str] | None:
+    """Each address once, in the order given (one reminder per address)."""
+    return None if values is None else list(dict.fromkeys(values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bedsvc.services import BedClass
+from bedsvc.store.reference import BedClass
 
 # Wards a SIRS bridge creates carry their SIRS id_tt in the ward code ("TT38_ICU_LANTAI_2"),
 # so two SIRS rows of one class (ICU with and without ventilator) stay two wards. Codes made

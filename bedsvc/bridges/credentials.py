@@ -12,7 +12,7 @@ from ipaddress import IPv4Network, IPv6Network
 import asyncpg
 import msgspec
 
-from bedsvc.audit import OPERATOR, record_event
+from bedsvc.access.actor import OPERATOR, record_event
 from bedsvc.errors import NotFound, invalid, unknown_hospital
 from bedsvc.secret_box import SecretBox
 from bedsvc.store import Queries

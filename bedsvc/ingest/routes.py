@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from litestar import Controller, Request, delete, post
+from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from bedsvc.audit import attribution
+from bedsvc.access.actor import Actor, attribution
+from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import problem_responses
-from bedsvc.ingest.guard import hospital_actor_guard
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
 from bedsvc.ingest.service import apply_report, close_ward
 from bedsvc.services import Services
@@ -28,7 +27,7 @@ class IngestController(Controller):
     )
     async def push_occupancy(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         hospital_code: FromPath[str],
         data: JSONBody[OccupancyReport],
@@ -42,6 +41,7 @@ class IngestController(Controller):
             now=datetime.now(UTC),
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
+            max_capacity=settings.max_ward_capacity,
             max_age=timedelta(seconds=settings.max_report_age_seconds),
         )
         written = await apply_report(
@@ -51,7 +51,7 @@ class IngestController(Controller):
             hospital_code,
             data,
             max_open_wards=settings.max_wards_per_hospital,
-            **attribution(request.state.actor),
+            **attribution(actor),
         )
         return written.result
 
@@ -63,7 +63,7 @@ class IngestController(Controller):
     )
     async def close(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         hospital_code: FromPath[str],
         ward_code: FromPath[str],
@@ -75,5 +75,5 @@ class IngestController(Controller):
             services.sync,
             hospital_code,
             ward_code,
-            **attribution(request.state.actor),
+            **attribution(actor),
         )

@@ -40,9 +40,17 @@ class WardClosed(msgspec.Struct, frozen=True):
     closed: bool
 
 
-def _ward_errors(index: int, ward: WardReport, bed_classes: frozenset[str]) -> list[FieldError]:
+def _ward_errors(
+    index: int, ward: WardReport, bed_classes: frozenset[str], max_capacity: int
+) -> list[FieldError]:
     at = f"wards[{index}]"
     errors = []
+    if ward.capacity > max_capacity:
+        errors.append(
+            FieldError(
+                f"{at}.capacity", f"at most {max_capacity} beds per ward (BEDSVC_MAX_WARD_CAPACITY)"
+            )
+        )
     if ward.bed_class not in bed_classes:
         errors.append(FieldError(f"{at}.bed_class", f"unknown bed class '{ward.bed_class}'"))
     if ward.available > ward.capacity:
@@ -65,6 +73,7 @@ def check_report(
     now: datetime,
     max_future: timedelta,
     max_wards: int,
+    max_capacity: int,
     max_age: timedelta | None = None,
 ) -> None:
     """The rules a report must meet beyond its shape; raises with every broken one.
@@ -97,7 +106,7 @@ def check_report(
                 FieldError(f"wards[{index}].ward_code", f"'{ward.ward_code}' listed twice")
             )
         seen.add(ward.ward_code)
-        errors += _ward_errors(index, ward, bed_classes)
+        errors += _ward_errors(index, ward, bed_classes, max_capacity)
     if errors:
         detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
         raise InvalidInput(detail, errors)

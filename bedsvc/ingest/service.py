@@ -10,12 +10,11 @@ from typing import NamedTuple
 
 import asyncpg
 
-from bedsvc.availability import HospitalState
 from bedsvc.errors import NotFound, inactive_hospital, invalid, unknown_hospital
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
+from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
-from bedsvc.store.states import load_state, state_from_row
-from bedsvc.sync import CacheSync
+from bedsvc.store.states import HospitalState, load_state, state_from_row
 
 
 class Written(NamedTuple):

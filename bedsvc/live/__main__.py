@@ -7,7 +7,7 @@ import argparse
 import uvloop
 
 from bedsvc.live.process import run_live
-from bedsvc.logs import configure_logging
+from bedsvc.runtime.logs import configure_logging
 from bedsvc.settings import load_settings
 
 

@@ -16,7 +16,6 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 
-from bedsvc.services import Services
 from bedsvc.settings import Settings
 
 LIVE_PATH = "/api/v1/live"
@@ -69,8 +68,6 @@ def request_websocket_url(request: Request[Any, Any, Any], settings: Settings) -
     ),
 )
 async def live_endpoints(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
 ) -> LiveEndpoints:
-    return LiveEndpoints(
-        websocket=request_websocket_url(request, services.settings), events=EVENTS_PATH
-    )
+    return LiveEndpoints(websocket=request_websocket_url(request, settings), events=EVENTS_PATH)

@@ -8,29 +8,27 @@ once per filter group and tick, and handed as is to every subscriber of the grou
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
 import msgspec
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
+
+from bedsvc.public.encoded import View
 
 _encoder = msgspec.json.Encoder()
 
 
-class View(NamedTuple):
-    """One hospital as a group's subscribers see it: its encoded public view and version."""
-
-    body: bytes
-    version: int
-
-
 class Frame:
-    """One message, encoded once; the event-stream form is made on first demand."""
+    """One message, encoded once; its event-stream and WebSocket forms are made on first
+    demand, once for every subscriber of the group."""
 
-    __slots__ = ("_event", "payload", "version")
+    __slots__ = ("_event", "_websocket", "payload", "version")
 
     def __init__(self, version: int, payload: bytes) -> None:
         self.version = version
         self.payload = payload
         self._event: bytes | None = None
+        self._websocket: bytes | None = None
 
     @property
     def event(self) -> bytes:
@@ -38,6 +36,15 @@ class Frame:
         if self._event is None:
             self._event = b"id: %d\ndata: %b\n\n" % (self.version, self.payload)
         return self._event
+
+    @property
+    def websocket(self) -> bytes:
+        """As one WebSocket text frame from a server: unmasked, without extensions (the live
+        processes negotiate none), so the same bytes for every connection."""
+        if self._websocket is None:
+            wire = WireFrame(Opcode.TEXT, self.payload)
+            self._websocket = wire.serialize(mask=False, extensions=[])
+        return self._websocket
 
 
 def _versions(views: Iterable[tuple[str, View]]) -> bytes:

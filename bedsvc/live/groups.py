@@ -8,13 +8,15 @@ public documents, the snapshots and the frames splice the same encoded bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Hashable, Iterable
+from typing import Generic, Protocol, TypeVar
 
-from bedsvc.live.frames import Frame, View, changes_frame, snapshot_frame
-from bedsvc.live.subscribers import Subscriber
+from bedsvc.live.frames import Frame, changes_frame, snapshot_frame
+from bedsvc.public.encoded import View
 
 GroupKey = tuple[str | None, str | None]
+# The group's subscribers, of whatever transport (bedsvc/live/subscribers.py).
+Member = TypeVar("Member", bound=Hashable)
 
 
 class ViewSource(Protocol):
@@ -22,11 +24,11 @@ class ViewSource(Protocol):
         """A hospital's view under a filter, or None when the filter leaves it out."""
 
 
-class FilterGroup:
+class FilterGroup(Generic[Member]):
     def __init__(self, key: GroupKey, source: ViewSource) -> None:
         self.key = key
         self.source = source
-        self.subscribers: dict[Subscriber, None] = {}
+        self.subscribers: dict[Member, None] = {}
         self.views: dict[str, View] = {}
         self._snapshot: Frame | None = None
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol
 
 import structlog
 
-from bedsvc.availability import HospitalState
-from bedsvc.client_address import address_group
-from bedsvc.feed import ChangeFeed
+from bedsvc.access.client_address import address_group
 from bedsvc.live.access import TooManyConnections, TooManyFromAddress
 from bedsvc.live.frames import Frame, changes_frame
 from bedsvc.live.groups import FilterGroup, GroupKey, ViewSource
@@ -29,6 +27,8 @@ from bedsvc.live.subscribers import Subscriber
 from bedsvc.live.ticker import Ticker
 from bedsvc.public.params import checked_filter
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.store.states import HospitalState
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +84,7 @@ class LiveHub:
         self.source = source
         self.bed_classes = bed_classes
         self.limits = limits
-        self.groups: dict[GroupKey, FilterGroup] = {}
+        self.groups: dict[GroupKey, FilterGroup[Subscriber]] = {}
         self.subscribers: dict[Subscriber, None] = {}
         self.per_address: Counter[str] = Counter()
         self.behind: dict[Subscriber, None] = {}
@@ -92,6 +92,11 @@ class LiveHub:
         # The global version at which each hospital last changed, since `horizon` (the start
         # or the last reload): what a resuming client lacks can be told from it.
         self.changed_at: dict[str, int] = {}
+        # Each hospital's region as the groups last saw it, and each region's hospitals: a
+        # change concerns the groups of its region before and after and the unfiltered ones,
+        # and a region's new group loads its region's hospitals, not the whole country.
+        self.region_of: dict[str, str] = {}
+        self.in_region: dict[str, set[str]] = {}
         self.horizon = 0
         self.version = 0  # of the last tick: what in-step subscribers hold
         self._reload = False
@@ -100,6 +105,7 @@ class LiveHub:
 
     def start(self) -> None:
         self.horizon = self.version = self.feed.version
+        self._remember_regions()
         self.feed.add_listener(self)
         self.ticker.start()
 
@@ -126,11 +132,11 @@ class LiveHub:
                 retry_after=RETRY_AFTER_SECONDS,
             )
 
-    def group(self, key: GroupKey) -> FilterGroup:
+    def group(self, key: GroupKey) -> FilterGroup[Subscriber]:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = FilterGroup(key, self.source)
-            group.load(self.feed.hospitals)
+            group = self.groups[key] = FilterGroup[Subscriber](key, self.source)
+            group.load(self._hospitals_in(key[0]))
         return group
 
     def join(self, subscriber: Subscriber) -> None:
@@ -204,8 +210,9 @@ class LiveHub:
         if self._reload:
             self._reload = False
             self.dirty.clear()
+            self._remember_regions()
             for group in self.groups.values():
-                group.load(self.feed.hospitals)
+                group.load(self._hospitals_in(group.key[0]))
             for subscriber in self.subscribers:
                 subscriber.resync()
                 self.behind[subscriber] = None
@@ -213,14 +220,54 @@ class LiveHub:
         self.dirty = set()
         self.version = version
         if codes:
+            by_region = self._by_region(codes)
             for group in tuple(self.groups.values()):
-                changed = group.apply(codes)
+                region = group.key[0]
+                concerned = codes if region is None else by_region.get(region)
+                if not concerned:
+                    continue
+                changed = group.apply(concerned)
                 if changed:
                     frame = changes_frame(version, changed)
                     self._fan_out(group, frame, [code for code, _ in changed], clock)
         return self._catch_up(clock)
 
-    def _fan_out(self, group: FilterGroup, frame: Frame, codes: list[str], clock: float) -> None:
+    def _remember_regions(self) -> None:
+        self.region_of = {code: state.region_code for code, state in self.feed.hospitals.items()}
+        self.in_region = {}
+        for code, region in self.region_of.items():
+            self.in_region.setdefault(region, set()).add(code)
+
+    def _hospitals_in(self, region: str | None) -> Iterable[str]:
+        if region is None:
+            return self.feed.hospitals
+        return self.in_region.get(region, ())
+
+    def _by_region(self, codes: list[str]) -> dict[str, list[str]]:
+        """The changed hospitals (in order) by each region they were or are in."""
+        by_region: dict[str, list[str]] = {}
+        hospitals, region_of, in_region = self.feed.hospitals, self.region_of, self.in_region
+        for code in codes:
+            before = region_of.get(code)
+            state = hospitals.get(code)
+            now = None if state is None else state.region_code
+            if now is not None:
+                by_region.setdefault(now, []).append(code)
+            if before == now:
+                continue
+            if before is not None:
+                by_region.setdefault(before, []).append(code)
+                in_region[before].discard(code)
+            if now is None:
+                del region_of[code]
+            else:
+                region_of[code] = now
+                in_region.setdefault(now, set()).add(code)
+        return by_region
+
+    def _fan_out(
+        self, group: FilterGroup[Subscriber], frame: Frame, codes: list[str], clock: float
+    ) -> None:
         ready: dict[type[Subscriber], list[Subscriber]] = {}
         for subscriber in group.subscribers:
             if subscriber.synced and subscriber.writable:

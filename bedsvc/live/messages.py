@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from bedsvc.availability import HospitalAvailability
+from bedsvc.public.availability import HospitalAvailability
 
 
 class Snapshot(msgspec.Struct, frozen=True, tag="snapshot", tag_field="type"):

@@ -10,6 +10,7 @@ the frames splice) and the hub.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -20,16 +21,15 @@ import redis.asyncio as aioredis
 import structlog
 from websockets.asyncio.server import Server, serve
 
-from bedsvc.app import change_feed
-from bedsvc.feed import ChangeFeed
-from bedsvc.live.access import allowed_origins
-from bedsvc.live.hub import LiveHub, LiveLimits
+from bedsvc.access.proxies import TrustedProxies, parse_networks
+from bedsvc.live.hub import LiveHub
+from bedsvc.live.readside import build_read_side
 from bedsvc.live.websocket import LiveConnection, LiveSocketServer
-from bedsvc.proxies import TrustedProxies, parse_networks
 from bedsvc.public.nearcache import PublicCache
-from bedsvc.redis_client import connect_redis
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
 from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 
 log = structlog.get_logger(__name__)
 
@@ -66,14 +66,9 @@ async def build_live(settings: Settings) -> LiveProcess:
     database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, 1, 2)
-    async with pool.acquire() as conn:
-        bed_classes = frozenset([row["code"] async for row in queries.list_bed_classes(conn)])
     client = connect_redis(settings)
-    feed = change_feed(settings, pool, queries, client)
-    public = PublicCache(feed, settings, bed_classes)
-    feed.add_listener(public)
-    hub = LiveHub(feed, public, bed_classes, LiveLimits(settings), allowed_origins(settings))
-    return LiveProcess(settings, pool, client, feed, public, hub)
+    reads = await build_read_side(settings, pool, queries, client)
+    return LiveProcess(settings, pool, client, reads.feed, reads.public, reads.live)
 
 
 async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
@@ -89,7 +84,7 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
         reuse_port=True,
         process_request=endpoint.process_request,
         create_connection=LiveConnection,
-        # Measured (README, Performance: live): per-message deflate costs more CPU and memory
+        # Measured (docs/performance.md, live): per-message deflate costs more CPU and memory
         # per connection than the bytes it saves are worth here.
         compression=None,
         max_size=settings.live_max_message_bytes,
@@ -104,6 +99,14 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
     return live
 
 
+def settle_heap() -> None:
+    """Takes what start-up built (modules, every hospital's state and encoded views) out of the
+    cyclic garbage collector's work: it lives as long as the process, yet every full
+    collection would walk it again, during a fan-out as well (docs/performance.md, live)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_live(settings: Settings, host: str, port: int) -> None:
     """Serves until SIGTERM or SIGINT, or until the process that started this one is gone."""
     stop = asyncio.Event()
@@ -111,6 +114,7 @@ async def run_live(settings: Settings, host: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     live = await start_live(settings, host, port)
+    settle_heap()
     parent = os.getppid()
     try:
         while not stop.is_set():

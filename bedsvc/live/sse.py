@@ -28,7 +28,6 @@ from bedsvc.live.frames import Frame
 from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
 from bedsvc.live.subscribers import Subscriber
-from bedsvc.services import Services
 
 RETRY = b"retry: 2000\n\n"
 PING = b": ping\n\n"
@@ -159,7 +158,7 @@ class LiveEventsController(Controller):
     async def events(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        live: NamedDependency[LiveHub],
         region: Annotated[str | None, QueryParameter(max_length=32)] = None,
         bed_class: Annotated[str | None, QueryParameter(max_length=32)] = None,
         last_event_id: Annotated[
@@ -172,7 +171,7 @@ class LiveEventsController(Controller):
 
         With `Last-Event-ID`, the stream starts with what changed since that version (one
         `changes` event) when this server can tell it, else with a snapshot."""
-        hub = services.live
+        hub = live
         origin = request.headers.get("origin")
         if not origin_allowed(origin, hub.origins):
             raise Forbidden("This Origin may not subscribe.")

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from bedsvc.live.frames import Frame
-
-if TYPE_CHECKING:
-    from bedsvc.live.groups import FilterGroup
+from bedsvc.live.groups import FilterGroup
 
 
 class Subscriber:
@@ -33,7 +30,7 @@ class Subscriber:
         "synced",
     )
 
-    def __init__(self, group: FilterGroup, address: str) -> None:
+    def __init__(self, group: FilterGroup[Subscriber], address: str) -> None:
         self.group = group
         self.address = address
         self.synced = False

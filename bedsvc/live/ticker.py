@@ -11,7 +11,7 @@ from typing import Protocol
 
 import structlog
 
-from bedsvc.tasks import cancel
+from bedsvc.runtime.tasks import cancel
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ class Ticker:
     async def stop(self) -> None:
         if self._task is not None:
             # Not a single cancel: on Python 3.11 `wait_for` loses a cancellation that races
-            # the event it waits on, and the ticker would then run on (bedsvc/tasks.py).
+            # the event it waits on, and the ticker would then run on (bedsvc/runtime/tasks.py).
             await cancel(self._task)
 
     async def _run(self) -> None:

@@ -3,9 +3,11 @@
 Everything that can be refused is refused at the handshake (`process_request`), before the
 connection costs more than its HTTP request: another path (404), an Origin not allowed (403),
 an unknown region or bed class (422), a full process (503) or address (429); `/healthz`
-answers 200 while the process runs. Frames go out
-with `websockets.broadcast`: written to each connection at once, without a task or a coroutine
-per message. A connection whose write buffer is over `BEDSVC_LIVE_WRITE_BUFFER_BYTES` is busy
+answers 200 while the process runs. A frame is serialized as a WebSocket frame once per group
+and tick (`Frame.websocket`) and written as is to each connection's transport, as
+`websockets.broadcast` would write it but without framing it again for every connection, and
+without a task or a coroutine per message. A connection whose write buffer is over
+`BEDSVC_LIVE_WRITE_BUFFER_BYTES` is busy
 (asyncio's flow control tells it: `pause_writing`); it is sent nothing more until the buffer
 drains, meanwhile it falls behind in the hub (latest wins), and one busy for longer than
 `BEDSVC_LIVE_SEND_TIMEOUT_SECONDS` is closed.
@@ -13,18 +15,21 @@ drains, meanwhile it falls behind in the hub (latest wins), and one busy for lon
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
+from bedsvc.access.proxies import TrustedProxies
 from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotFound, Problem
 from bedsvc.live.access import origin_allowed
 from bedsvc.live.discovery import LIVE_PATH
@@ -33,7 +38,6 @@ from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
 from bedsvc.live.messages import Resync, client_decoder
 from bedsvc.live.subscribers import Subscriber
-from bedsvc.proxies import TrustedProxies
 
 HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process
 
@@ -47,6 +51,19 @@ class LiveConnection(ServerConnection):
     busy_since: float | None = None
     # The client's address: the peer's, or behind a trusted proxy the one it forwarded.
     client_address: str = ""
+    wire: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # A stream transport (uvloop's does not derive from asyncio's classes).
+        self.wire = cast(asyncio.Transport, transport)
+
+    def send_serialized(self, data: bytes) -> None:
+        """Writes one already-serialized frame as `websockets.broadcast` would: nothing once
+        the closing handshake began, and nothing is awaited."""
+        wire = self.wire
+        if wire is not None and self.state is State.OPEN and not wire.is_closing():
+            wire.write(data)
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -76,12 +93,16 @@ class SocketSubscriber(Subscriber):
         return self.connection.busy_since
 
     def deliver(self, frame: Frame) -> None:
-        broadcast((self.connection,), frame.payload, text=True)
+        self.connection.send_serialized(frame.websocket)
 
     @classmethod
     def deliver_all(cls, subscribers: Sequence[Subscriber], frame: Frame) -> None:
-        connections = [s.connection for s in subscribers if isinstance(s, SocketSubscriber)]
-        broadcast(connections, frame.payload, text=True)
+        # Measured (docs/performance.md, live): the library's `broadcast` frames the message
+        # again for every connection, a fifth of the fan-out's CPU; this frames it once.
+        data = frame.websocket
+        for subscriber in subscribers:
+            if isinstance(subscriber, SocketSubscriber):
+                subscriber.connection.send_serialized(data)
 
     def end(self, code: int | None, reason: str) -> None:
         if code is not None:

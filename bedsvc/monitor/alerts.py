@@ -8,7 +8,7 @@ claimed with FOR UPDATE SKIP LOCKED by whichever worker polls first, and retried
 bounded exponential backoff. Receivers may still see a delivery twice (a worker stopped
 between the POST and recording it): (alert.id, event) identifies a transition.
 
-Each delivery is signed (see `sign` and the README's "Alerts"): a receiver checks the
+Each delivery is signed (see `sign` and "Alerts" in docs/api.md): a receiver checks the
 signature over the timestamp and the raw body with its URL's secret, and refuses old
 timestamps, so that nobody else can post alerts to it or replay old ones.
 """
@@ -28,11 +28,22 @@ import msgspec
 import structlog
 from prometheus_client import Counter
 
-from bedsvc.health import Health
+from bedsvc.local_time import local_time
 from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.ops.health import Health
+from bedsvc.relay.alerting import relay_failures
+from bedsvc.reminders import outbox as reminders
+from bedsvc.reminders.message import duration, entry_page_url
 from bedsvc.secret_box import SecretBox, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
+from bedsvc.store.conditions import (
+    alerts_due_to_resolve,
+    conditions_due,
+    forget_conditions,
+    observe_conditions,
+)
+from bedsvc.store.reminders import EscalatedLapse, escalated_lapses
 
 log = structlog.get_logger(__name__)
 
@@ -76,14 +87,17 @@ def _region(code: str, name: str | None) -> str:
     return f"{name} ({code})" if name else code
 
 
-def entry_page_url(settings: Settings) -> str:
-    """The ward-staff entry page, absolute when BEDSVC_PUBLIC_URL is set."""
-    return settings.public_url.rstrip("/") + "/rs"
+# Rules whose subject is a hospital: its own receiver hears of them too.
+_HOSPITAL_RULES = frozenset({"hospital_stale", "hospital_stale_escalated"})
 
 
 async def current_conditions(
     conn: Conn, queries: Queries, settings: Settings, stale_after: timedelta
 ) -> list[Condition]:
+    """Every rule's conditions holding now, with a message in Bahasa Indonesia for the health
+    office (times in the region's local time)."""
+    now = datetime.now(UTC)
+    zone = settings.timezone
     conditions = []
     if "class_exhausted" in settings.alert_rules:
         async for row in queries.exhausted_classes(conn, bed_classes=settings.alert_bed_classes):
@@ -92,9 +106,10 @@ async def current_conditions(
                 Condition(
                     rule="class_exhausted",
                     subject=f"{region}/{bed_class}",
-                    message=f"No free {bed_class} bed in region "
-                    f"{_region(region, row['region_name'])} "
-                    f"({row['capacity']} beds, all occupied).",
+                    message=f"Tempat tidur {row['class_name']} di "
+                    f"{_region(region, row['region_name'])} penuh per "
+                    f"{local_time(now, region, zone)}: {row['capacity']} tempat tidur, "
+                    "tidak ada yang kosong.",
                     region_code=region,
                     bed_class=bed_class,
                 )
@@ -102,37 +117,81 @@ async def current_conditions(
     if "hospital_stale" in settings.alert_rules:
         async for row in queries.silent_hospitals(conn, older_than=stale_after):
             last = row["last_report_at"]
-            since = f"since {last.isoformat()}" if last else "ever"
+            region = row["region_code"]
+            since = f"sejak {local_time(last, region, zone)}" if last else "sama sekali"
             conditions.append(
                 Condition(
                     rule="hospital_stale",
                     subject=row["code"],
-                    message=f"Hospital {row['name']} ({row['code']}) has not reported {since}. "
-                    f"Ward staff can report at {entry_page_url(settings)}",
-                    region_code=row["region_code"],
+                    message=f"{row['name']} ({row['code']}) belum melapor {since}. "
+                    f"Petugas ruangan dapat melapor di {entry_page_url(settings)}",
+                    region_code=region,
                     hospital_code=row["code"],
                     hospital_webhook=row["alert_webhook_url"],
                 )
             )
+    if "relay_failing" in settings.alert_rules:
+        conditions += await failing_relays(conn, queries, settings)
+    if "hospital_stale_escalated" in settings.alert_rules:
+        lapses = await escalated_lapses(conn, queries)
+        conditions.extend(_escalated(lapse, settings) for lapse in lapses)
     return conditions
+
+
+def _escalated(lapse: EscalatedLapse, settings: Settings) -> Condition:
+    zone = settings.timezone
+    reminded = (
+        f"pengingat kedua dikirim ke {lapse.contacts} alamat surel/obrolan Telegram rumah "
+        f"sakit pada {local_time(lapse.escalated_at, lapse.region_code, zone)}"
+        if lapse.contacts
+        else "rumah sakit ini tidak punya alamat pengingat terdaftar (reminder_emails, "
+        "telegram_chat_ids)"
+    )
+    return Condition(
+        rule="hospital_stale_escalated",
+        subject=lapse.code,
+        message=f"{lapse.name} ({lapse.code}) masih belum melapor sejak "
+        f"{local_time(lapse.since, lapse.region_code, zone)}, lebih dari "
+        f"{duration(settings.stale_escalate_seconds)} setelah pengingat pertama; {reminded}.",
+        region_code=lapse.region_code,
+        hospital_code=lapse.code,
+    )
+
+
+async def failing_relays(conn: Conn, queries: Queries, settings: Settings) -> list[Condition]:
+    return [
+        Condition(
+            rule="relay_failing",
+            subject=failure.subject,
+            message=failure.message,
+            region_code=failure.region_code,
+            hospital_code=failure.hospital_code,
+        )
+        for failure in await relay_failures(conn, queries, settings)
+    ]
 
 
 async def evaluate(
     pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
 ) -> Transitions:
-    """Records the transitions since the last evaluation (by any worker) and their deliveries."""
-    rules = list(settings.alert_rules)
+    """Records the transitions since the last evaluation (by any worker) and their deliveries.
+
+    Hysteresis: a condition fires its rule once it has held for BEDSVC_ALERT_HOLD_SECONDS and
+    resolves it once it has been clear that long (alert_conditions remembers since when, for
+    every worker), so a flapping condition makes one alert, not one per flap. Nothing here
+    knows a rule by name except the receivers of hospital rules: a new rule only adds its
+    conditions to `current_conditions`."""
+    rules: list[str] = list(settings.alert_rules)
     urls = list(settings.alert_webhook_urls)
+    hold = timedelta(seconds=settings.alert_hold_seconds)
     fired: list[int] = []
     resolved: list[int] = []
     async with pool.acquire() as conn:
         conditions = await current_conditions(conn, queries, settings, stale_after)
-        holding = {(c.rule, c.subject) for c in conditions}
-        open_keys = {
-            (r["rule"], r["subject"]) async for r in queries.open_alert_keys(conn, rules=rules)
-        }
+        await observe_conditions(conn, queries, rules, ((c.rule, c.subject) for c in conditions))
+        due = await conditions_due(conn, queries, rules, hold)
         for condition in conditions:
-            if (condition.rule, condition.subject) in open_keys:
+            if (condition.rule, condition.subject) not in due:
                 continue
             async with conn.transaction():
                 alert_id = await queries.fire_alert(
@@ -146,12 +205,16 @@ async def evaluate(
                 )
                 if alert_id is not None:
                     own = [condition.hospital_webhook] if condition.hospital_webhook else []
+                    if not own and condition.rule in _HOSPITAL_RULES:
+                        own = await _hospital_receivers(
+                            conn, queries, condition.rule, condition.subject
+                        )
                     receivers = urls + own
                     await queries.add_deliveries(
                         conn, alert_id=alert_id, event="fired", urls=receivers
                     )
                     fired.append(alert_id)
-        for rule, subject in open_keys - holding:
+        for rule, subject in await alerts_due_to_resolve(conn, queries, rules, hold):
             async with conn.transaction():
                 alert_id = await queries.resolve_alert(conn, rule=rule, subject=subject)
                 if alert_id is not None:
@@ -160,6 +223,7 @@ async def evaluate(
                         conn, alert_id=alert_id, event="resolved", urls=receivers
                     )
                     resolved.append(alert_id)
+        await forget_conditions(conn, queries, hold)
     for alert_id in fired:
         log.info("alert fired", alert_id=alert_id)
     for alert_id in resolved:
@@ -168,7 +232,7 @@ async def evaluate(
 
 
 async def _hospital_receivers(conn: Conn, queries: Queries, rule: str, subject: str) -> list[str]:
-    if rule != "hospital_stale":
+    if rule not in _HOSPITAL_RULES:
         return []
     url = await queries.hospital_alert_webhook(conn, code=subject)
     return [url] if url else []
@@ -292,7 +356,8 @@ async def run_alerts(
     stale_after: timedelta,
     health: Health,
 ) -> None:
-    """The worker's background task: evaluate the rules, deliver what is due, repeat."""
+    """The worker's background task: track stale lapses, evaluate the rules, deliver the
+    webhooks and reminders that are due, repeat."""
     timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         next_evaluation = 0.0
@@ -301,8 +366,11 @@ async def run_alerts(
             try:
                 if loop.time() >= next_evaluation:
                     next_evaluation = loop.time() + settings.alert_interval_seconds
+                    # Lapses first: the escalation rule sees this round's escalations.
+                    await reminders.track(pool, queries, settings, stale_after)
                     await evaluate(pool, queries, settings, stale_after)
                 await deliver_due(pool, queries, settings, client)
+                await reminders.deliver(pool, queries, settings, client, stale_after)
             # The loop must outlive any one failure, whatever it is, and say so loudly: a
             # silent failure here means no alert ever fires.
             except Exception as exc:

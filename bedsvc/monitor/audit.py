@@ -17,9 +17,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from msgspec import Meta
 
+from bedsvc.access.guards import monitor_key_guard
 from bedsvc.errors import invalid, problem_responses
 from bedsvc.monitor.params import DEFAULT_RANGE, MAX_RANGE, parse_time
-from bedsvc.monitor.routes import monitor_key_guard
 from bedsvc.services import Services
 from bedsvc.store import Queries
 

@@ -16,7 +16,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from bedsvc.monitor.schemas import ClassOccupancy, HospitalOccupancy
-from bedsvc.services import BedClass
+from bedsvc.store.reference import BedClass
 
 HAVE_NS = "urn:oasis:names:tc:emergency:EDXL:HAVE:1.0"
 XNL_NS = "urn:oasis:names:tc:ciq:xnl:3"

@@ -5,14 +5,12 @@ from typing import Annotated, Any
 
 import asyncpg
 from litestar import Controller, Request, Response, get
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from bedsvc.auth import bearer_token, find_key
-from bedsvc.errors import Forbidden, invalid, problem_responses, unknown_hospital
+from bedsvc.access.guards import monitor_key_guard
+from bedsvc.errors import invalid, problem_responses, unknown_hospital
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.budget import unless_disconnected
@@ -27,12 +25,10 @@ from bedsvc.monitor.history import (
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
-from bedsvc.ratelimit.accepted import accept_credential
-from bedsvc.services import Services, get_services
+from bedsvc.services import Services
 from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.
-MONITOR_ROLES = ("monitor", "admin")
 
 # Codes of hospitals, regions and classes; anything else cannot match and is refused (422).
 Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)]
@@ -40,20 +36,6 @@ Code = Annotated[str | None, QueryParameter(max_length=32, pattern=CODE_PATTERN)
 DURATION_PATTERN = r"^[1-9][0-9]{0,5}[smhd]$"
 BUCKET_PATTERN = r"^([6-9][0-9]|[1-9][0-9]{2,5})s$|^[1-9][0-9]{0,5}[mhd]$"
 Bucket = Annotated[str, QueryParameter(pattern=BUCKET_PATTERN)]
-
-
-async def monitor_key_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    services = get_services(connection.app.state)
-    token = bearer_token(connection)
-    async with services.pool.acquire() as conn:
-        key = await find_key(conn, services.queries, token)
-    if key.revoked_at is not None:
-        raise Forbidden("This API key was revoked.")
-    if key.role not in MONITOR_ROLES:
-        raise Forbidden("This route needs a key with role 'monitor' (or 'admin').")
-    accept_credential(connection)
 
 
 def _check_class(services: Services, bed_class: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from isal import igzip
 
 Headers = list[tuple[bytes, bytes]]
@@ -16,8 +18,8 @@ class Encoding:
 
     gzip is ISA-L's (python-isal): a changed document is compressed again on its next
     request, up to a hundred times a second, and ISA-L's level 1 takes a fifth of the time of
-    zlib's level 1 and a fifteenth of zlib's level 6 for the full document (README,
-    Performance), for output a third larger than level 6's.
+    zlib's level 1 and a fifteenth of zlib's level 6 for the full document
+    (docs/performance.md), for output a third larger than level 6's.
     """
 
     def __init__(self, gzip_level: int, max_age: int, stale_while_revalidate: int) -> None:
@@ -29,10 +31,18 @@ class Encoding:
         self.common: Headers = [(b"cache-control", cache_control), (b"vary", b"Accept-Encoding")]
 
 
+class View(NamedTuple):
+    """One hospital as live subscribers of a filter see it: its encoded public view and
+    version."""
+
+    body: bytes
+    version: int
+
+
 class Encoded:
     """One document: its ETag, body and headers; the gzip form is made on first demand."""
 
-    __slots__ = ("_encoding", "_gzip", "_not_modified", "body", "etag", "headers")
+    __slots__ = ("_encoding", "_gzip", "body", "etag", "headers")
 
     def __init__(self, etag: bytes, body: bytes, encoding: Encoding) -> None:
         self.etag = etag
@@ -41,7 +51,6 @@ class Encoded:
         length = (b"content-length", b"%d" % len(body))
         self.headers: Headers = [_JSON, length, (b"etag", etag), *encoding.common]
         self._gzip: tuple[Headers, bytes] | None = None
-        self._not_modified: Headers | None = None
 
     def gzipped(self) -> tuple[Headers, bytes] | None:
         """Headers and body of the gzip form, or None when the body is too small to gain."""
@@ -58,11 +67,6 @@ class Encoded:
             ]
             self._gzip = headers, compressed
         return self._gzip
-
-    def not_modified(self) -> Headers:
-        if self._not_modified is None:
-            self._not_modified = not_modified_headers(self.etag, self._encoding)
-        return self._not_modified
 
 
 def not_modified_headers(etag: bytes, encoding: Encoding) -> Headers:

@@ -1,21 +1,20 @@
 """The hottest public GETs, answered from the near-cache before the framework's routing.
 
-Measured (loadtests/README.md): routing, the middleware stack and the response machinery cost
+Measured (docs/performance.md): routing, the middleware stack and the response machinery cost
 more per request than the cached answer itself. So the app checks these two paths first and
 answers requests it fully understands from the same `replies` the documented handlers use;
 anything else (an unusual query, an unknown hospital, another method) goes on to Litestar,
 which validates, documents and reports errors as for any route.
 
 Requests answered here skip the rate limit (public reads are excluded from it anyway) and the
-Prometheus middleware, whose cost on this path is measured in loadtests/README.md; they are
+Prometheus middleware, whose cost on this path is measured in docs/performance.md; they are
 counted in `bedsvc_public_fast_responses_total` instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cachetools import LRUCache
@@ -29,45 +28,16 @@ from litestar.types import (
     Scope,
     Send,
 )
-from prometheus_client import REGISTRY
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 
-from bedsvc.availability import AvailabilityFilter
 from bedsvc.errors import InvalidInput
+from bedsvc.ops.metrics import FAST_RESPONSE_COUNTS
+from bedsvc.public.availability import AvailabilityFilter
 from bedsvc.public.nearcache import PublicCache
 from bedsvc.public.params import parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
 
 AVAILABILITY = "/api/v1/availability"
 HOSPITALS = "/api/v1/hospitals/"
-
-# Counted in plain ints, read by the collector at scrape time: a prometheus_client Counter
-# takes a lock per increment, measured at a sixth of this path's own Python time.
-_responses: Counter[tuple[str, int]] = Counter()
-
-
-class _ResponsesCollector(Collector):
-    def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily(
-            "bedsvc_public_fast_responses",
-            "Public reads answered from the near-cache before routing.",
-            labels=["path", "status_code"],
-        )
-        for (path, status), count in sorted(_responses.items()):
-            family.add_metric([path, str(status)], count)
-        yield family
-
-
-REGISTRY.register(_ResponsesCollector())
-
-
-def fast_responses() -> Mapping[tuple[str, int], int]:
-    """The counts so far (path, status), for moving them where every worker's are summed
-    (bedsvc/metrics.py) when several worker processes share one scrape."""
-    return _responses
-
 
 # What the fast path takes as is; anything else (escapes, '+', odd values) goes to Litestar.
 _PLAIN = re.compile(rb"[A-Za-z0-9_.\-]{1,32}")
@@ -161,7 +131,7 @@ class FastPath:
         else:
             return None
         if reply is not None:
-            _responses[path, reply.status] += 1
+            FAST_RESPONSE_COUNTS[path, reply.status] += 1
         return reply
 
 

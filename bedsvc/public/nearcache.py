@@ -27,20 +27,19 @@ from typing import NamedTuple, TypeVar
 import msgspec
 from cachetools import LRUCache
 
-from bedsvc.availability import (
+from bedsvc.public.availability import (
     AvailabilityFilter,
-    HospitalState,
     Point,
     great_circle_km,
     hospital_availability,
     hospital_detail,
     point,
 )
-from bedsvc.feed import ChangeFeed
-from bedsvc.live.frames import View
-from bedsvc.public.encoded import Encoded, Encoding
+from bedsvc.public.encoded import Encoded, Encoding, View
 from bedsvc.public.staleness import Staleness
 from bedsvc.settings import Settings
+from bedsvc.state.feed import ChangeFeed
+from bedsvc.store.states import HospitalState
 
 T = TypeVar("T")
 VariantKey = tuple[str | None, str | None, bool]

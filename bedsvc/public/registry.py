@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from msgspec import Meta
 
 from bedsvc.errors import problem_responses
-from bedsvc.services import Services
+from bedsvc.public.service import PublicService
 
 _TTL_SECONDS = 60.0
 _CACHE_CONTROL = {"Cache-Control": "public, max-age=60"}
@@ -35,17 +35,17 @@ class RegistryFacts(msgspec.Struct):
     bpjs_partners: list[str]
 
 
-async def _facts(state: State, services: Services) -> RegistryFacts:
+async def _facts(state: State, public: PublicService) -> RegistryFacts:
     facts: RegistryFacts | None = getattr(state, "registry_facts", None)
     now = time.monotonic()
     if facts is not None and now - facts.fetched_at < _TTL_SECONDS:
         return facts
-    async with services.pool.acquire() as conn:
+    async with public.pool.acquire() as conn:
         names = {
             row["code"]: row["name"] or row["code"]
-            async for row in services.queries.region_names(conn)
+            async for row in public.queries.region_names(conn)
         }
-        partners = [row["code"] async for row in services.queries.bpjs_partner_codes(conn)]
+        partners = [row["code"] async for row in public.queries.bpjs_partner_codes(conn)]
     facts = RegistryFacts(fetched_at=now, region_names=names, bpjs_partners=partners)
     state.registry_facts = facts
     return facts
@@ -61,13 +61,13 @@ class RegistryController(Controller):
         responses=problem_responses(503),
     )
     async def regions(
-        self, state: State, services: NamedDependency[Services]
+        self, state: State, public: NamedDependency[PublicService]
     ) -> Response[list[Region]]:
         """`region=` of the other public routes takes these codes (Kemendagri). The names come
         from the registry; the counts are of listed hospitals now."""
-        facts = await _facts(state, services)
+        facts = await _facts(state, public)
         counts: dict[str, int] = {}
-        for hospital in services.feed.hospitals.values():
+        for hospital in public.cache.feed.hospitals.values():
             counts[hospital.region_code] = counts.get(hospital.region_code, 0) + 1
         regions = [
             Region(code=code, name=facts.region_names.get(code, code), hospitals=count)
@@ -81,8 +81,8 @@ class RegistryController(Controller):
         responses=problem_responses(503),
     )
     async def bpjs_partners(
-        self, state: State, services: NamedDependency[Services]
+        self, state: State, public: NamedDependency[PublicService]
     ) -> Response[list[str]]:
         """A hospital is a BPJS partner when the registry has its BPJS PPK code."""
-        facts = await _facts(state, services)
+        facts = await _facts(state, public)
         return Response(facts.bpjs_partners, headers=_CACHE_CONTROL)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from cachetools import LRUCache
 
-from bedsvc.availability import AvailabilityFilter
+from bedsvc.public.availability import AvailabilityFilter
 from bedsvc.public.encoded import Encoded, Headers, not_modified_headers
 from bedsvc.public.nearcache import PublicCache
 

@@ -9,11 +9,11 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
-from bedsvc.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
 from bedsvc.errors import problem_responses, unknown_hospital
+from bedsvc.public.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
 from bedsvc.public.params import checked_filter, parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply
-from bedsvc.services import Services
+from bedsvc.public.service import PublicService
 
 IfNoneMatch = Annotated[
     str | None,
@@ -76,7 +76,7 @@ class PublicController(Controller):
     )
     async def availability(
         self,
-        services: NamedDependency[Services],
+        public: NamedDependency[PublicService],
         region: Annotated[
             str | None,
             QueryParameter(
@@ -95,7 +95,7 @@ class PublicController(Controller):
         accept_encoding: AcceptEncoding = None,
     ) -> Response[AvailabilityResponse]:
         region, bed_class = checked_filter(
-            region, bed_class, services.public.regions(), services.bed_class_codes
+            region, bed_class, public.cache.regions(), public.bed_class_codes
         )
         flt = AvailabilityFilter(
             region=region,
@@ -104,7 +104,7 @@ class PublicController(Controller):
             near=parse_near(near),
             limit=limit,
         )
-        reply = availability_reply(services.public, flt, _raw(if_none_match), _raw(accept_encoding))
+        reply = availability_reply(public.cache, flt, _raw(if_none_match), _raw(accept_encoding))
         return _response(reply)
 
     @get(
@@ -116,20 +116,20 @@ class PublicController(Controller):
     )
     async def hospital(
         self,
-        services: NamedDependency[Services],
+        public: NamedDependency[PublicService],
         hospital_code: FromPath[str],
         if_none_match: IfNoneMatch = None,
         accept_encoding: AcceptEncoding = None,
     ) -> Response[HospitalDetail]:
         reply = hospital_reply(
-            services.public, hospital_code, _raw(if_none_match), _raw(accept_encoding)
+            public.cache, hospital_code, _raw(if_none_match), _raw(accept_encoding)
         )
         if reply is None:
             raise unknown_hospital(hospital_code)
         return _response(reply)
 
     @get("/bed-classes", summary="The bed-class vocabulary and its mappings")
-    async def bed_classes(self, services: NamedDependency[Services]) -> list[BedClassOut]:
+    async def bed_classes(self, public: NamedDependency[PublicService]) -> list[BedClassOut]:
         return [
             BedClassOut(
                 code=c.code,
@@ -140,5 +140,5 @@ class PublicController(Controller):
                 edxl_bed_types=c.edxl_bed_types,
                 is_intensive=c.is_intensive,
             )
-            for c in services.bed_classes
+            for c in public.bed_classes
         ]

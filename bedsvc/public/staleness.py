@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from bedsvc.availability import HospitalState
+from bedsvc.store.states import HospitalState
 
 NEVER = datetime.max.replace(tzinfo=UTC)
 # The cheap per-request check uses the float clock; looking a little early lets it stay a

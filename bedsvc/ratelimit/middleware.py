@@ -3,7 +3,7 @@
 - A request with a credential (an API key, Aplicares `X-cons-id`, SIRS `X-rs-id` + `X-pass`)
   counts against that credential: `BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE`. Hospitals behind one
   address, or behind nginx, no longer share a bucket, and one hospital's flood stops only it.
-- Any other request counts against the real client address (see bedsvc/proxies.py):
+- Any other request counts against the real client address (see bedsvc/access/proxies.py):
   `BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE`.
 - A request whose credential was not accepted (see bedsvc/ratelimit/accepted.py: a 401, a
   403, or a refusal before the credential was even checked) counts against the address too,
@@ -27,18 +27,17 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from bedsvc.client_address import address_group
+from bedsvc.access.client_address import address_group
 from bedsvc.errors import TooManyRequests
 from bedsvc.ratelimit.accepted import credential_accepted
 from bedsvc.ratelimit.counter import RateCounter
-from bedsvc.services import get_services
 from bedsvc.settings import Settings
 
 NOT_LIMITED = re.compile(
     r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|bpjs-partners|live)"
     r"|^/(healthz|readyz|metrics|schema)"
     # Pages and their files: many citizens may share one address behind a NAT.
-    r"|^/($|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
+    r"|^/($|peta$|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
 )
 
 
@@ -78,7 +77,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         self.ipv6_prefix = settings.ipv6_prefix_length
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        counter = get_services(scope["litestar_app"].state).rate_limits
+        counter: RateCounter = scope["litestar_app"].state.rate_limits
         client = scope.get("client")
         host = address_group(client[0], self.ipv6_prefix) if client else "unknown"
         address = f"addr:{host}"

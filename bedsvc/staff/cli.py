@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import msgspec
 
-from bedsvc.audit import OPERATOR
+from bedsvc.access.actor import OPERATOR
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.errors import invalid
-from bedsvc.redis_client import connect_redis
 from bedsvc.settings import Settings
-from bedsvc.staff.users import IssuedLogin, UserRequest, add_user, disable_user, unlock_user
+from bedsvc.staff.users import (
+    DEFAULT_PROFILE,
+    HashProfile,
+    IssuedLogin,
+    UserRequest,
+    add_user,
+    disable_user,
+    unlock_user,
+)
 from bedsvc.store import connect_pool, load_queries
-from bedsvc.throttle import SignInThrottle
+from bedsvc.store.redis import connect_redis
 
 
-async def add_from_cli(database_url: str, hospital_code: str, username: str) -> IssuedLogin:
+async def add_from_cli(
+    database_url: str, hospital_code: str, username: str, profile: HashProfile = DEFAULT_PROFILE
+) -> IssuedLogin:
     try:
         request = msgspec.convert(
             {"hospital_code": hospital_code, "username": username}, UserRequest
@@ -22,7 +32,7 @@ async def add_from_cli(database_url: str, hospital_code: str, username: str) -> 
         raise invalid("username", str(exc)) from None
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await add_user(pool, load_queries(), request, OPERATOR)
+        return await add_user(pool, load_queries(), request, OPERATOR, profile)
     finally:
         await pool.close()
 

@@ -11,19 +11,10 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
-from bedsvc.admin.routes import admin_key_guard
-from bedsvc.audit import Actor
-from bedsvc.client_address import client_address
-from bedsvc.errors import (
-    PROBLEM_JSON,
-    BedsvcError,
-    Forbidden,
-    NotAuthenticated,
-    Problem,
-    problem_responses,
-)
-from bedsvc.services import Services
-from bedsvc.staff.sessions import (
+from bedsvc.access.actor import Actor
+from bedsvc.access.client_address import client_address
+from bedsvc.access.guards import admin_key_guard
+from bedsvc.access.sessions import (
     COOKIE_NAME,
     HospitalRef,
     SessionInfo,
@@ -34,6 +25,15 @@ from bedsvc.staff.sessions import (
     session_cookie,
     start_session,
 )
+from bedsvc.errors import (
+    PROBLEM_JSON,
+    BedsvcError,
+    Forbidden,
+    NotAuthenticated,
+    Problem,
+    problem_responses,
+)
+from bedsvc.services import Services
 from bedsvc.staff.users import (
     IssuedLogin,
     UserDisabled,
@@ -117,7 +117,7 @@ class SessionController(Controller):
             async with services.pool.acquire() as conn:
                 user = await find_user(conn, services.queries, username)
             # The hash is checked even for an unknown user: the answer takes as long either way.
-            matched = await password_matches(user, data.password)
+            matched = await password_matches(user, data.password, settings.password_hash_profile)
             if not matched or user is None:
                 attempt.failed()
                 raise NotAuthenticated(_WRONG)
@@ -128,7 +128,9 @@ class SessionController(Controller):
         async with services.pool.acquire() as conn, conn.transaction():
             # Sign-ins are rare: each clears what has expired, so the table does not only grow.
             await services.queries.delete_expired_sessions(conn)
-            await rehash_if_needed(conn, services.queries, usable, data.password)
+            await rehash_if_needed(
+                conn, services.queries, usable, data.password, settings.password_hash_profile
+            )
             token, info = await start_session(
                 conn,
                 services.queries,
@@ -180,14 +182,14 @@ class UsersController(Controller):
     )
     async def add(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         data: JSONBody[UserRequest],
     ) -> IssuedLogin:
         """A disabled user of the same name is enabled again with a new password; an enabled
         one is a conflict (409)."""
-        actor = Actor(key_id=request.state.key_id)
-        return await add_user(services.pool, services.queries, data, actor)
+        profile = services.settings.password_hash_profile
+        return await add_user(services.pool, services.queries, data, actor, profile)
 
     @delete(
         "/{username:str}",
@@ -197,12 +199,11 @@ class UsersController(Controller):
     )
     async def disable(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         username: FromPath[str],
     ) -> UserDisabled:
         """Ends the user's sessions at once."""
-        actor = Actor(key_id=request.state.key_id)
         await disable_user(services.pool, services.queries, username, actor)
         return UserDisabled(username=username, disabled=True)
 
@@ -214,13 +215,12 @@ class UsersController(Controller):
     )
     async def unlock(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
         services: NamedDependency[Services],
         username: FromPath[str],
     ) -> UserUnlocked:
         """Forgets the user's failed sign-ins from every address, so that the user may sign
         in at once."""
-        actor = Actor(key_id=request.state.key_id)
         return await unlock_user(
             services.pool, services.queries, services.throttle, username, actor
         )

@@ -7,19 +7,19 @@ import asyncio
 import secrets
 from datetime import datetime
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from msgspec import Meta
 
-from bedsvc.audit import Actor, record_event
+from bedsvc.access.actor import Actor, record_event
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.errors import BedsvcError, NotFound, unknown_hospital
 from bedsvc.store import Conn, Queries
 from bedsvc.text import Code
-from bedsvc.throttle import SignInThrottle
 
 Username = Annotated[
     str,
@@ -72,15 +72,21 @@ class StaffUser(msgspec.Struct, frozen=True):
     disabled_at: datetime | None
 
 
-@cache
-def hasher() -> PasswordHasher:
-    return PasswordHasher()
+HashProfile = Literal["rfc_9106_low_memory", "cheapest"]
+DEFAULT_PROFILE: HashProfile = "rfc_9106_low_memory"
+_PROFILES = {"rfc_9106_low_memory": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
 
 
 @cache
-def _unknown_user_hash() -> str:
+def hasher(profile: HashProfile = DEFAULT_PROFILE) -> PasswordHasher:
+    """BEDSVC_PASSWORD_HASH_PROFILE's hasher; the cheapest one keeps a test suite fast."""
+    return PasswordHasher.from_parameters(_PROFILES[profile])
+
+
+@cache
+def _unknown_user_hash(profile: HashProfile) -> str:
     """Verified against when the username is unknown, so that the answer takes as long."""
-    return hasher().hash(secrets.token_urlsafe(16))
+    return hasher(profile).hash(secrets.token_urlsafe(16))
 
 
 def new_password() -> str:
@@ -89,15 +95,17 @@ def new_password() -> str:
     return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
-async def hash_password(password: str) -> str:
+async def hash_password(password: str, profile: HashProfile = DEFAULT_PROFILE) -> str:
     # Argon2 takes tens of milliseconds of CPU on purpose: off the event loop.
-    return await asyncio.to_thread(hasher().hash, password)
+    return await asyncio.to_thread(hasher(profile).hash, password)
 
 
-async def password_matches(user: StaffUser | None, password: str) -> bool:
-    stored = user.password_hash if user is not None else _unknown_user_hash()
+async def password_matches(
+    user: StaffUser | None, password: str, profile: HashProfile = DEFAULT_PROFILE
+) -> bool:
+    stored = user.password_hash if user is not None else _unknown_user_hash(profile)
     try:
-        await asyncio.to_thread(hasher().verify, stored, password)
+        await asyncio.to_thread(hasher(profile).verify, stored, password)
     except (VerificationError, InvalidHashError):
         return False
     return user is not None
@@ -108,19 +116,29 @@ async def find_user(conn: Conn, queries: Queries, username: str) -> StaffUser | 
     return None if row is None else msgspec.convert(dict(row), StaffUser)
 
 
-async def rehash_if_needed(conn: Conn, queries: Queries, user: StaffUser, password: str) -> None:
-    if hasher().check_needs_rehash(user.password_hash):
+async def rehash_if_needed(
+    conn: Conn,
+    queries: Queries,
+    user: StaffUser,
+    password: str,
+    profile: HashProfile = DEFAULT_PROFILE,
+) -> None:
+    if hasher(profile).check_needs_rehash(user.password_hash):
         await queries.update_password_hash(
-            conn, username=user.username, password_hash=await hash_password(password)
+            conn, username=user.username, password_hash=await hash_password(password, profile)
         )
 
 
 async def add_user(
-    pool: asyncpg.Pool, queries: Queries, request: UserRequest, actor: Actor
+    pool: asyncpg.Pool,
+    queries: Queries,
+    request: UserRequest,
+    actor: Actor,
+    profile: HashProfile = DEFAULT_PROFILE,
 ) -> IssuedLogin:
     """A new user, or a disabled one enabled again with a new password."""
     password = new_password()
-    password_hash = await hash_password(password)
+    password_hash = await hash_password(password, profile)
     async with pool.acquire() as conn, conn.transaction():
         if await queries.get_hospital(conn, code=request.hospital_code) is None:
             raise unknown_hospital(request.hospital_code)

@@ -82,6 +82,30 @@ class Queries(Protocol):
 
     async def hospital_alert_webhook(self, conn: Conn, *, code: object) -> Any: ...
 
+    async def hold_conditions(self, conn: Conn, *, rules: object, subjects: object) -> Any: ...
+
+    async def clear_conditions(
+        self, conn: Conn, *, rules: object, holding_rules: object, holding_subjects: object
+    ) -> Any: ...
+
+    def conditions_due(
+        self, conn: Conn, *, rules: object, hold: object
+    ) -> AsyncIterator[Record]: ...
+
+    def conditions_due_cursor(
+        self, conn: Conn, *, rules: object, hold: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def alerts_due_to_resolve(
+        self, conn: Conn, *, rules: object, hold: object
+    ) -> AsyncIterator[Record]: ...
+
+    def alerts_due_to_resolve_cursor(
+        self, conn: Conn, *, rules: object, hold: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def forget_conditions(self, conn: Conn, *, hold: object) -> Any: ...
+
     def audit_changes(
         self, conn: Conn, *, hospital_code: object, since: object, until: object, max_rows: object
     ) -> AsyncIterator[Record]: ...
@@ -248,6 +272,67 @@ class Queries(Protocol):
         self, conn: Conn, *, hospital_code: object, region_code: object, bed_class: object
     ) -> Any: ...
 
+    async def vapid_key(self, conn: Conn) -> Record | None: ...
+
+    async def add_vapid_key(
+        self, conn: Conn, *, public_key: object, private_key_encrypted: object
+    ) -> Any: ...
+
+    def lock_watched_hospitals(
+        self, conn: Conn, *, hospital_code: object, region_code: object
+    ) -> AsyncIterator[Record]: ...
+
+    def lock_watched_hospitals_cursor(
+        self, conn: Conn, *, hospital_code: object, region_code: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def watched_free_beds(
+        self, conn: Conn, *, hospital_code: object, region_code: object, bed_class: object
+    ) -> Any: ...
+
+    async def lock_address(self, conn: Conn, *, client_address: object) -> Any: ...
+
+    async def waiting_for_address(self, conn: Conn, *, client_address: object) -> Any: ...
+
+    async def subscribe(
+        self,
+        conn: Conn,
+        *,
+        endpoint: object,
+        p256dh: object,
+        auth: object,
+        hospital_code: object,
+        region_code: object,
+        bed_class: object,
+        client_address: object,
+        lifetime: object,
+    ) -> Record | None: ...
+
+    async def unsubscribe(self, conn: Conn, *, endpoint: object) -> Any: ...
+
+    def claim_notifications(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AsyncIterator[Record]: ...
+
+    def claim_notifications_cursor(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def drop_subscription(self, conn: Conn, *, id: object) -> Any: ...
+
+    async def notification_failed(
+        self,
+        conn: Conn,
+        *,
+        id: object,
+        error: object,
+        max_attempts: object,
+        backoff: object,
+        backoff_max: object,
+    ) -> Any: ...
+
+    async def expire_subscriptions(self, conn: Conn) -> Any: ...
+
     async def write_report(
         self,
         conn: Conn,
@@ -293,6 +378,127 @@ class Queries(Protocol):
     def bpjs_partner_codes(self, conn: Conn) -> AsyncIterator[Record]: ...
 
     def bpjs_partner_codes_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
+
+    async def set_relay_credential(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        login: object,
+        secret_enc: object,
+    ) -> Any: ...
+
+    async def clear_relay_credential(
+        self, conn: Conn, *, hospital_code: object, registry: object
+    ) -> Any: ...
+
+    def claim_relays(
+        self, conn: Conn, *, registries: object, batch: object, lease: object
+    ) -> AsyncIterator[Record]: ...
+
+    def claim_relays_cursor(
+        self, conn: Conn, *, registries: object, batch: object, lease: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def relay_hospital(self, conn: Conn, *, hospital_code: object) -> Record | None: ...
+
+    async def relay_sent(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        credential_set_at: object,
+        version: object,
+        state_at: object,
+        min_stamp: object,
+        min_interval: object,
+        sent_keys: object,
+    ) -> Any: ...
+
+    async def relay_failed(
+        self,
+        conn: Conn,
+        *,
+        hospital_code: object,
+        registry: object,
+        credential_set_at: object,
+        error: object,
+        detail: object,
+        retry_in: object,
+        refused: object,
+        min_stamp: object,
+    ) -> Any: ...
+
+    def relay_status(self, conn: Conn, *, hospital_code: object) -> AsyncIterator[Record]: ...
+
+    def relay_status_cursor(
+        self, conn: Conn, *, hospital_code: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def relay_lag(self, conn: Conn, *, registries: object) -> AsyncIterator[Record]: ...
+
+    def relay_lag_cursor(
+        self, conn: Conn, *, registries: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def failing_relays(
+        self, conn: Conn, *, registries: object, older_than: object
+    ) -> AsyncIterator[Record]: ...
+
+    def failing_relays_cursor(
+        self, conn: Conn, *, registries: object, older_than: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def relay_recovered(self, conn: Conn, *, registry: object) -> Any: ...
+
+    async def set_reminder_contacts(
+        self, conn: Conn, *, code: object, emails: object, chat_ids: object
+    ) -> Any: ...
+
+    async def reminder_contacts(self, conn: Conn, *, code: object) -> Record | None: ...
+
+    async def close_lapses(self, conn: Conn, *, stale_after: object) -> Any: ...
+
+    async def open_lapses(self, conn: Conn, *, stale_after: object) -> Any: ...
+
+    async def escalate_lapses(self, conn: Conn, *, escalate_after: object) -> Any: ...
+
+    def escalated_lapses(self, conn: Conn) -> AsyncIterator[Record]: ...
+
+    def escalated_lapses_cursor(self, conn: Conn) -> AbstractAsyncContextManager[Any]: ...
+
+    def claim_reminders(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AsyncIterator[Record]: ...
+
+    def claim_reminders_cursor(
+        self, conn: Conn, *, batch: object, lease: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    def stale_wards(
+        self, conn: Conn, *, code: object, stale_after: object
+    ) -> AsyncIterator[Record]: ...
+
+    def stale_wards_cursor(
+        self, conn: Conn, *, code: object, stale_after: object
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+    async def reminder_sent(self, conn: Conn, *, id: object) -> Any: ...
+
+    async def reminder_cancelled(self, conn: Conn, *, id: object, reason: object) -> Any: ...
+
+    async def reminder_failed(
+        self,
+        conn: Conn,
+        *,
+        id: object,
+        error: object,
+        max_attempts: object,
+        backoff: object,
+        backoff_max: object,
+    ) -> Any: ...
 
     async def lock_migrations(self, conn: Conn, *, lock_id: object) -> Any: ...
 

@@ -1,15 +1,45 @@
-"""Current availability as PostgreSQL has it: hospital states and their versions."""
+"""Current availability as PostgreSQL has it: hospital states and their versions.
+
+`HospitalState` is what the cache holds per hospital (every open ward, as PostgreSQL has it);
+the public views are derived from it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import asyncpg
 import msgspec
 
-from bedsvc.availability import HospitalState, WardState
 from bedsvc.store.db import Conn
 from bedsvc.store.queries import Queries
+
+
+class WardState(msgspec.Struct, frozen=True):
+    ward_code: str
+    name: str
+    bed_class: str
+    capacity: int
+    available: int
+    available_male: int | None
+    available_female: int | None
+    waiting: int | None
+    reported_at: datetime
+    received_at: datetime
+
+
+class HospitalState(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    address: str
+    phone: str
+    lat: float | None
+    lon: float | None
+    version: int
+    wards: list[WardState]
 
 
 class Snapshot(msgspec.Struct, frozen=True):

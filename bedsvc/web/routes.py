@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from functools import cache
 from importlib import resources
@@ -19,21 +20,22 @@ STATIC_DIR = WEB_DIR / "static"
 PAGES_DIR = WEB_DIR / "pages"
 
 # Everything the pages load comes from bedsvc; a live connection goes to the same origin, or
-# to the live processes' (GET /api/v1/live) when they listen elsewhere.
+# to the live processes' (GET /api/v1/live) when they listen elsewhere; the map's tiles come
+# from the tile server (BEDSVC_MAP_TILE_URL).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; connect-src {connect}; "
+    "default-src 'self'; img-src 'self' data:{tiles}; connect-src {connect}; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(connect="'self'"),
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(connect="'self'", tiles=""),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
 # Files fetched by the browser itself (manifest, service worker): checked for a new release
 # on every load, never cached for long.
 _FILE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-_PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-]+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-/]+)\}\}")
 
 
 @cache
@@ -52,6 +54,13 @@ def asset_url(name: str, versions: dict[str, str]) -> str:
     return f"/static/{name}?v={versions[name]}"
 
 
+def tile_source(template: str) -> str:
+    """The CSP source of a Leaflet tile URL template: its scheme and host, `{s}` as `*`."""
+    scheme, _, rest = template.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return f"{scheme}://{host}"
+
+
 def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> bytes:
     def fill(match: re.Match[str]) -> str:
         kind, key = match.groups()
@@ -65,8 +74,18 @@ def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> 
 
 def web_handlers(settings: Settings) -> list[Any]:
     versions = asset_versions()
-    values = {"stale_after": str(settings.stale_after_seconds)}
+    values = {
+        "stale_after": str(settings.stale_after_seconds),
+        # Attribute values: escaped here, read back by the map's script.
+        "tile_url": html.escape(settings.map_tile_url),
+        "tile_attribution": html.escape(settings.map_tile_attribution),
+        "max_ward_capacity": str(settings.max_ward_capacity),
+    }
     citizen = render_page("citizen.html", versions, values)
+    map_page = render_page("peta.html", versions, values)
+    map_policy = CONTENT_SECURITY_POLICY.format(
+        connect="'self'", tiles=f" {tile_source(settings.map_tile_url)}"
+    )
     dashboard = render_page("dashboard.html", versions, values)
     entry = render_page("rs.html", versions, values)
     board = render_page("papan.html", versions, values)
@@ -76,9 +95,14 @@ def web_handlers(settings: Settings) -> list[Any]:
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def citizen_page(request: Request[Any, Any, Any]) -> Response[bytes]:
         live = live_origin(request_websocket_url(request, settings))
-        policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}")
+        policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}", tiles="")
         headers = PAGE_HEADERS | {"Content-Security-Policy": policy}
         return Response(citizen, media_type=MediaType.HTML, headers=headers)
+
+    @get("/peta", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def map_view() -> Response[bytes]:
+        headers = PAGE_HEADERS | {"Content-Security-Policy": map_policy}
+        return Response(map_page, media_type=MediaType.HTML, headers=headers)
 
     @get("/dashboard", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def dashboard_page() -> Response[bytes]:
@@ -116,6 +140,7 @@ def web_handlers(settings: Settings) -> list[Any]:
     )
     return [
         citizen_page,
+        map_view,
         dashboard_page,
         entry_page,
         board_page,

@@ -38,10 +38,10 @@ import asyncpg
 import redis.asyncio as aioredis
 import uvloop
 
+from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.app import build_services
-from bedsvc.auth import issue_key
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from loadtests import procs

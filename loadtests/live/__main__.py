@@ -32,7 +32,7 @@ import httpx
 import msgspec
 from websockets.version import version as websockets_version
 
-from loadtests.live.client import Received
+from loadtests.live.clients import collect, start_clients, wait_ready
 from loadtests.live.server import ServerUnderTest
 from loadtests.live.setup import create_database, drop_database, register_hospitals
 from loadtests.live.stats import Ack, Delivery, delivery, ms, percentile
@@ -145,55 +145,6 @@ async def push_reports(
     return acks, errors, stale
 
 
-def start_clients(
-    url: str, count: int, processes: int, cpu: int, folder: Path
-) -> list[subprocess.Popen[str]]:
-    shares = [count // processes + (i < count % processes) for i in range(processes)]
-    return [
-        subprocess.Popen(
-            [
-                "taskset",
-                "-c",
-                str(cpu),
-                sys.executable,
-                "-m",
-                "loadtests.live.client",
-                url,
-                str(share),
-                str(folder / f"client-{i}.msgpack"),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for i, share in enumerate(shares)
-    ]
-
-
-def wait_ready(clients: list[subprocess.Popen[str]]) -> tuple[int, int]:
-    connected = failed = 0
-    for client in clients:
-        assert client.stdout is not None
-        _, ok, bad = client.stdout.readline().split()
-        connected, failed = connected + int(ok), failed + int(bad)
-    return connected, failed
-
-
-def collect(clients: list[subprocess.Popen[str]], folder: Path) -> list[Received]:
-    for client in clients:
-        assert client.stdin is not None
-        client.stdin.write("stop\n")
-        client.stdin.flush()
-    received: list[Received] = []
-    for i, client in enumerate(clients):
-        assert client.stdout is not None
-        client.stdout.readline()
-        client.wait()
-        data = (folder / f"client-{i}.msgpack").read_bytes()
-        received += msgspec.msgpack.decode(data, type=list[Received])
-    return received
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.live",
@@ -279,7 +230,7 @@ def measure_baseline(args: argparse.Namespace, folder: Path) -> Baseline:
             server.process.stdin.flush()
             broadcasts.append(msgspec.json.decode(server.process.stdout.readline()))
             time.sleep(1)
-        received = collect(clients, folder)
+        received = collect(clients)
     finally:
         server.stop()
     acks = [
@@ -382,7 +333,7 @@ def measure(
             cpu_used = server.cpu_seconds() - cpu_before
             cpu_percent = 100 * cpu_used / (time.monotonic() - pushing_since)
             rss_after = server.rss()
-            received = collect(clients, Path(folder))
+            received = collect(clients)
         if profiler is not None:
             profiler.wait()
     finally:

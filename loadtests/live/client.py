@@ -6,15 +6,17 @@ uvloop when installed): a general client library costs several times more per me
 server does, and with every subscriber process on one core the client, not the server, would
 be what is measured.
 
-Run by the runner as `python -m loadtests.live.client URL COUNT OUT`; it prints `ready N F` once
-its N subscribers hold their snapshots (F failed to connect), then waits for a line on stdin,
-writes what each subscriber received to OUT (msgpack) and exits.
+Run by the runner as `python -m loadtests.live.client URL COUNT OUT`; URL may be `@FILE`, a file
+of URLs (one a line, taken in turn: filtered subscribers). It prints `ready N F` once its N
+subscribers hold their snapshots (F failed to connect), then waits for a line on stdin, writes
+what each subscriber received to OUT (msgpack) and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import re
 import resource
@@ -50,6 +52,7 @@ class Received(msgspec.Struct, array_like=True):
     codes: list[list[str]]
     hospital_versions: list[list[int]]
     close_code: int | None = None
+    target: str = ""  # the path and query it subscribed to
 
 
 class Subscriber(asyncio.Protocol):
@@ -62,7 +65,9 @@ class Subscriber(asyncio.Protocol):
         self.request = self.request_for(host, target)
         self.buffer = b""
         self.upgraded = False
-        self.result = Received(snapshots=[], versions=[], times=[], codes=[], hospital_versions=[])
+        self.result = Received(
+            snapshots=[], versions=[], times=[], codes=[], hospital_versions=[], target=target
+        )
         self.snapshot = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.stopping = False
@@ -144,13 +149,28 @@ async def connect_one(
     return subscriber
 
 
+def targets(url: str, count: int) -> list[tuple[str, int, str]]:
+    """(host, port, path and query) of each of `count` subscribers."""
+    urls = Path(url[1:]).read_text().split() if url.startswith("@") else [url]
+    found = []
+    for n in range(count):
+        parts = urlsplit(urls[n % len(urls)])
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        found.append((parts.hostname or "127.0.0.1", parts.port or 80, target))
+    return found
+
+
 async def main(url: str, count: int) -> list[Received]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    made = await asyncio.gather(*(connect_one(host, port, target, gate) for _ in range(count)))
+    made = await asyncio.gather(
+        *(connect_one(host, port, target, gate) for host, port, target in targets(url, count))
+    )
     subscribers = [s for s in made if s is not None]
+    # What the subscribers record grows to millions of small lists over a run, and every full
+    # collection walked them all: 25-45 ms of CPU in each subscriber process at once, seconds
+    # on the shared core, reported as the server's latency. The hot path makes no cycles.
+    gc.freeze()
+    gc.disable()
     print(f"ready {len(subscribers)} {count - len(subscribers)}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     results = [s.result for s in subscribers]

@@ -29,6 +29,10 @@ class ServerUnderTest:
             start_new_session=True,
         )
 
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def wait_ready(self, timeout: float = 60, path: str = "/readyz") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -43,6 +47,9 @@ class ServerUnderTest:
     def processes(self) -> list[psutil.Process]:
         main = psutil.Process(self.process.pid)
         return [main, *main.children(recursive=True)]
+
+    def live_processes(self) -> list[psutil.Process]:
+        return [p for p in self.processes() if "bedsvc.live" in p.cmdline()]
 
     @property
     def worker(self) -> psutil.Process:

@@ -42,7 +42,13 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 
 def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
-    """Every subscriber should see every acknowledged report (the stream is unfiltered).
+    """Every subscriber should see every acknowledged report (the stream is unfiltered)."""
+    return delivery_by_filter([(acks, received)])
+
+
+def delivery_by_filter(groups: list[tuple[list[Ack], list[Received]]]) -> Delivery:
+    """Each group's subscribers (one filter) should see each of the group's reports (those of
+    the hospitals the filter lists).
 
     An ack is a hospital at its own version (what the push answered). It is delivered by the
     first frame after the subscriber's first snapshot that carries the hospital at that version
@@ -54,47 +60,52 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
     lower than the one before it, or that carries a hospital at a lower version than before."""
     latencies: list[float] = []
     from_request: list[float] = []
-    lost = coalesced = resynced = out_of_order = snapshots = 0
-    for result in received:
-        # Per hospital: (its version, arrival, by a snapshot) of every later frame carrying it.
-        seen: dict[str, list[tuple[int, float, bool]]] = {}
-        frames = zip(
-            result.snapshots,
-            result.versions,
-            result.times,
-            result.codes,
-            result.hospital_versions,
-            strict=True,
-        )
-        previous = -1
-        for index, (snapshot, version, arrival, codes, own) in enumerate(frames):
-            if index == 0:
-                previous = version
-                continue
-            snapshots += snapshot
-            out_of_order += not snapshot and version < previous
-            previous = max(previous, version)
-            for code, hospital_version in zip(codes, own, strict=True):
-                history = seen.setdefault(code, [])
-                if not snapshot and history and hospital_version < history[-1][0]:
-                    out_of_order += 1
-                history.append((hospital_version, arrival, snapshot))
-        for ack in acks:
-            history = seen.get(ack.hospital, [])
-            first = next((h for h in history if h[0] >= ack.version), None)
-            if first is None:
-                lost += 1
-            elif first[2]:
-                resynced += 1
-            else:
-                latencies.append(first[1] - ack.at)
-                from_request.append(first[1] - ack.sent)
-                coalesced += first[0] > ack.version
+    lost = coalesced = resynced = out_of_order = snapshots = subscribers = reports = 0
+    closed = 0
+    for acks, received in groups:
+        subscribers += len(received)
+        reports += len(acks)
+        closed += sum(r.close_code is not None for r in received)
+        for result in received:
+            # Per hospital: (its version, arrival, by a snapshot) of every later frame carrying it.
+            seen: dict[str, list[tuple[int, float, bool]]] = {}
+            frames = zip(
+                result.snapshots,
+                result.versions,
+                result.times,
+                result.codes,
+                result.hospital_versions,
+                strict=True,
+            )
+            previous = -1
+            for index, (snapshot, version, arrival, codes, own) in enumerate(frames):
+                if index == 0:
+                    previous = version
+                    continue
+                snapshots += snapshot
+                out_of_order += not snapshot and version < previous
+                previous = max(previous, version)
+                for code, hospital_version in zip(codes, own, strict=True):
+                    history = seen.setdefault(code, [])
+                    if not snapshot and history and hospital_version < history[-1][0]:
+                        out_of_order += 1
+                    history.append((hospital_version, arrival, snapshot))
+            for ack in acks:
+                history = seen.get(ack.hospital, [])
+                first = next((h for h in history if h[0] >= ack.version), None)
+                if first is None:
+                    lost += 1
+                elif first[2]:
+                    resynced += 1
+                else:
+                    latencies.append(first[1] - ack.at)
+                    from_request.append(first[1] - ack.sent)
+                    coalesced += first[0] > ack.version
     latencies.sort()
     from_request.sort()
     return Delivery(
-        subscribers=len(received),
-        reports=len(acks),
+        subscribers=subscribers,
+        reports=reports,
         expected=len(latencies) + lost + resynced,
         delivered=len(latencies),
         lost=lost,
@@ -102,7 +113,7 @@ def delivery(acks: list[Ack], received: list[Received]) -> Delivery:
         resynced=resynced,
         later_snapshots=snapshots,
         out_of_order=out_of_order,
-        closed_by_server=sum(r.close_code is not None for r in received),
+        closed_by_server=closed,
         p50_ms=ms(percentile(latencies, 0.50)),
         p90_ms=ms(percentile(latencies, 0.90)),
         p99_ms=ms(percentile(latencies, 0.99)),

@@ -1,13 +1,15 @@
 -- name: exhausted_classes(bed_classes)
 -- Region and bed-class pairs that have beds but none free, over listed hospitals' open wards;
 -- an empty bed_classes array watches every class.
-SELECT h.region_code, r.name AS region_name, w.bed_class, sum(w.capacity)::bigint AS capacity
+SELECT h.region_code, r.name AS region_name, w.bed_class, bc.name_id AS class_name,
+       sum(w.capacity)::bigint AS capacity
 FROM wards w
 JOIN hospitals h ON h.code = w.hospital_code
 JOIN regions r ON r.code = h.region_code
+JOIN bed_classes bc ON bc.code = w.bed_class
 WHERE w.closed_at IS NULL AND h.active
   AND (cardinality(:bed_classes::text[]) = 0 OR w.bed_class = ANY(:bed_classes::text[]))
-GROUP BY h.region_code, r.name, w.bed_class
+GROUP BY h.region_code, r.name, w.bed_class, bc.name_id
 HAVING sum(w.capacity) > 0 AND sum(w.available) = 0
 ORDER BY h.region_code, w.bed_class;
 
@@ -99,3 +101,59 @@ LIMIT :max_rows;
 
 -- name: hospital_alert_webhook(code)$
 SELECT alert_webhook_url FROM hospitals WHERE code = :code;
+
+-- name: hold_conditions(rules, subjects)!
+-- The conditions holding now (rules and subjects pairwise): each holds since it was first seen
+-- holding, and is no longer clear.
+INSERT INTO alert_conditions AS c (rule, subject, holding_since)
+SELECT DISTINCT rule, subject, now()
+FROM unnest(:rules::text[], :subjects::text[]) AS t(rule, subject)
+ORDER BY rule, subject
+ON CONFLICT (rule, subject) DO UPDATE
+SET holding_since = coalesce(c.holding_since, now()), clear_since = NULL;
+
+-- name: clear_conditions(rules, holding_rules, holding_subjects)!
+-- Every other condition of the evaluated rules that held, or has an open alert, is clear
+-- since it was first seen clear.
+INSERT INTO alert_conditions AS c (rule, subject, clear_since)
+SELECT k.rule, k.subject, now()
+FROM (
+    SELECT rule, subject FROM alert_conditions
+    WHERE rule = ANY(:rules::text[]) AND holding_since IS NOT NULL
+    UNION
+    SELECT rule, subject FROM alerts WHERE resolved_at IS NULL AND rule = ANY(:rules::text[])
+) k
+WHERE (k.rule, k.subject) NOT IN (
+    SELECT h.rule, h.subject
+    FROM unnest(:holding_rules::text[], :holding_subjects::text[]) AS h(rule, subject)
+)
+ORDER BY k.rule, k.subject
+ON CONFLICT (rule, subject) DO UPDATE
+SET clear_since = coalesce(c.clear_since, now()), holding_since = NULL;
+
+-- name: conditions_due(rules, hold)
+-- Conditions that have held for at least hold and have no open alert: their rule fires.
+SELECT c.rule, c.subject
+FROM alert_conditions c
+WHERE c.rule = ANY(:rules::text[]) AND c.holding_since <= now() - :hold::interval
+  AND NOT EXISTS (
+      SELECT 1 FROM alerts a
+      WHERE a.rule = c.rule AND a.subject = c.subject AND a.resolved_at IS NULL)
+ORDER BY c.rule, c.subject;
+
+-- name: alerts_due_to_resolve(rules, hold)
+-- Open alerts whose condition has been clear for at least hold: they resolve.
+SELECT a.rule, a.subject
+FROM alerts a
+JOIN alert_conditions c ON c.rule = a.rule AND c.subject = a.subject
+WHERE a.resolved_at IS NULL AND a.rule = ANY(:rules::text[])
+  AND c.clear_since <= now() - :hold::interval
+ORDER BY a.rule, a.subject;
+
+-- name: forget_conditions(hold)!
+-- Conditions clear for longer than hold with no open alert need no memory.
+DELETE FROM alert_conditions c
+WHERE c.clear_since < now() - :hold::interval
+  AND NOT EXISTS (
+      SELECT 1 FROM alerts a
+      WHERE a.rule = c.rule AND a.subject = c.subject AND a.resolved_at IS NULL);

@@ -21,7 +21,8 @@ from bedsvc.bridges.wards import BridgeWard, local_time, open_wards, write_ward
 from bedsvc.errors import FieldError, InvalidInput, NotFound
 from bedsvc.ingest.schemas import WardReport
 from bedsvc.ingest.service import close_ward
-from bedsvc.services import BedClass, Services
+from bedsvc.services import Services
+from bedsvc.store.reference import BedClass
 
 UNKNOWN_ROOM = "Data tidak ada di database."
 

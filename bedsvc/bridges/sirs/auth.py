@@ -3,7 +3,7 @@
 Hospital codes are public, so a sign-in must cost an attacker more than it costs us: the check
 is one HMAC (microseconds), an unknown rs_id goes through the same work and the same answer
 as a wrong password, and failures are counted per (rs_id, client address) and per address
-(bedsvc/throttle.py) so that a flood of guesses is refused with 429 before any check.
+(bedsvc/access/throttle.py) so that a flood of guesses is refused with 429 before any check.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.access.client_address import client_address
 from bedsvc.bridges.credentials import (
     SIRS_HASH_SCHEME,
     hash_sirs_password,
     md5_hex,
     sirs_digests,
 )
-from bedsvc.client_address import client_address
 from bedsvc.errors import Forbidden, NotAuthenticated
 from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.secret_box import SecretBox

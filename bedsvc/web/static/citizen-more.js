@@ -12,8 +12,8 @@
   const STRINGS = {
     id: {
       regionLabel: "Wilayah", allRegions: "Semua wilayah", kindLabel: "Jenis rumah sakit",
-      allKinds: "Semua jenis", bpjsOnly: "Hanya mitra BPJS", queue: "{n} antrian",
-      queueFull: "antrian ≥ kosong", male: "L {n}", female: "P {n}",
+      allKinds: "Semua jenis", bpjsOnly: "Hanya mitra BPJS", queue: "{n} antrean",
+      queueFull: "antrean ≥ kosong", male: "L {n}", female: "P {n}",
       maleLong: "{n} kosong untuk laki-laki", femaleLong: "{n} kosong untuk perempuan",
       directions: "Petunjuk arah", openMap: "Buka di aplikasi peta",
       directionsLabel: "Petunjuk arah ke {name}", openMapLabel: "Buka {name} di aplikasi peta",
@@ -21,6 +21,8 @@
       wardsFailed: "Ruang belum dapat dimuat.", wardFree: "{free} dari {capacity} kosong",
       offline: "Anda sedang offline. Menampilkan data terakhir ({ago}, pukul {time}).",
       offlineNoData: "Anda sedang offline dan belum ada data tersimpan.",
+      mapLink: "Peta", needLabel: "Kebutuhan", nearest: "Terdekat", filter: "Filter",
+      specialUnits: "Unit khusus", address: "Alamat",
     },
     en: {
       regionLabel: "Region", allRegions: "All regions", kindLabel: "Kind of hospital",
@@ -33,6 +35,8 @@
       wardsFailed: "The wards could not be loaded.", wardFree: "{free} of {capacity} free",
       offline: "You are offline. Showing the last data ({ago}, at {time}).",
       offlineNoData: "You are offline and no data has been saved yet.",
+      mapLink: "Map", needLabel: "Need", nearest: "Nearest", filter: "Filter",
+      specialUnits: "Special units", address: "Address",
     },
   };
 
@@ -52,16 +56,17 @@
     return c.waiting !== null && c.waiting !== undefined && c.waiting > 0 && c.available > 0 && c.waiting >= c.available;
   }
 
+  /** On a class chip: its queue. Beds by sex are in the detail, on demand. */
   function classExtras(c) {
+    if (!c.waiting) return [];
+    return [el("span", { class: `class-chip-queue${crowded(c) ? " is-crowded" : ""}`, text: s("queue", { n: B.number(c.waiting) }) })];
+  }
+
+  function sexNote(c) {
     const parts = [];
-    if (c.waiting) parts.push(el("span", { class: `class-chip-queue${crowded(c) ? " is-crowded" : ""}`, text: s("queue", { n: B.number(c.waiting) }) }));
-    if (c.available_male !== null && c.available_male !== undefined) {
-      parts.push(el("span", { class: "class-chip-sex", title: s("maleLong", { n: c.available_male }), text: s("male", { n: B.number(c.available_male) }) }));
-    }
-    if (c.available_female !== null && c.available_female !== undefined) {
-      parts.push(el("span", { class: "class-chip-sex", title: s("femaleLong", { n: c.available_female }), text: s("female", { n: B.number(c.available_female) }) }));
-    }
-    return parts;
+    if (c.available_male !== null && c.available_male !== undefined) parts.push(s("male", { n: B.number(c.available_male) }));
+    if (c.available_female !== null && c.available_female !== undefined) parts.push(s("female", { n: B.number(c.available_female) }));
+    return parts.join(" · ");
   }
 
   /** The line under the big count: the queue of the shown classes, and whether it eats them. */
@@ -77,14 +82,11 @@
 
   function directions(hospital) {
     if (hospital.lat === null || hospital.lon === null || hospital.lat === undefined) return null;
-    const at = `${hospital.lat},${hospital.lon}`;
-    // geo: opens the phone's own maps app; the web address works everywhere else. Links only:
-    // no map script or tile is loaded by the page.
-    const geo = `geo:${at}?q=${at}(${encodeURIComponent(hospital.name)})`;
-    const web = `https://www.google.com/maps/dir/?api=1&destination=${encodeURIComponent(at)}`;
-    return el("span", { class: "directions" },
-      el("a", { class: "button button-secondary button-small", href: geo, "aria-label": s("openMapLabel", { name: hospital.name }), text: s("openMap") }),
-      el("a", { class: "button button-secondary button-small", href: web, target: "_blank", rel: "noopener", "aria-label": s("directionsLabel", { name: hospital.name }), text: s("directions") }));
+    return el("a", {
+      class: "button button-secondary button-small directions", href: B.directionsHref(hospital),
+      target: B.opensInApp ? null : "_blank", rel: B.opensInApp ? null : "noopener",
+      "aria-label": s("directionsLabel", { name: hospital.name }), text: s("directions"),
+    });
   }
 
   // ---- a hospital's wards ---------------------------------------------------------------
@@ -112,9 +114,14 @@
     }
   }
 
-  function wardsView(hospital, bedClasses) {
+  function wardsView(hospital, bedClasses, staleHint) {
     const box = el("div", { class: "ward-box" });
-    const details = el("details", { class: "wards-view" }, el("summary", { text: s("wards") }), box);
+    const sexes = hospital.classes.map((c) => [c, sexNote(c)]).filter(([, note]) => note);
+    const details = el("details", { class: "wards-view" }, el("summary", { text: s("wards") }),
+      staleHint ? el("p", { class: "stale-hint", text: staleHint }) : null,
+      hospital.address ? el("p", { class: "hospital-address" }, el("span", { class: "visually-hidden", text: `${s("address")}: ` }), hospital.address) : null,
+      sexes.length ? el("p", { class: "sex-note" }, sexes.map(([c, note]) => `${B.className(bedClasses, c.bed_class)}: ${note}`).join("; ")) : null,
+      box);
     if (state.openWards.has(hospital.code)) {
       details.open = true;
       fillWards(hospital.code, box, bedClasses);
@@ -199,6 +206,32 @@
     if (!navigator.onLine) { state.offline = true; showOffline(); }
   }
 
+  // ---- the last document shown, for the next visit offline -----------------------------
+
+  const DATA_CACHE = "bedsvc-data";
+  const keep = { timer: null, version: -1, hospitals: null, written: false };
+
+  /** Keeps the state the page shows as the availability document the service worker answers
+   * offline (at once, then at most every 10 s): the next load without a network lists these
+   * hospitals with the age of their data. */
+  function keepDocument(version, hospitals) {
+    if (!("caches" in window) || version < 0 || state.offline) return;
+    keep.version = version;
+    keep.hospitals = hospitals;
+    if (keep.timer) return;
+    keep.timer = setTimeout(async () => {
+      keep.timer = null;
+      keep.written = true;
+      const doc = { version: keep.version, generated_at: new Date().toISOString(), hospitals: [...keep.hospitals.values()] };
+      const url = new URL("/api/v1/availability", location.href);
+      if (params.get("region")) url.searchParams.set("region", params.get("region"));
+      try {
+        const cache = await caches.open(DATA_CACHE);
+        await cache.put(url.pathname + url.search, new Response(JSON.stringify(doc), { headers: { "Content-Type": "application/json" } }));
+      } catch (error) { /* storage full or refused: the next visit needs the network */ }
+    }, keep.written ? 10000 : 300);
+  }
+
   function registerWorker() {
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register("/sw.js").catch(() => {});
@@ -228,6 +261,6 @@
 
   window.BedsvcCitizen = {
     classExtras, queueNote, crowded, directions, wardsView, matches, seenHospitals,
-    noteDocument, noteFailure, init, relabel,
+    noteDocument, noteFailure, init, relabel, keepDocument, text: s,
   };
 })();

@@ -11,6 +11,7 @@
 (function () {
   const B = window.Bedsvc;
   const X = window.BedsvcCitizen; // citizen-more.js: filters, queue, wards, directions, offline
+  const N = window.BedsvcNeeds; // needs.js: the need chips and which classes add up
   const { t, el } = B;
   const params = new URLSearchParams(location.search);
   const staleAfterMs = Number(document.body.dataset.staleAfter || 1800) * 1000;
@@ -28,6 +29,7 @@
     cards: new Map(),
     order: "",
     shown: -1,
+    need: "",
   };
 
   const list = document.getElementById("hospitals");
@@ -209,19 +211,21 @@
   }
 
   function view(hospital, now) {
-    const chosen = classSelect.value;
-    const classes = chosen ? hospital.classes.filter((c) => c.bed_class === chosen) : hospital.classes;
-    if (!classes.length) return null;
-    const free = classes.reduce((sum, c) => sum + c.available, 0);
-    const capacity = classes.reduce((sum, c) => sum + c.capacity, 0);
-    const updated = classes.reduce((latest, c) => (!latest || c.updated_at > latest ? c.updated_at : latest), null);
+    const { main, special } = N.split(hospital, state.need, classSelect.value);
+    if (!main.length && !special.length) return null;
+    if (!main.length && (state.need || classSelect.value)) return null;
+    // Only like classes add up: the chosen need's, or under "Semua" the general wards'.
+    const free = main.reduce((sum, c) => sum + c.available, 0);
+    const capacity = main.reduce((sum, c) => sum + c.capacity, 0);
+    const shown = main.concat(special);
+    const updated = shown.reduce((latest, c) => (!latest || c.updated_at > latest ? c.updated_at : latest), null);
     let distance = null;
     if (state.position && hospital.lat !== null && hospital.lon !== null) {
       distance = distanceKm(state.position.lat, state.position.lon, hospital.lat, hospital.lon);
     }
     return {
-      hospital, classes, free, capacity, updated, distance,
-      stale: classes.some((c) => isStale(c, now)),
+      hospital, main, special, free, capacity, updated, distance,
+      stale: shown.some((c) => isStale(c, now)),
     };
   }
 
@@ -229,51 +233,54 @@
     const digits = (hospital.phone || "").replace(/[^\d+]/g, "");
     if (!digits) return null;
     return el("a", {
-      class: "button button-call",
+      class: "button button-call button-small",
       href: `tel:${digits}`,
       "aria-label": t("callLabel", { name: hospital.name, phone: hospital.phone }),
     },
     B.svg("svg", { class: "icon", viewBox: "0 0 24 24", "aria-hidden": "true" },
       B.svg("path", { d: "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" })),
-    el("span", { text: t("call") }),
-    el("span", { class: "phone-number", text: hospital.phone }));
+    el("span", { text: t("call") }));
+  }
+
+  function chip(c, special) {
+    const classes = `class-chip${c.available === 0 ? " class-chip-zero" : ""}${X.crowded(c) ? " class-chip-crowded" : ""}${special ? " class-chip-special" : ""}`;
+    return el("li", { class: classes, "data-class": c.bed_class },
+      el("span", { class: "class-chip-name", text: B.className(state.bedClasses, c.bed_class) }),
+      el("strong", { text: B.number(c.available) }),
+      el("span", { class: "class-chip-of", text: `/${B.number(c.capacity)}` }),
+      ...X.classExtras(c));
   }
 
   function card(item) {
-    const { hospital, free, capacity, classes, distance, stale, updated } = item;
-    const chosen = classSelect.value;
+    const { hospital, free, capacity, main, special, distance, stale, updated } = item;
+    const narrowed = !!(state.need || classSelect.value);
     const meta = [hospital.kind, distance === null ? null : t("km", { n: B.number(distance, 1) })].filter(Boolean).join(" · ");
-    const count = el("div", { class: `count${free === 0 ? " count-zero" : ""}` },
-      el("span", { class: "count-number", text: free === 0 ? "0" : B.number(free) }),
+    const count = main.length ? el("div", { class: `count${free === 0 ? " count-zero" : ""}` },
+      el("span", { class: "count-number", text: B.number(free) }),
       el("span", { class: "count-label", text: free === 0 ? t("full") : t("free") }),
-      chosen ? el("span", { class: "count-capacity", text: t("ofCapacity", { n: B.number(capacity) }) }) : null,
-      X.queueNote(classes));
+      narrowed ? el("span", { class: "count-capacity", text: t("ofCapacity", { n: B.number(capacity) }) }) : null,
+      X.queueNote(main)) : null;
     const head = el("div", { class: "card-head" },
       el("div", { class: "card-title" },
         el("h3", { class: "hospital-name", text: hospital.name }),
-        meta ? el("p", { class: "hospital-meta", text: meta }) : null,
-        hospital.address ? el("p", { class: "hospital-address", text: hospital.address }) : null),
+        el("p", { class: "hospital-meta" },
+          meta ? el("span", { text: meta }) : null,
+          el("span", { class: "updated-text", "data-updated": updated || "", text: t("updated", { ago: B.ago(updated) }) }),
+          stale ? el("span", { class: "badge badge-stale", title: t("staleHint") }, el("span", { text: t("stale") })) : null)),
       count);
-    let breakdown = null;
-    if (!chosen) {
-      breakdown = el("ul", { class: "class-list", "aria-label": t("freeByClass") },
-        ...classes.map((c) => el("li", { class: `class-chip${c.available === 0 ? " class-chip-zero" : ""}${X.crowded(c) ? " class-chip-crowded" : ""}` },
-          el("span", { class: "class-chip-name", text: B.className(state.bedClasses, c.bed_class) }),
-          el("strong", { text: B.number(c.available) }),
-          el("span", { class: "class-chip-of", text: `/${B.number(c.capacity)}` }),
-          ...X.classExtras(c))));
-    }
-    const foot = el("div", { class: "card-foot" },
-      el("p", { class: "updated" },
-        el("span", { class: "updated-text", "data-updated": updated || "", text: t("updated", { ago: B.ago(updated) }) }),
-        stale ? el("span", { class: "badge badge-stale", title: t("staleHint") },
-          B.svg("svg", { class: "icon", viewBox: "0 0 24 24", "aria-hidden": "true" },
-            B.svg("path", { d: "M12 2 1 21h22L12 2zm0 5.5 1 8h-2l1-8zM11 17h2v2h-2v-2z" })),
-          el("span", { text: t("stale") })) : null),
-      el("span", { class: "card-actions" }, X.directions(hospital), phoneLink(hospital)));
-    const article = el("article", { class: "card" }, head, breakdown, stale ? el("p", { class: "stale-hint", text: t("staleHint") }) : null, foot,
-      X.wardsView(hospital, state.bedClasses));
-    return article;
+    const chips = main.length > 1 || (!narrowed && main.length)
+      ? el("ul", { class: "class-list", "aria-label": t("freeByClass") }, ...main.map((c) => chip(c, false)))
+      : null;
+    const units = special.length
+      ? el("ul", { class: "class-list class-list-special", "aria-label": X.text("specialUnits") }, ...special.map((c) => chip(c, true)))
+      : null;
+    const full = narrowed && main.length && free === 0 ? main.filter((c) => c.available === 0).map((c) => c.bed_class) : [];
+    const actions = el("div", { class: "card-actions" },
+      phoneLink(hospital),
+      X.directions(hospital),
+      full.length ? window.BedsvcNotify.button(hospital, full) : null);
+    const more = X.wardsView(hospital, state.bedClasses, stale ? t("staleHint") : null);
+    return el("article", { class: "card" }, head, chips, units, actions, more);
   }
 
   function announceCount(force) {
@@ -284,27 +291,32 @@
     }
   }
 
+  function order(a, b) {
+    // A free bed first; then the nearest once the location is known, otherwise current data
+    // before old and the most free beds first.
+    if ((a.free > 0) !== (b.free > 0)) return a.free > 0 ? -1 : 1;
+    if (state.position) {
+      const da = a.distance === null ? Infinity : a.distance;
+      const db = b.distance === null ? Infinity : b.distance;
+      if (da !== db) return da - db;
+    } else {
+      if (a.stale !== b.stale) return a.stale ? 1 : -1;
+      if (a.free !== b.free) return b.free - a.free;
+    }
+    return a.hospital.name.localeCompare(b.hospital.name, B.lang);
+  }
+
   function render() {
     const now = Date.now();
     X.seenHospitals(state.hospitals);
     let items = [...state.hospitals.values()].filter(X.matches).map((h) => view(h, now)).filter(Boolean);
     if (availableOnly.checked) items = items.filter((item) => item.free > 0);
-    // Nearest first when the location is known; otherwise hospitals with current data first.
-    items.sort((a, b) => {
-      if (state.position) {
-        const da = a.distance === null ? Infinity : a.distance;
-        const db = b.distance === null ? Infinity : b.distance;
-        if (da !== db) return da - db;
-      } else if (a.stale !== b.stale) {
-        return a.stale ? 1 : -1;
-      }
-      return a.hospital.name.localeCompare(b.hospital.name, B.lang);
-    });
+    items.sort(order);
     const seen = new Set();
     for (const item of items) {
       const code = item.hospital.code;
       seen.add(code);
-      const signature = JSON.stringify([item.hospital, classSelect.value, item.distance && item.distance.toFixed(1), item.stale, B.lang]);
+      const signature = JSON.stringify([item.hospital, state.need, classSelect.value, item.distance && item.distance.toFixed(1), item.stale, B.lang]);
       let entry = state.cards.get(code);
       if (!entry) {
         entry = { li: el("li", { class: "hospital", "data-code": code }), signature: "" };
@@ -319,13 +331,14 @@
     for (const [code, entry] of state.cards) {
       if (!seen.has(code)) { entry.li.remove(); state.cards.delete(code); }
     }
-    const order = items.map((item) => item.hospital.code).join(",");
-    if (order !== state.order) {
-      state.order = order;
+    const sequence = items.map((item) => item.hospital.code).join(",");
+    if (sequence !== state.order) {
+      state.order = sequence;
       list.replaceChildren(...items.map((item) => state.cards.get(item.hospital.code).li));
     }
     document.getElementById("empty").hidden = items.length > 0 || state.version < 0;
     announceCount(false);
+    X.keepDocument(state.version, state.hospitals);
   }
 
   function refreshAges() {
@@ -335,6 +348,25 @@
   }
 
   // ---- controls -----------------------------------------------------------------------
+
+  function fillNeeds() {
+    const box = document.getElementById("need-chips");
+    for (const old of box.querySelectorAll("button")) old.remove();
+    for (const need of N.NEEDS) {
+      const button = el("button", { type: "button", class: "need-chip", "data-need": need.code, "aria-pressed": String(need.code === state.need && !classSelect.value), text: N.label(need.code, B.lang) });
+      button.addEventListener("click", () => chooseNeed(need.code));
+      box.append(button);
+    }
+  }
+
+  function chooseNeed(code) {
+    state.need = code;
+    classSelect.value = "";
+    sessionStorage.setItem("bedsvc.need", code);
+    sessionStorage.setItem("bedsvc.class", "");
+    fillNeeds();
+    render();
+  }
 
   function fillClasses() {
     const selected = classSelect.value;
@@ -360,13 +392,25 @@
     );
   }
 
+  /** A notification opens the page on its hospital (?hospital=CODE): shown and marked. */
+  function focusHospital() {
+    const entry = state.cards.get(params.get("hospital") || "");
+    if (!entry) return;
+    entry.li.classList.add("hospital-focus");
+    entry.li.scrollIntoView({ block: "start" });
+  }
+
   async function start() {
     X.init(render);
-    B.initLanguage(() => { X.relabel(); fillClasses(); state.order = ""; render(); announceCount(true); refreshAges(); setConnection(connection.kind); });
+    B.initLanguage(() => { X.relabel(); fillClasses(); fillNeeds(); state.order = ""; render(); announceCount(true); refreshAges(); setConnection(connection.kind); });
     const saved = sessionStorage.getItem("bedsvc.class");
-    classSelect.addEventListener("change", () => { sessionStorage.setItem("bedsvc.class", classSelect.value); render(); });
+    const savedNeed = sessionStorage.getItem("bedsvc.need");
+    if (savedNeed !== null) state.need = N.find(savedNeed).code;
+    if (params.has("need")) state.need = N.find(params.get("need")).code;
+    classSelect.addEventListener("change", () => { sessionStorage.setItem("bedsvc.class", classSelect.value); fillNeeds(); render(); });
     availableOnly.addEventListener("change", render);
     document.getElementById("locate").addEventListener("click", locate);
+    fillNeeds();
     status.textContent = t("loading");
     try {
       state.bedClasses = await B.fetchBedClasses();
@@ -374,9 +418,11 @@
       state.bedClasses = new Map();
     }
     fillClasses();
-    if (saved !== null && (saved === "" || state.bedClasses.has(saved))) classSelect.value = saved;
+    if (saved && state.bedClasses.has(saved)) classSelect.value = saved;
     if (params.has("bed_class") && state.bedClasses.has(params.get("bed_class"))) classSelect.value = params.get("bed_class");
+    fillNeeds();
     await poll();
+    focusHospital();
     startTransport();
     setInterval(refreshAges, 30000);
     if (navigator.permissions) {

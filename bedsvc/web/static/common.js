@@ -37,8 +37,8 @@
       minutesAgo: "{n} menit lalu",
       hoursAgo: "{n} jam lalu",
       daysAgo: "{n} hari lalu",
-      live: "Langsung",
-      liveSse: "Langsung",
+      live: "Terhubung",
+      liveSse: "Terhubung",
       polling: "Diperbarui berkala",
       offline: "Terputus, menyambung ulang…",
       shown: "{n} rumah sakit ditampilkan.",
@@ -85,6 +85,7 @@
       alertResolved: "Selesai",
       alertClassExhausted: "Tidak ada tempat tidur {cls} kosong di wilayah {region}",
       alertHospitalStale: "{name} tidak melapor",
+      alertHospitalEscalated: "{name} masih tidak melapor setelah pengingat kedua",
       alertDelivered: "Webhook: {ok}/{n} terkirim",
       exportsTitle: "Ekspor untuk sistem lain",
       exportsLead: "Data saat ini dalam format standar, untuk wilayah yang dipilih.",
@@ -170,6 +171,7 @@
       alertResolved: "Resolved",
       alertClassExhausted: "No free {cls} bed in region {region}",
       alertHospitalStale: "{name} is not reporting",
+      alertHospitalEscalated: "{name} is still not reporting after a second reminder",
       alertDelivered: "Webhook: {ok}/{n} delivered",
       exportsTitle: "Exports for other systems",
       exportsLead: "Current data in standard formats, for the selected region.",
@@ -191,6 +193,7 @@
   function applyStatic(root) {
     document.documentElement.lang = lang;
     for (const el of (root || document).querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of (root || document).querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
     }
@@ -267,6 +270,16 @@
     return lang === "en" ? known.name_en : known.name_id;
   }
 
+  const ANDROID = /Android/i.test(navigator.userAgent);
+
+  /** Where directions to a hospital open: Android's own maps app through geo:, a web map's
+   * directions everywhere else (a desktop has nothing that opens geo:). */
+  function directionsHref(hospital) {
+    const at = `${hospital.lat},${hospital.lon}`;
+    if (ANDROID) return `geo:${at}?q=${at}(${encodeURIComponent(hospital.name)})`;
+    return `https://www.google.com/maps/dir/?api=1&destination=${encodeURIComponent(at)}`;
+  }
+
   async function fetchBedClasses() {
     const response = await fetch("/api/v1/bed-classes");
     if (!response.ok) throw new Error(`bed classes: HTTP ${response.status}`);
@@ -276,6 +289,7 @@
 
   window.Bedsvc = {
     t, ago, number, percent, dateTime, el, svg, className, fetchBedClasses, initLanguage,
+    directionsHref, opensInApp: ANDROID,
     get lang() { return lang; },
   };
 })();

@@ -25,7 +25,7 @@
   function counts(c) {
     if (!c) return "–";
     let text = `${c.available}/${c.capacity} kosong`;
-    if (c.waiting !== null) text += `, ${c.waiting} antrian`;
+    if (c.waiting !== null) text += `, ${c.waiting} antrean`;
     return text;
   }
 

@@ -73,12 +73,13 @@
   async function refresh() {
     try {
       const params = { region: region() };
-      const [summary, stale, alerts] = await Promise.all([
+      const [summary, stale, alerts, relay] = await Promise.all([
         api("summary", params).then((r) => r.json()),
         api("stale", params).then((r) => r.json()),
         api("alerts", { limit: "50" }).then((r) => r.json()),
+        api("relay").then((r) => r.json()),
       ]);
-      Object.assign(state, { summary, stale, alerts });
+      Object.assign(state, { summary, stale, alerts, relays: window.BedsvcRelay.byHospital(relay.relays) });
       for (const h of summary.hospitals) state.regions.add(h.region_code);
       render();
     } catch (error) {
@@ -169,10 +170,23 @@
     table($("classes-table"), [[t("bedClass")], ...numbers],
       summary.classes.map((c) => el("tr", { "data-class": c.bed_class },
         el("th", { scope: "row", text: B.className(state.bedClasses, c.bed_class) }), ...numberCells(c), borCell(c.bor))));
-    table($("hospitals-table"), [[t("hospital")], ...numbers, [t("updatedCol")]],
+    table($("hospitals-table"), [[t("hospital")], ...numbers, [t("updatedCol")], [relayHeading()]],
       summary.hospitals.map((h) => el("tr", { "data-code": h.code },
         el("th", { scope: "row", text: h.name }), ...numberCells(h.total), borCell(h.total.bor),
-        el("td", {}, el("span", { text: B.ago(h.updated_at) }), h.stale ? el("span", { class: "badge badge-stale", text: t("stale") }) : null))));
+        el("td", {}, el("span", { text: B.ago(h.updated_at) }), h.stale ? el("span", { class: "badge badge-stale", text: t("stale") }) : null),
+        relayCell(h.code))));
+  }
+
+  function relayHeading() {
+    return document.documentElement.lang === "en" ? "National registries" : "Registri nasional";
+  }
+
+  /* One line per registry: "SIRS Online: terkirim 1 menit lalu" / "gagal: kata sandi ditolak". */
+  function relayCell(code) {
+    const relays = (state.relays && state.relays.get(code)) || [];
+    return el("td", { class: "relay-cell" }, ...relays.map((relay) => el("span", {
+      class: `relay relay-${relay.state}`, "data-registry": relay.registry, text: window.BedsvcRelay.describe(relay),
+    })));
   }
 
   function renderStale() {
@@ -188,11 +202,16 @@
   }
 
   function alertText(alert) {
+    if (alert.rule === "relay_failing") return alert.message;  // already in Bahasa Indonesia
     if (alert.rule === "class_exhausted") {
       return t("alertClassExhausted", { cls: B.className(state.bedClasses, alert.bed_class), region: regionName(alert.region_code) });
     }
     const hospital = state.summary && state.summary.hospitals.find((h) => h.code === alert.hospital_code);
-    return t("alertHospitalStale", { name: hospital ? hospital.name : alert.hospital_code });
+    const name = hospital ? hospital.name : alert.hospital_code;
+    if (alert.rule === "hospital_stale") return t("alertHospitalStale", { name });
+    if (alert.rule === "hospital_stale_escalated") return t("alertHospitalEscalated", { name });
+    // A rule this page does not know: the server's own message (in Bahasa Indonesia).
+    return alert.message;
   }
 
   function renderAlerts() {

@@ -1,7 +1,7 @@
 /* The live availability feed for the lobby board, in one place so that a change of the
  * stream's transport or frame shape is a change here only.
  *
- * Today: Server-Sent Events from /api/v1/live/events with the frames of the README's "Live
+ * Today: Server-Sent Events from /api/v1/live/events with the frames of docs/architecture.md "Live
  * availability" (a snapshot, then frames of changes). The caller gets plain callbacks:
  *   Bedsvc.liveFeed({region, onSnapshot(version, hospitals), onHospital(version, hospital),
  *                    onRemoved(version, code), onState("live" | "reconnecting")})

@@ -25,15 +25,38 @@
     const full = c.available === 0;
     const crowded = c.waiting !== null && c.waiting !== undefined && c.waiting > 0 && c.waiting >= c.available;
     const stale = now - Date.parse(c.updated_at) > staleAfterMs;
-    const status = full ? "Penuh" : crowded ? "Antrian penuh" : "Kosong";
+    const status = full ? "Penuh" : crowded ? "Antrean penuh" : "Kosong";
     return el("li", { class: `board-class${full ? " is-full" : crowded ? " is-crowded" : ""}${stale ? " is-stale" : ""}`, "data-class": c.bed_class },
       el("h2", { class: "board-class-name", text: B.className(state.bedClasses, c.bed_class) }),
       el("p", { class: "board-free" },
         el("span", { class: "board-free-number", text: number(c.available) }),
         el("span", { class: "board-free-label", text: status })),
       el("p", { class: "board-total", text: `dari ${number(c.capacity)} tempat tidur` }),
-      el("p", { class: "board-queue", text: c.waiting ? `${number(c.waiting)} antrian` : "Tanpa antrian" }),
+      el("p", { class: "board-queue", text: c.waiting ? `${number(c.waiting)} antrean` : "Tanpa antrean" }),
       stale ? el("p", { class: "board-class-stale", text: `Data lama · ${time(c.updated_at)}` }) : null);
+  }
+
+  /** Columns and rows for `count` tiles in the list's box: the split whose tiles are the
+   * largest for what a tile holds (about 1.6 times as wide as tall). The grid takes the tile
+   * width as its auto-fit minimum, so it makes exactly those columns. */
+  function layout() {
+    const list = $("board-classes");
+    const count = list.children.length;
+    if (!count) return;
+    const box = list.getBoundingClientRect();
+    const gap = Math.max(6, Math.round(Math.min(innerWidth, innerHeight) * 0.012));
+    let best = { score: -1, columns: 1, rows: count };
+    for (let columns = 1; columns <= count; columns += 1) {
+      const rows = Math.ceil(count / columns);
+      const width = (box.width - gap * (columns - 1)) / columns;
+      const height = (box.height - gap * (rows - 1)) / rows;
+      const score = Math.min(height, width / 1.6);
+      if (score > best.score) best = { score, columns, rows };
+    }
+    const width = (box.width - gap * (best.columns - 1)) / best.columns;
+    list.style.setProperty("--gap", `${gap}px`);
+    list.style.setProperty("--rows", String(best.rows));
+    list.style.setProperty("--tile-min", `${Math.floor(width) - 1}px`);
   }
 
   function render() {
@@ -55,6 +78,7 @@
     $("board-alert").textContent = alert;
     $("board-alert").hidden = !alert;
     document.body.classList.toggle("board-degraded", !!alert);
+    layout();
   }
 
   function setConnection(next) {
@@ -62,7 +86,7 @@
     if (next === "live") state.lostSince = null;
     state.connection = next;
     $("board-connection").dataset.state = next;
-    $("board-connection-text").textContent = next === "live" ? "Langsung" : "Terputus, menyambung ulang…";
+    $("board-connection-text").textContent = next === "live" ? "Terhubung" : "Terputus, menyambung ulang…";
     render();
   }
 
@@ -71,6 +95,8 @@
   }
 
   async function start() {
+    // The list's box changes with the screen, the banner and the name's lines.
+    new ResizeObserver(layout).observe($("board-classes"));
     tick();
     setInterval(tick, 10000);
     setInterval(render, 15000);

@@ -4,12 +4,20 @@
  * The session cookie is HttpOnly; every change sends the CSRF token that sign-in returned.
  * Reports carry the server's clock (from the Date header), not the phone's, so a phone whose
  * clock is wrong neither files reports in the future nor has them refused as stale.
+ *
+ * Every refusal is shown in Bahasa Indonesia next to the field it concerns: the server's
+ * problem+json names fields (`wards[0].capacity`) in English; `fieldProblem` words them for
+ * ward staff from the field and the numbers in the reason.
  */
 "use strict";
 
 (function () {
   const { el } = window.Bedsvc;
   const $ = (id) => document.getElementById(id);
+
+  const body = document.body;
+  const STALE_AFTER_MS = Number(body.dataset.staleAfter || 1800) * 1000;
+  const MAX_CAPACITY = Number(body.dataset.maxCapacity || 500);
 
   const state = {
     session: null,
@@ -20,7 +28,7 @@
 
   const FIELDS = [
     { key: "available", label: "Kosong" },
-    { key: "waiting", label: "Antrian" },
+    { key: "waiting", label: "Antrean" },
     { key: "available_male", label: "Kosong laki-laki", bySex: true },
     { key: "available_female", label: "Kosong perempuan", bySex: true },
   ];
@@ -56,10 +64,49 @@
 
   function problemText(result) {
     if (result.status === 0) return "Tidak tersambung ke server. Periksa jaringan lalu coba lagi.";
-    if (result.status === 403) return (result.data && result.data.detail) || "Ditolak.";
+    if (result.status === 403) return "Ditolak: akun ini tidak boleh mengubah data rumah sakit ini.";
+    if (result.status === 404) return "Rumah sakit tidak ditemukan atau tidak aktif.";
+    if (result.status === 413) return "Berkas atau isian terlalu besar.";
     if (result.status === 429) return "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi.";
     if (result.status >= 500) return "Server sedang bermasalah. Data belum tersimpan; coba lagi.";
-    return (result.data && result.data.detail) || `Gagal (HTTP ${result.status}).`;
+    if (result.status === 422) return "Isian ditolak. Periksa yang ditandai lalu coba lagi.";
+    return `Gagal (HTTP ${result.status}). Coba lagi.`;
+  }
+
+  const FIELD_LABELS = {
+    ward_code: "Kode ruang", name: "Nama ruang", bed_class: "Kelas", capacity: "Jumlah tempat tidur",
+    available: "Kosong", available_male: "Kosong laki-laki", available_female: "Kosong perempuan",
+    waiting: "Antrean",
+  };
+
+  // A server refusal of one field, in the words ward staff read.
+  function fieldProblem(field, reason) {
+    const numbers = (reason.match(/\d+/g) || []).map(Number);
+    if (/not exceed capacity/.test(reason)) return `Tempat kosong tidak boleh lebih dari kapasitas (${numbers[0]}).`;
+    if (/beds per ward|at most \d+ beds/.test(reason)) return `Paling banyak ${numbers[0]} tempat tidur per ruang.`;
+    if (/available_male \+ available_female/.test(reason)) return "Kosong laki-laki + perempuan tidak boleh lebih dari jumlah kosong.";
+    if (/unknown bed class/.test(reason)) return "Kelas ini tidak dikenal. Pilih kelas dari daftar.";
+    if (/listed twice/.test(reason)) return "Kode ruang ini tercantum dua kali.";
+    if (/open wards|at most \d+ wards/.test(reason)) return "Rumah sakit ini sudah mencapai batas jumlah ruang.";
+    if (field === "reported_at") return "Jam server dan perangkat tidak cocok. Muat ulang halaman lalu coba lagi.";
+    if (/Expected `int`|>= 0|<= \d+/.test(reason)) {
+      const max = /<= (\d+)/.exec(reason);
+      return max ? `Harus bilangan bulat 0 sampai ${max[1]}.` : "Harus bilangan bulat 0 atau lebih.";
+    }
+    if (field === "ward_code") return "Kode ruang: huruf, angka, titik, garis bawah atau tanda hubung (paling banyak 64).";
+    if (/length|Expected `str`/.test(reason)) return `${FIELD_LABELS[field] || "Isian"} terlalu panjang atau tidak sah.`;
+    return `${FIELD_LABELS[field] || "Isian"} ditolak server. Periksa lalu coba lagi.`;
+  }
+
+  // The refusals of a report, by ward index and field: [{index, field, text}].
+  function refusals(result) {
+    const found = [];
+    for (const error of (result.data && result.data.errors) || []) {
+      const match = /^wards\[(\d+)\]\.?(\w*)/.exec(error.field);
+      if (match) found.push({ index: Number(match[1]), field: match[2], text: fieldProblem(match[2], error.reason) });
+      else found.push({ index: null, field: error.field, text: fieldProblem(error.field, error.reason) });
+    }
+    return found;
   }
 
   async function safeCall(...args) {
@@ -97,7 +144,9 @@
     }
     const result = await safeCall("POST", "/api/v1/session", { username, password });
     if (!result.ok) {
-      const text = result.status === 401 ? "Nama pengguna atau kata sandi salah." : problemText(result);
+      const text = result.status === 401 ? "Nama pengguna atau kata sandi salah."
+        : result.status === 403 ? "Akun ini dinonaktifkan. Hubungi operator Dinas Kesehatan."
+          : problemText(result);
       showMessage($("sign-in-error"), text, "error");
       $("password").select();
       return;
@@ -134,6 +183,33 @@
     }
     state.wards = new Map(result.data.wards.map((w) => [w.ward_code, w]));
     renderWards();
+    watchRelay(result.data.version);
+  }
+
+  // ---- relay to SIRS Online and Aplicares --------------------------------------------------
+
+  const RELAY_POLL_MS = 2000;
+  const RELAY_WATCH_MS = 120000;
+  let relayWatch = null;
+
+  /* Whether the last save reached both registries: polled until every relay that is on has
+   * sent `version` (or failed), for two minutes at most. */
+  async function watchRelay(version) {
+    clearTimeout(relayWatch);
+    const until = Date.now() + RELAY_WATCH_MS;
+    const poll = async () => {
+      const result = await safeCall("GET", `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}/relay`);
+      if (!result.ok) return;
+      const relays = result.data.relays.filter((relay) => relay.state !== "off");
+      const node = $("relay-status");
+      node.hidden = !relays.length;
+      node.replaceChildren(...relays.map((relay) => el("span", {
+        class: `relay relay-${relay.state}`, "data-registry": relay.registry, text: window.BedsvcRelay.describe(relay),
+      })));
+      const settled = relays.every((relay) => relay.state === "failing" || (relay.sent_version || 0) >= version);
+      if (!settled && Date.now() < until) relayWatch = setTimeout(poll, RELAY_POLL_MS);
+    };
+    await poll();
   }
 
   function className(code) {
@@ -159,6 +235,7 @@
     };
     // The queue may exceed the beds: only the bed counts are capped at the capacity.
     if (field.key === "waiting") input.removeAttribute("max");
+    input.setAttribute("aria-describedby", `${id}-error`);
     const minus = el("button", { type: "button", class: "step", "aria-label": `Kurangi ${field.label.toLowerCase()} ${wardName(ward)}`, text: "−" });
     const plus = el("button", { type: "button", class: "step", "aria-label": `Tambah ${field.label.toLowerCase()} ${wardName(ward)}`, text: "+" });
     minus.addEventListener("click", () => step(-1));
@@ -168,9 +245,29 @@
         input.dispatchEvent(new Event("input", { bubbles: true }));
       } else step(1);
     });
-    return el("div", { class: "stepper-field" },
+    return el("div", { class: "stepper-field", "data-field": field.key },
       el("label", { for: id, text: field.label }),
-      el("div", { class: "stepper" }, minus, input, plus));
+      el("div", { class: "stepper" }, minus, input, plus),
+      el("p", { class: "field-error", id: `${id}-error`, hidden: true }));
+  }
+
+  function age(updatedAt) {
+    const minutes = Math.max(0, Math.floor((serverNow() - new Date(updatedAt)) / 60000));
+    if (minutes < 1) return "baru saja";
+    if (minutes < 60) return `${minutes} menit lalu`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours} jam lalu`;
+    return `${Math.floor(hours / 24)} hari lalu`;
+  }
+
+  function ageLine(ward) {
+    const line = el("p", { class: "ward-age" });
+    if (!ward.updated_at) return line;
+    const stale = serverNow() - new Date(ward.updated_at) > STALE_AFTER_MS;
+    line.append(el("span", { text: `diperbarui ${age(ward.updated_at)}` }));
+    if (stale) line.append(" ", el("span", { class: "badge badge-stale", text: "Perlu diperbarui" }));
+    line.classList.toggle("ward-age-stale", stale);
+    return line;
   }
 
   function wardItem(ward) {
@@ -179,15 +276,21 @@
     const message = el("p", { class: "message ward-message", role: "status", "aria-live": "polite", hidden: true });
     const close = el("button", { type: "button", class: "button button-danger button-small", text: "Tutup ruang" });
     close.addEventListener("click", () => closeWard(ward, message));
+    // Closing a ward sits behind its own disclosure, well away from the steppers' buttons.
+    const more = el("details", { class: "ward-more" },
+      el("summary", { text: "Pilihan lain" }),
+      el("p", { class: "hint", text: "Ruang yang ditutup tidak tampil lagi sampai dilaporkan kembali." }),
+      close);
     const li = el("li", { class: "ward", "data-ward": ward.ward_code },
       el("fieldset", {},
         el("legend", {},
           el("span", { class: "ward-name", text: wardName(ward) }),
           el("span", { class: "ward-meta", text: `${className(ward.bed_class)} · ${ward.ward_code}` })),
         el("p", { class: "ward-capacity", text: `Kapasitas ${ward.capacity} tempat tidur` }),
+        ageLine(ward),
         el("div", { class: "steppers" }, ...fields.map((f) => stepper(ward, f))),
         message,
-        el("div", { class: "ward-actions" }, close)));
+        more));
     li.addEventListener("input", () => li.classList.toggle("ward-changed", changed(ward.ward_code, li)));
     return li;
   }
@@ -228,8 +331,29 @@
     if (ward.available === null || !Number.isInteger(ward.available) || ward.available < 0) return "Isi jumlah tempat kosong (0 atau lebih).";
     if (ward.available > ward.capacity) return `Tempat kosong tidak boleh lebih dari kapasitas (${ward.capacity}).`;
     if ((ward.available_male || 0) + (ward.available_female || 0) > ward.available) return "Kosong laki-laki + perempuan tidak boleh lebih dari jumlah kosong.";
-    if (ward.waiting !== undefined && (!Number.isInteger(ward.waiting) || ward.waiting < 0)) return "Antrian harus 0 atau lebih.";
+    if (ward.waiting !== undefined && (!Number.isInteger(ward.waiting) || ward.waiting < 0)) return "Antrean harus 0 atau lebih.";
     return null;
+  }
+
+  function wardItemOf(code) {
+    return $("wards").querySelector(`li[data-ward="${CSS.escape(code)}"]`);
+  }
+
+  function clearFieldErrors(root) {
+    for (const node of root.querySelectorAll(".field-error")) { node.textContent = ""; node.hidden = true; }
+    for (const node of root.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  }
+
+  // Marks one field of a ward (or of the new-ward form) with its refusal; false when the
+  // field is not on the page, so the caller shows the text with the ward instead.
+  function markField(container, field, text) {
+    const input = container.querySelector(`[data-field="${field}"] input, [data-field="${field}"] select`);
+    const slot = container.querySelector(`[data-field="${field}"] .field-error`);
+    if (!input || !slot) return false;
+    input.setAttribute("aria-invalid", "true");
+    slot.textContent = text;
+    slot.hidden = false;
+    return true;
   }
 
   function wardMessage(code, text, kind) {
@@ -249,6 +373,7 @@
     for (const li of $("wards").children) {
       const code = li.dataset.ward;
       showMessage(li.querySelector(".ward-message"), "");
+      clearFieldErrors(li);
       if (!changed(code, li)) continue;
       const ward = wardReport(state.wards.get(code), valuesOf(li));
       const problem = checkWard(ward);
@@ -260,39 +385,53 @@
     await sendReport(pending, $("save-message"));
   }
 
-  async function sendReport(wards, messageNode) {
+  // `newWard`: the add form, whose fields carry the refusals of the one ward it sends.
+  async function sendReport(wards, messageNode, newWard) {
     const button = $("save");
     button.disabled = true;
     showMessage(messageNode, "Menyimpan…", "");
     const body = { reported_at: serverNow().toISOString(), wards };
     const result = await safeCall("POST", `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}/occupancy`, body);
     button.disabled = false;
-    if (result.status === 422 && result.data && result.data.errors) {
-      for (const error of result.data.errors) {
-        const match = /^wards\[(\d+)\]/.exec(error.field);
-        if (match && wards[Number(match[1])]) wardMessage(wards[Number(match[1])].ward_code, `Ditolak: ${error.reason}`, "error");
+    if (result.status === 422) {
+      const general = [];
+      for (const refusal of refusals(result)) {
+        const ward = refusal.index === null ? null : wards[refusal.index];
+        if (newWard) {
+          if (!markField(newWard, refusal.field, refusal.text)) general.push(refusal.text);
+          continue;
+        }
+        const li = ward && wardItemOf(ward.ward_code);
+        if (li && markField(li, refusal.field, refusal.text)) continue;
+        if (ward) wardMessage(ward.ward_code, refusal.text, "error");
+        else general.push(refusal.text);
       }
-      showMessage(messageNode, "Tidak ada yang disimpan: periksa ruang yang ditandai.", "error");
+      const lead = newWard ? "Ruang baru belum disimpan." : "Tidak ada yang disimpan: periksa ruang yang ditandai.";
+      showMessage(messageNode, [lead, ...general].join(" "), "error");
       return false;
     }
     if (!result.ok) { showMessage(messageNode, problemText(result), "error"); return false; }
     const sent = new Map(wards.map((w) => [w.ward_code, w]));
     for (const code of result.data.applied) {
-      const saved = { ...(state.wards.get(code) || {}), available_male: null, available_female: null, waiting: null, ...sent.get(code) };
+      const saved = { ...(state.wards.get(code) || {}), available_male: null, available_female: null, waiting: null, ...sent.get(code), updated_at: body.reported_at, stale: false };
       state.wards.set(code, saved);
     }
     const rendered = new Set([...$("wards").children].map((li) => li.dataset.ward));
     const added = result.data.applied.some((code) => !rendered.has(code));
     if (added) renderWards();
     for (const code of result.data.applied) {
-      const li = $("wards").querySelector(`li[data-ward="${CSS.escape(code)}"]`);
-      if (li) li.classList.remove("ward-changed");
+      const li = wardItemOf(code);
+      if (li) {
+        li.classList.remove("ward-changed");
+        li.querySelector(".ward-age").replaceWith(ageLine(state.wards.get(code)));
+      }
       wardMessage(code, "Tersimpan.", "ok");
     }
     for (const code of result.data.stale) {
       wardMessage(code, "Tidak disimpan: sudah ada laporan yang lebih baru. Angka terbaru dimuat ulang.", "error");
     }
     markSaved(new Date());
+    watchRelay(result.data.version);
     const stale = result.data.stale.length;
     showMessage(messageNode, stale ? `${result.data.applied.length} ruang tersimpan, ${stale} tidak.` : `${result.data.applied.length} ruang tersimpan.`, stale ? "error" : "ok");
     if (stale) setTimeout(loadWards, 1500);
@@ -322,13 +461,25 @@
       available: data.get("available") === "" ? null : Number(data.get("available")),
     };
     const message = $("add-message");
-    if (!/^[A-Za-z0-9][\w.\-]*$/.test(ward.ward_code)) { showMessage(message, "Kode ruang: huruf, angka, titik, garis bawah atau tanda hubung.", "error"); return; }
-    if (state.wards.has(ward.ward_code)) { showMessage(message, "Kode ruang ini sudah ada.", "error"); return; }
-    if (!Number.isInteger(ward.capacity) || ward.capacity < 0) { showMessage(message, "Isi jumlah tempat tidur.", "error"); return; }
+    clearFieldErrors(form);
+    showMessage(message, "");
+    const refuse = (field, text) => {
+      markField(form, field, text);
+      showMessage(message, "Ruang baru belum disimpan: periksa isian yang ditandai.", "error");
+    };
+    if (!/^[A-Za-z0-9][\w.\-]*$/.test(ward.ward_code) || ward.ward_code.length > 64) { refuse("ward_code", "Kode ruang: huruf, angka, titik, garis bawah atau tanda hubung (paling banyak 64)."); return; }
+    if (state.wards.has(ward.ward_code)) { refuse("ward_code", "Kode ruang ini sudah ada."); return; }
+    if (!Number.isInteger(ward.capacity) || ward.capacity < 0) { refuse("capacity", "Isi jumlah tempat tidur (0 atau lebih)."); return; }
+    if (ward.capacity > MAX_CAPACITY) { refuse("capacity", `Paling banyak ${MAX_CAPACITY} tempat tidur per ruang.`); return; }
     const problem = checkWard(ward);
-    if (problem) { showMessage(message, problem, "error"); return; }
+    if (problem) { refuse(ward.available === null || ward.available > ward.capacity || ward.available < 0 ? "available" : "capacity", problem); return; }
     if (!ward.name) delete ward.name;
-    if (await sendReport([ward], message)) form.reset();
+    if (await sendReport([ward], message, form)) form.reset();
+  }
+
+  function csvError(error) {
+    if (error.line === undefined || error.line === null) return error.reason;
+    return `Baris ${error.line}${error.column ? `, kolom ${error.column}` : ""}: ${error.reason}`;
   }
 
   async function uploadCsv(event) {
@@ -342,7 +493,7 @@
     if (result.status === 422 && result.data && result.data.errors) {
       message.replaceChildren(
         el("p", { text: "Tidak ada yang disimpan. Perbaiki baris berikut:" }),
-        el("ul", {}, ...result.data.errors.map((e) => el("li", { text: `${e.field.replace(/^line (\d+)\.?/, "baris $1 ")}: ${e.reason}` }))));
+        el("ul", {}, ...result.data.errors.map((e) => el("li", { text: csvError(e) }))));
       message.hidden = false;
       message.classList.add("message-error");
       message.classList.remove("message-ok");
@@ -363,12 +514,23 @@
     $("wards-form").addEventListener("submit", save);
     $("add-ward").addEventListener("submit", addWard);
     $("csv-form").addEventListener("submit", uploadCsv);
+    $("csv-template").addEventListener("click", () => {
+      $("csv-template").href = `/api/v1/hospitals/${encodeURIComponent(state.session.hospital.code)}/occupancy.csv`;
+    });
     try {
       state.bedClasses = await window.Bedsvc.fetchBedClasses();
     } catch (error) {
       state.bedClasses = new Map();
     }
     $("new-class").replaceChildren(...[...state.bedClasses.values()].map((c) => el("option", { value: c.code, text: c.name_id })));
+    // The ages ("diperbarui 12 menit lalu") move on while the page stays open.
+    setInterval(() => {
+      for (const li of $("wards").children) {
+        const ward = state.wards.get(li.dataset.ward);
+        const line = li.querySelector(".ward-age");
+        if (ward && line) line.replaceWith(ageLine(ward));
+      }
+    }, 30000);
     const result = await safeCall("GET", "/api/v1/session");
     if (result.ok) await enter(result.data);
     else signedOut("");

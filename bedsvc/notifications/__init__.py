@@ -1,0 +1,1 @@
+"""Notify-when-free: citizens' Web Push subscriptions and the pushes sent when a bed frees."""

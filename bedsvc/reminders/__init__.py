@@ -1,0 +1,1 @@
+"""Reminders to a stale hospital's own staff, by mail and Telegram, once per lapse."""

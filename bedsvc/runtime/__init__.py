@@ -1,0 +1,1 @@
+"""Running the service: processes, embedded servers, logs, background tasks, graceful stop."""

@@ -1,0 +1,148 @@
+"""Rate limits: per credential for keyed requests, per client address for the rest, counted in
+Redis so that every worker and instance shares them, and per process while Redis is down."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from bedsvc.app import create_app
+from bedsvc.settings import Settings
+from tests.support import Factory, RedisProcess, bearer
+from tests.support.clock import stop_rate_limit_clock
+
+Client = AsyncTestClient[Litestar]
+
+
+def limited(settings: Settings, per_key: int = 1000, per_address: int = 1000) -> Settings:
+    # The counts live under the session's Redis prefix, which `clean` empties before each test.
+    return settings.model_copy(
+        update={
+            "write_rate_limit_per_minute": per_key,
+            "unauthenticated_rate_limit_per_minute": per_address,
+        }
+    )
+
+
+async def test_a_429_for_one_key_does_not_stop_another(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    first, second = await factory.hospital("3274011"), await factory.hospital("3274012")
+    first_key, second_key = (
+        await factory.key(hospital_code=first),
+        await factory.key(hospital_code=second),
+    )
+    async with AsyncTestClient(app=create_app(limited(settings, per_key=3))) as client:
+        stop_rate_limit_clock(client.app)
+        url = f"/api/v1/hospitals/{first}/occupancy"
+        statuses = [
+            (await client.post(url, json={}, headers=bearer(first_key))).status_code
+            for _ in range(3)
+        ]
+        refused = await client.post(url, json={}, headers=bearer(first_key))
+        other = await client.post(
+            f"/api/v1/hospitals/{second}/occupancy", json={}, headers=bearer(second_key)
+        )
+        reads = [(await client.get("/api/v1/availability")).status_code for _ in range(5)]
+
+    assert statuses == [422, 422, 422]
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "credential" in refused.json()["detail"]
+    assert other.status_code == 422  # its own bucket, untouched by the first key's flood
+    assert reads == [200] * 5
+
+
+async def test_counts_are_shared_between_workers(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    shared = limited(settings, per_key=3)
+    url = f"/api/v1/hospitals/{code}/occupancy"
+    async with (
+        AsyncTestClient(app=create_app(shared)) as one,
+        AsyncTestClient(app=create_app(shared)) as two,
+    ):
+        clock = stop_rate_limit_clock(one.app)
+        stop_rate_limit_clock(two.app, clock)
+        statuses = [
+            (await worker.post(url, json={}, headers=bearer(key))).status_code
+            for worker in (one, two, one, two)
+        ]
+    assert statuses == [422, 422, 422, 429]
+
+
+async def test_unauthenticated_requests_are_limited_per_address(
+    settings: Settings, clean: None
+) -> None:
+    async with AsyncTestClient(app=create_app(limited(settings, per_address=2))) as client:
+        stop_rate_limit_clock(client.app)
+        statuses = [(await client.get("/api/v1/monitor/summary")).status_code for _ in range(3)]
+        refused = await client.get("/api/v1/monitor/summary")
+        reads = [(await client.get("/api/v1/bed-classes")).status_code for _ in range(4)]
+
+    assert statuses == [401, 401, 429]
+    assert refused.headers["retry-after"].isdigit()
+    assert "address" in refused.json()["detail"]
+    assert reads == [200] * 4
+
+
+async def test_inventing_keys_does_not_escape_the_address_limit(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    code = await factory.hospital()
+    url = f"/api/v1/hospitals/{code}/occupancy"
+    async with AsyncTestClient(app=create_app(limited(settings, per_address=3))) as client:
+        stop_rate_limit_clock(client.app)
+        statuses = [
+            (await client.post(url, json={}, headers=bearer(f"bsk_{i}"))).status_code
+            for i in range(5)
+        ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_limits_hold_per_process_while_redis_is_down(
+    settings: Settings, clean: None, factory: Factory, redis_process: RedisProcess
+) -> None:
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    app = create_app(
+        limited(settings, per_key=3).model_copy(update={"redis_url": redis_process.url})
+    )
+    url = f"/api/v1/hospitals/{code}/occupancy"
+    async with AsyncTestClient(app=app) as client:
+        stop_rate_limit_clock(client.app)
+        redis_process.stop()
+        statuses = [
+            (await client.post(url, json={}, headers=bearer(key))).status_code for _ in range(4)
+        ]
+    assert statuses == [422, 422, 422, 429]
+
+
+async def test_bridges_answer_429_in_their_own_envelope(settings: Settings, clean: None) -> None:
+    headers = {"X-cons-id": "12345", "X-timestamp": "0", "X-signature": "x"}
+    async with AsyncTestClient(app=create_app(limited(settings, per_key=1))) as client:
+        stop_rate_limit_clock(client.app)
+        await client.get("/aplicaresws/rest/ref/kelas", headers=headers)
+        refused = await client.get("/aplicaresws/rest/ref/kelas", headers=headers)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"].isdigit()
+    assert refused.json()["metadata"]["code"] == 0
+
+
+async def test_a_new_minute_starts_a_new_count(
+    settings: Settings, clean: None, factory: Factory
+) -> None:
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    url = f"/api/v1/hospitals/{code}/occupancy"
+    async with AsyncTestClient(app=create_app(limited(settings, per_key=1))) as client:
+        clock = stop_rate_limit_clock(client.app)
+        first = await client.post(url, json={}, headers=bearer(key))
+        refused = await client.post(url, json={}, headers=bearer(key))
+        assert int(refused.headers["retry-after"]) == 59
+        clock.advance(59)
+        next_minute = await client.post(url, json={}, headers=bearer(key))
+    assert (first.status_code, refused.status_code, next_minute.status_code) == (422, 429, 422)

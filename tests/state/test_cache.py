@@ -1,0 +1,163 @@
+"""Redis is a cache: losing it loses nothing, and every worker converges on PostgreSQL's state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from bedsvc.access.actor import OPERATOR
+from bedsvc.admin.schemas import HospitalIn
+from bedsvc.admin.service import save_hospital
+from bedsvc.services import Services
+from bedsvc.settings import Settings
+from bedsvc.state.cache import Change, Rebuilt, decode_entry
+from bedsvc.store.states import HospitalState
+from tests.support import Factory, RedisProcess, bearer, report, wait_for_version, ward
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_push_succeeds_with_redis_down_and_cache_is_rebuilt_when_back(
+    own_redis_client: Client, factory: Factory, redis_process: RedisProcess, settings: Settings
+) -> None:
+    client = own_redis_client
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    redis_process.stop()
+
+    response = await client.post(
+        f"/api/v1/hospitals/{code}/occupancy", json=report(ward(available=7)), headers=bearer(key)
+    )
+
+    assert response.status_code == 200, response.text
+    version = response.json()["version"]
+    await wait_for_version(client, code, version)  # the worker polls PostgreSQL meanwhile
+    detail = (await client.get(f"/api/v1/hospitals/{code}")).json()
+    assert detail["wards"][0]["available"] == 7
+
+    redis_process.start()  # an empty Redis, as after a restart without persistence
+    cache = aioredis.Redis.from_url(redis_process.url)
+    try:
+        for _ in range(100):
+            raw = await cache.hget(f"{settings.redis_prefix}:hospitals", code)
+            if raw is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert raw is not None, "cache was not rebuilt after Redis came back"
+        assert msgspec.json.decode(raw)["wards"][0]["available"] == 7
+        assert int(await cache.hget(f"{settings.redis_prefix}:hospital_versions", code)) == version
+        assert int(await cache.get(f"{settings.redis_prefix}:version")) == version
+    finally:
+        await cache.aclose()
+
+
+async def test_change_committed_without_cache_write_reaches_readers(
+    client: Client, services: Services
+) -> None:
+    """A hospital registered from the CLI (no Redis write) shows up once the reconciler runs."""
+    saved = await save_hospital(
+        services.pool,
+        services.queries,
+        None,
+        HospitalIn(code="3274099", name="RS Baru", region_code="3274"),
+        OPERATOR,
+    )
+
+    await wait_for_version(client, "3274099", saved.version)
+
+    codes = [h["code"] for h in (await client.get("/api/v1/availability")).json()["hospitals"]]
+    assert codes == ["3274099"]
+
+
+async def test_an_entry_that_does_not_add_up_makes_the_worker_reload(
+    client: Client, factory: Factory, services: Services
+) -> None:
+    code = await factory.hospital()
+    await wait_for_version(client, code, 1)
+    state = await services.cache.hospital(code)
+    assert state is not None
+    # An entry whose global version skips one, as if an entry were lost on the way (trimmed
+    # from the stream before this worker read it), or forged.
+    forged = msgspec.structs.replace(state, name="not from the database", version=3)
+    await services.redis.xadd(
+        services.cache.stream_key,
+        {"p": 3, "c": code, "v": 3, "s": msgspec.json.encode(forged)},
+    )
+    await factory.hospital("3274012")  # a real change after it
+
+    await wait_for_version(client, "3274012", 1)
+    body = (await client.get("/api/v1/availability")).json()
+    assert body["version"] == 2
+    assert {h["code"]: h["name"] for h in body["hospitals"]} == {
+        code: f"RS {code}",
+        "3274012": "RS 3274012",
+    }
+
+
+def hospital_state(version: int) -> HospitalState:
+    return HospitalState(
+        code="3274011",
+        name="RS A",
+        kind="RSUD",
+        region_code="3274",
+        address="",
+        phone="",
+        lat=None,
+        lon=None,
+        version=version,
+        wards=[],
+    )
+
+
+async def test_the_feed_checks_every_step_of_the_stream(services: Services) -> None:
+    """Applied when the global version grows by what the hospital's grew by; otherwise the
+    feed reloads from the cache."""
+    cache, feed = services.cache, services.feed
+    state = hospital_state(1)
+    await cache.rebuild({"3274011": 1}, [state])
+    await feed.reload()
+    assert (feed.version, feed.hospitals["3274011"].name) == (1, "RS A")
+
+    newer = msgspec.structs.replace(state, name="RS B", version=2)
+    assert await feed.handle(Change(position=2, code="3274011", version=2, state=newer))
+    assert (feed.version, feed.hospitals["3274011"].name) == (2, "RS B")
+
+    # The cache moves on to version 4 through entries this feed misses; the entry it reads
+    # next does not add up.
+    skipped = msgspec.structs.replace(state, name="RS D", version=4)
+    await cache.write_hospital("3274011", 4, skipped)
+    assert not await feed.handle(Change(position=5, code="3274011", version=4, state=skipped))
+    # Reloaded from the cache.
+    assert (feed.version, feed.hospitals["3274011"].name) == (4, "RS D")
+
+
+async def test_writes_arriving_out_of_order_keep_the_newest_state(services: Services) -> None:
+    """Two workers commit versions 2 and 3 of one hospital; 3's write-through lands first."""
+    cache = services.cache
+    await cache.rebuild({"3274011": 1}, [])
+    base = hospital_state(2)
+
+    newer = msgspec.structs.replace(base, name="newer", version=3)
+    assert await cache.write_hospital("3274011", 3, newer) == 3
+    older = msgspec.structs.replace(base, name="older", version=2)
+    assert await cache.write_hospital("3274011", 2, older) == 0  # nothing, not even an entry
+
+    snapshot = await cache.snapshot()
+    assert snapshot.position == 3
+    assert [h.name for h in snapshot.states] == ["newer"]
+    entries = await services.redis.xrange(cache.stream_key)
+    assert [decode_entry(fields) for _, fields in entries] == [
+        Rebuilt(position=1),
+        Change(position=3, code="3274011", version=3, state=newer),
+    ]
+
+
+async def test_an_empty_cache_takes_no_write_until_rebuilt(services: Services) -> None:
+    state = hospital_state(5)
+    # One hospital alone in an empty cache would pass for the whole region.
+    assert await services.cache.write_hospital("3274011", 5, state) == -1
+    assert (await services.cache.snapshot()).position is None

