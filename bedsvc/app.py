@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -45,7 +45,7 @@ from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController
 from bedsvc.public.service import PublicService
 from bedsvc.ratelimit.counter import RateCounter
-from bedsvc.ratelimit.middleware import RateLimitMiddleware
+from bedsvc.ratelimit.middleware import RateLimits, rate_limited
 from bedsvc.relay.routes import (
     HospitalRelayController,
     RelayAdminController,
@@ -193,7 +193,9 @@ def create_app(
         )
         app.state.live = services.live
         app.state.health = services.health
-        app.state.rate_limits = services.rate_limits
+        app.state.rate_limits = RateLimits(services.rate_limits, settings)
+        # Not one of the background loops: the limits need it to reach Redis in time.
+        rate_flush = asyncio.create_task(services.rate_limits.run())
         app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
         relay = RelayWorker(
             services.pool, services.queries, settings, services.bed_classes, services.secret_box
@@ -224,6 +226,7 @@ def create_app(
             await services.feed.stop()
             for loop in loops:
                 await cancel(loop)
+            await cancel(rate_flush)
             await services.redis.aclose()
             await close_pool(services.pool)
             await close_pool(services.replica_pool)
@@ -231,8 +234,9 @@ def create_app(
             log.info("worker stopped")
 
     configure_logging(settings.log_level, settings.log_json)
-    # Pushes are counted outside the rate limit, so that refused ones count too.
-    middleware: list[Middleware] = [push_metrics, RateLimitMiddleware(settings)]
+    # Rate limits are attached to the routers they limit (bedsvc/ratelimit/middleware.py);
+    # pushes are counted outside them, so that refused ones count too.
+    middleware: list[Middleware] = [push_metrics]
     proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     if proxies:
         # Outermost: the rate limits and everything after see the real client.
@@ -240,21 +244,30 @@ def create_app(
     return FastPathApp(
         fast_path=fast_path,
         route_handlers=[
+            # Written to, or worth limiting: each request counts against its credential or
+            # its client's address (bedsvc/ratelimit/middleware.py).
+            Router(
+                "/",
+                route_handlers=[
+                    IngestController,
+                    AdminController,
+                    AplicaresController,
+                    sirs_router(settings.sirs_prefix),
+                    MonitorController,
+                    AuditController,
+                    SessionController,
+                    OccupancyCsvController,
+                    UsersController,
+                    NotificationsController,
+                    RelayAdminController,
+                    RelayMonitorController,
+                    HospitalRelayController,
+                ],
+                middleware=[rate_limited],
+            ),
+            # Answered from memory, or read by many citizens behind one address: not limited.
             PublicController,
             RegistryController,
-            IngestController,
-            AdminController,
-            AplicaresController,
-            sirs_router(settings.sirs_prefix),
-            MonitorController,
-            AuditController,
-            SessionController,
-            OccupancyCsvController,
-            UsersController,
-            NotificationsController,
-            RelayAdminController,
-            RelayMonitorController,
-            HospitalRelayController,
             *web_handlers(settings),
             LiveEventsController,
             live_endpoints,

@@ -1,17 +1,34 @@
-"""Requests per bucket per minute, shared by every worker and instance through Redis.
+"""Requests per bucket per minute, counted in each worker and reconciled with Redis in batches.
 
-A fixed window: one Redis key per bucket and minute, `INCR` then `EXPIRE`, sent as one
-pipeline (one round trip per limited request, no script). A client can squeeze up to twice
-the limit across a window edge; for limits meant to stop floods, not to meter, that is the
-accepted price of one round trip and exact `Retry-After` values.
+A fixed window: one Redis key per bucket and minute, raised with `INCRBY` and given an
+`EXPIRE`. A client can squeeze up to twice the limit across a window edge; for limits meant
+to stop floods, not to meter, that is the accepted price of exact `Retry-After` values.
+
+Measured (docs/performance.md): a Redis round trip per request was a large part of a push's
+cost. So a worker counts in memory and tells Redis what it counted in batches:
+
+- A bucket's count here is `known` (Redis's total at the last reply, this worker's share
+  included) plus what this worker counted since (`sending`, `pending`).
+- A request is decided in memory while that count stays a batch (`batch`) below the limit and
+  this worker has counted fewer than `batch` requests of the bucket since Redis last answered.
+  Otherwise it is counted in Redis at once (with the worker's pending counts), and decided on
+  Redis's total: near a limit, every worker decides on the shared count.
+- `flush()` (every `FLUSH_SECONDS`, from `run()`) sends what every bucket counted, in one
+  pipeline, so that the shared count stays current.
+
+The bound: a worker decides at most `batch` requests of a bucket on a total Redis has not
+confirmed, so a limit can be exceeded by at most one batch per worker (and instance),
+`workers * (batch - 1)` in all, before every worker sees the shared total over it. With one
+worker the limit is exact. docs/security.md states it for operators.
 
 Redis is a cache here as everywhere: while it cannot be reached, each process counts on its
-own (so the limit holds per worker, as before this was shared) and tries Redis again a few
-seconds later, rather than paying a connection timeout on every request.
+own (so the limit holds per worker) and tries Redis again a few seconds later, rather than
+paying a connection timeout on every request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +42,25 @@ log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
 REDIS_RETRY_SECONDS = 5.0
-_LOCAL_BUCKETS = 100_000  # bounds this process's memory while Redis is down
+# Requests of one bucket a worker may decide before Redis confirms their total.
+BATCH = 32
+FLUSH_SECONDS = 0.5
+# Bounds this process's memory (a flood of invented credentials makes a bucket each). A
+# bucket forgotten early loses at most the counts it had not sent.
+_BUCKETS = 100_000
+
+
+class _Count:
+    __slots__ = ("known", "pending", "sending")
+
+    def __init__(self) -> None:
+        self.known = 0  # Redis's total at its last answer (or this worker's, Redis down)
+        self.sending = 0  # sent, not yet answered
+        self.pending = 0  # counted here, not yet sent
+
+    @property
+    def total(self) -> int:
+        return self.known + self.sending + self.pending
 
 
 class RateCounter:
@@ -35,43 +70,99 @@ class RateCounter:
         prefix: str,
         window_seconds: int = WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
+        batch: int = BATCH,
     ) -> None:
         self.redis = redis
         self.prefix = f"{prefix}:ratelimit"
         self.window_seconds = window_seconds
         self.clock = clock
+        self.batch = batch
         self._redis_down_until = 0.0
-        self._local: TTLCache[tuple[str, int], int] = TTLCache(
-            _LOCAL_BUCKETS, ttl=2 * window_seconds
-        )
+        self._counts: TTLCache[tuple[str, int], _Count] = TTLCache(_BUCKETS, ttl=2 * window_seconds)
 
     def retry_after(self) -> int:
         """Whole seconds until the current window ends (at least 1)."""
         now = self.clock()
         return max(1, math.ceil(self.window_seconds - now % self.window_seconds))
 
-    async def add(self, bucket: str, peek: str | None = None) -> tuple[int, int]:
-        """Counts one request against `bucket` in this window; returns its count and the
-        count of `peek` (read, not counted), or 0 without one."""
-        window = int(self.clock() // self.window_seconds)
-        if self.clock() >= self._redis_down_until:
-            try:
-                return await self._add_redis(window, bucket, peek)
-            except (RedisError, OSError) as exc:
-                self._redis_down_until = self.clock() + REDIS_RETRY_SECONDS
-                log.warning("rate limits counted per process: Redis unreachable", error=str(exc))
-        count = self._local.get((bucket, window), 0) + 1
-        self._local[(bucket, window)] = count
-        return count, 0 if peek is None else self._local.get((peek, window), 0)
+    def _count(self, bucket: str, window: int) -> _Count:
+        count = self._counts.get((bucket, window))
+        if count is None:
+            count = self._counts[(bucket, window)] = _Count()
+        return count
 
-    async def _add_redis(self, window: int, bucket: str, peek: str | None) -> tuple[int, int]:
-        key = f"{self.prefix}:{bucket}:{window}"
+    def _redis_up(self) -> bool:
+        return self.clock() >= self._redis_down_until
+
+    async def add(self, bucket: str, limit: int) -> int:
+        """Counts one request against `bucket` in this window; returns the bucket's count,
+        exact where it matters (within a batch of `limit`)."""
+        window = int(self.clock() // self.window_seconds)
+        count = self._count(bucket, window)
+        if not self._redis_up() or (
+            count.pending + count.sending < self.batch - 1 and count.total + 1 <= limit - self.batch
+        ):
+            count.pending += 1
+            return count.total
+        count.pending += 1
+        await self._send([(bucket, window, count)])
+        return count.total
+
+    async def peek(self, bucket: str, limit: int) -> int:
+        """The bucket's count in this window, not counting a request: read from Redis when it
+        is within a batch of `limit`."""
+        window = int(self.clock() // self.window_seconds)
+        count = self._counts.get((bucket, window))
+        if (count is not None and count.total < limit - self.batch) or not self._redis_up():
+            return 0 if count is None else count.total
+        count = self._count(bucket, window)
+        await self._send([(bucket, window, count)])
+        return count.total
+
+    async def flush(self) -> None:
+        """Sends what every bucket counted since it last did."""
+        if not self._redis_up():
+            return
+        waiting = [
+            (bucket, window, count)
+            for (bucket, window), count in list(self._counts.items())
+            if count.pending
+        ]
+        if waiting:
+            await self._send(waiting)
+
+    async def run(self, interval: float = FLUSH_SECONDS) -> None:
+        """The worker's flush loop; sends what is left when cancelled."""
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                await self.flush()
+        finally:
+            await asyncio.shield(self.flush())
+
+    async def _send(self, counts: list[tuple[str, int, _Count]]) -> None:
+        """Adds each count's pending requests in Redis (a `GET` for one with none) and takes
+        Redis's totals as known."""
+        amounts = []
         pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(key)
-        # The key lives on for a window after its own: long enough, and gone by itself.
-        pipe.expire(key, 2 * self.window_seconds)
-        if peek is not None:
-            pipe.get(f"{self.prefix}:{peek}:{window}")
-        replies = await pipe.execute()
-        peeked = int(replies[2] or 0) if peek is not None else 0
-        return int(replies[0]), peeked
+        for bucket, window, count in counts:
+            key = f"{self.prefix}:{bucket}:{window}"
+            amount, count.pending = count.pending, 0
+            count.sending += amount
+            amounts.append(amount)
+            pipe.incrby(key, amount)
+            # The key lives on for a window after its own: long enough, and gone by itself.
+            pipe.expire(key, 2 * self.window_seconds)
+        try:
+            replies = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._redis_down_until = self.clock() + REDIS_RETRY_SECONDS
+            log.warning("rate limits counted per process: Redis unreachable", error=str(exc))
+            for (_, _, count), amount in zip(counts, amounts, strict=True):
+                count.sending -= amount
+                count.known += amount
+            return
+        for (_, _, count), amount, total in zip(counts, amounts, replies[::2], strict=True):
+            count.sending -= amount
+            # Answers to concurrent sends may arrive out of order; totals only grow.
+            count.known = max(count.known, int(total))

@@ -11,17 +11,20 @@
   a new key per request does not escape the limit.
 - Addresses are grouped as every per-address limit groups them: IPv6 by
   `BEDSVC_IPV6_PREFIX_LENGTH`.
-- The public reads, pages, health and metrics are not limited: many citizens may share one
-  address behind a carrier's NAT, and those answers come from memory.
 
-The count runs before authentication, so a refused request costs one Redis round trip and
-no database work. The credential is hashed before it becomes part of a Redis key.
+The limits belong to the routers that take writes, credentials or work worth limiting: each
+lists `rate_limited` in its `middleware` (the public reads, pages, health and metrics do
+not: many citizens may share one address behind a carrier's NAT, and those answers come from
+memory). The native push's fast path (bedsvc/ingest/fastpath.py) applies the same
+`RateLimits`. The count runs before authentication, so a refused request costs no database
+work; it is counted in the worker and reconciled with Redis in batches (counter.py). The
+credential is hashed before it becomes part of a Redis key.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+from collections.abc import Iterable
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -33,69 +36,81 @@ from bedsvc.ratelimit.accepted import credential_accepted
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.settings import Settings
 
-NOT_LIMITED = re.compile(
-    r"^/api/v1/(availability|hospitals/[^/]+$|bed-classes|regions|bpjs-partners|live)"
-    r"|^/(healthz|readyz|metrics|schema)"
-    # Pages and their files: many citizens may share one address behind a NAT.
-    r"|^/($|peta$|dashboard$|rs$|papan/|manifest\.webmanifest$|sw\.js$|static/)"
-)
-
-
-def _not_limited(scope: Scope) -> bool:
-    return NOT_LIMITED.match(scope["path"]) is not None
-
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def credential_of(scope: Scope) -> str | None:
+def credential_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     """The bucket of the credential a request carries, or None for an anonymous request."""
-    headers = dict(scope["headers"])
-    authorization = headers.get(b"authorization", b"")
+    found = dict(headers)
+    authorization = found.get(b"authorization", b"")
     if authorization[:7].lower() == b"bearer " and authorization[7:].strip():
         return "key:" + _digest(authorization[7:].strip().decode("latin-1"))
     # The cons-id, not the signature: the signature changes every second.
-    cons_id = headers.get(b"x-cons-id", b"").strip()
+    cons_id = found.get(b"x-cons-id", b"").strip()
     if cons_id:
         return "aplicares:" + _digest(cons_id.decode("latin-1"))
     # rs_id is a public hospital code: with the password, so that a stranger guessing
     # passwords for a hospital fills a bucket of their own, not the hospital's.
-    rs_id, password = headers.get(b"x-rs-id", b"").strip(), headers.get(b"x-pass", b"").strip()
+    rs_id, password = found.get(b"x-rs-id", b"").strip(), found.get(b"x-pass", b"").strip()
     if rs_id and password:
         return "sirs:" + _digest(rs_id.decode("latin-1"), password.decode("latin-1"))
     return None
 
 
-class RateLimitMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
-    should_bypass_for_scope = staticmethod(_not_limited)
+class RateLimits:
+    """The limits of one worker, applied by `rate_limited` and by the push's fast path."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, counter: RateCounter, settings: Settings) -> None:
+        self.counter = counter
         self.per_credential = settings.write_rate_limit_per_minute
         self.per_address = settings.unauthenticated_rate_limit_per_minute
         self.ipv6_prefix = settings.ipv6_prefix_length
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        counter: RateCounter = scope["litestar_app"].state.rate_limits
+    async def admit(self, scope: Scope, credential: str | None) -> str | None:
+        """Counts the request, or refuses it (TooManyRequests). Returns the bucket its
+        address's refused credentials count in when it carries a credential (for `settle`)."""
         client = scope.get("client")
         host = address_group(client[0], self.ipv6_prefix) if client else "unknown"
         address = f"addr:{host}"
-        credential = credential_of(scope)
         if credential is None:
-            count, _ = await counter.add(address)
-            if count > self.per_address:
-                self.refuse(counter, "Too many requests from this address")
+            if await self.counter.add(address, self.per_address) > self.per_address:
+                self.refuse("Too many requests from this address")
+            return None
+        failures = f"failed-{address}"
+        if await self.counter.add(credential, self.per_credential) > self.per_credential:
+            self.refuse("Too many requests with this credential")
+        if await self.counter.peek(failures, self.per_address) >= self.per_address:
+            self.refuse("Too many refused credentials from this address")
+        return failures
+
+    async def settle(self, failures: str | None, *, accepted: bool, status: int) -> None:
+        """After the answer: a credential that was not accepted counts against the address."""
+        if failures is not None and not accepted and not 200 <= status < 400:
+            await self.counter.add(failures, self.per_address)
+
+    def refuse(self, reason: str) -> None:
+        retry_after = self.counter.retry_after()
+        raise TooManyRequests(f"{reason}; retry in {retry_after} s.", retry_after=retry_after)
+
+
+def rate_limits_of(scope: Scope) -> RateLimits:
+    limits: RateLimits = scope["litestar_app"].state.rate_limits
+    return limits
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    """Listed in the `middleware` of each router whose routes are limited."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        limits = rate_limits_of(scope)
+        failures = await limits.admit(scope, credential_of(scope["headers"]))
+        if failures is None:
             await next_app(scope, receive, send)
             return
-
-        failures = f"failed-{address}"
-        count, failed = await counter.add(credential, peek=failures)
-        if count > self.per_credential:
-            self.refuse(counter, "Too many requests with this credential")
-        if failed >= self.per_address:
-            self.refuse(counter, "Too many refused credentials from this address")
-
         status = 0
 
         async def watch(message: Message) -> None:
@@ -107,10 +122,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, watch)
         finally:
-            if not credential_accepted(scope) and not 200 <= status < 400:
-                await counter.add(failures)
+            await limits.settle(failures, accepted=credential_accepted(scope), status=status)
 
-    @staticmethod
-    def refuse(counter: RateCounter, reason: str) -> None:
-        retry_after = counter.retry_after()
-        raise TooManyRequests(f"{reason}; retry in {retry_after} s.", retry_after=retry_after)
+
+rate_limited = RateLimitMiddleware()
