@@ -37,8 +37,8 @@ from bedsvc.notifications.routes import NotificationsController
 from bedsvc.notifications.sender import run_notifications
 from bedsvc.notifications.vapid import VapidKey
 from bedsvc.ops.health import Health
-from bedsvc.ops.metrics import FeedMetrics, push_metrics, worker_stopped
-from bedsvc.ops.metrics_sampling import sample_worker
+from bedsvc.ops.metrics import FeedMetrics, multiprocess_mode, push_metrics, worker_stopped
+from bedsvc.ops.metrics_sampling import move_counts, sample_worker
 from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_config, run_readiness
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.registry import RegistryController
@@ -70,6 +70,8 @@ log = structlog.get_logger(__name__)
 # How often each worker samples the gauges that are states (feed lag, live connections): a
 # PostgreSQL version read per sample.
 METRICS_SAMPLE_SECONDS = 2.0
+# How often a worker under several moves its lock-free counts into the shared metrics.
+METRICS_MOVE_SECONDS = 0.5
 
 
 # How long a stopping worker waits for its database connections to come back.
@@ -141,7 +143,9 @@ def start_background_loops(
     settings = services.settings
     if relay.urls:
         services.feed.add_listener(relay)
+    loops = [asyncio.create_task(move_counts(METRICS_MOVE_SECONDS))] if multiprocess_mode() else []
     return [
+        *loops,
         asyncio.create_task(services.sync.run_reconciler(settings.cache_reconcile_seconds)),
         asyncio.create_task(
             run_alerts(

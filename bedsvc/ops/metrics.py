@@ -13,6 +13,8 @@ Code elsewhere records through the small functions at the end, one line per even
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import re
 import time
@@ -23,24 +25,83 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, multiprocess
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from bedsvc.errors import BedsvcError
 from bedsvc.store.states import HospitalState
 
-PUSHES = Counter(
-    "bedsvc_pushes_total",
-    "Pushes of hospital systems (native API and bridges) by route and outcome.",
-    ["route", "outcome", "bridge"],
+# Pushes are counted (route, outcome, bridge) and timed per bridge in plain ints and floats,
+# read at scrape time by the collector below, as the fast path's answers are: a
+# prometheus_client metric takes a lock per update, on the path that should cost the least.
+PUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PUSHES_HELP = "Pushes of hospital systems (native API and bridges) by route and outcome."
+_PUSH_SECONDS_HELP = (
+    "Time from a push's arrival to the end of its answer (acknowledged pushes include the "
+    "PostgreSQL commit)."
 )
+PUSH_COUNTS: Tally[tuple[str, str, str]] = Tally()
+
+
+class PushDurations:
+    """One bridge's push durations: counts and sums per bucket (the last bucket is +Inf)."""
+
+    __slots__ = ("counts", "sums")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(PUSH_BUCKETS) + 1)
+        self.sums = [0.0] * (len(PUSH_BUCKETS) + 1)
+
+    def observe(self, seconds: float) -> None:
+        index = bisect.bisect_left(PUSH_BUCKETS, seconds)
+        self.counts[index] += 1
+        self.sums[index] += seconds
+
+
+PUSH_DURATIONS: dict[str, PushDurations] = {}
+
+
+def record_push(route: str, status: int, bridge: str, seconds: float) -> None:
+    """One push's answer: its outcome counted, its time observed; no lock taken."""
+    PUSH_COUNTS[route, outcome_of(status), bridge] += 1
+    durations = PUSH_DURATIONS.get(bridge)
+    if durations is None:
+        durations = PUSH_DURATIONS[bridge] = PushDurations()
+    durations.observe(seconds)
+
+
+class _PushesCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        pushes = CounterMetricFamily(
+            "bedsvc_pushes", _PUSHES_HELP, labels=["route", "outcome", "bridge"]
+        )
+        for (route, outcome, bridge), count in sorted(PUSH_COUNTS.items()):
+            pushes.add_metric([route, outcome, bridge], count)
+        yield pushes
+        seconds = HistogramMetricFamily(
+            "bedsvc_push_duration_seconds", _PUSH_SECONDS_HELP, labels=["bridge"]
+        )
+        for bridge, durations in sorted(PUSH_DURATIONS.items()):
+            cumulative = list(itertools.accumulate(durations.counts))
+            bounds = [*(str(b) for b in PUSH_BUCKETS), "+Inf"]
+            seconds.add_metric(
+                [bridge], list(zip(bounds, cumulative, strict=True)), sum(durations.sums)
+            )
+        yield seconds
+
+
+REGISTRY.register(_PushesCollector())
+
+# The collector's values are per process. Under several workers the sampler moves them into
+# these (outside the default registry), which write to the multiprocess folder a scrape reads.
+PUSHES = Counter("bedsvc_pushes_total", _PUSHES_HELP, ["route", "outcome", "bridge"], registry=None)
 PUSH_SECONDS = Histogram(
     "bedsvc_push_duration_seconds",
-    "Time from a push's arrival to the end of its answer (acknowledged pushes include the "
-    "PostgreSQL commit).",
+    _PUSH_SECONDS_HELP,
     ["bridge"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    buckets=PUSH_BUCKETS,
+    registry=None,
 )
 FEED_VERSIONS_BEHIND = Gauge(
     "bedsvc_feed_versions_behind",
@@ -203,13 +264,12 @@ def push_metrics(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_status)
-        except (HTTPException, BedsvcError) as exc:  # answered further out (the rate limit's 429)
+        except (HTTPException, BedsvcError) as exc:  # answered further out
             status = exc.status_code
             raise
         finally:
             label, bridge = route
-            PUSHES.labels(route=label, outcome=outcome_of(status), bridge=bridge).inc()
-            PUSH_SECONDS.labels(bridge=bridge).observe(time.perf_counter() - started)
+            record_push(label, status, bridge, time.perf_counter() - started)
 
     return middleware
 
@@ -280,6 +340,7 @@ __all__ = [
     "record_database_error",
     "record_failover_repair",
     "record_live_connections",
+    "record_push",
     "record_redis_error",
     "record_relay_lag",
     "record_relay_send",
