@@ -26,6 +26,7 @@ from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.errors import exception_handlers
+from bedsvc.ingest.fastpath import FastPush
 from bedsvc.ingest.routes import IngestController
 from bedsvc.live.discovery import live_endpoints
 from bedsvc.live.readside import build_read_side
@@ -186,6 +187,8 @@ def create_app(
     `background_loops` (tests that run those steps themselves) the worker starts none of its
     own loops."""
     fast_path = FastPath()
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    fast_push = FastPush(proxies) if settings.push_fast_path else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -211,6 +214,8 @@ def create_app(
         await services.feed.start()
         if settings.public_fast_path:
             fast_path.cache = services.public
+        if fast_push is not None:
+            fast_push.start(services, app.state.rate_limits)
         services.live.start()
         # A stop signal ends the event streams at once (the task is kept until shutdown).
         ending: list[asyncio.Task[None]] = []
@@ -226,6 +231,8 @@ def create_app(
             if restore_signals is not None:
                 restore_signals()
             fast_path.cache = None
+            if fast_push is not None:
+                fast_push.stop()
             await services.live.stop()
             await services.feed.stop()
             for loop in loops:
@@ -241,12 +248,12 @@ def create_app(
     # Rate limits are attached to the routers they limit (bedsvc/ratelimit/middleware.py);
     # pushes are counted outside them, so that refused ones count too.
     middleware: list[Middleware] = [push_metrics]
-    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     if proxies:
         # Outermost: the rate limits and everything after see the real client.
         middleware.insert(0, ForwardedMiddleware(proxies))
     return FastPathApp(
         fast_path=fast_path,
+        front_door=fast_push,
         route_handlers=[
             # Written to, or worth limiting: each request counts against its credential or
             # its client's address (bedsvc/ratelimit/middleware.py).

@@ -177,9 +177,15 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return errors
 
 
-def handle_bedsvc_error(_: Request[Any, Any, Any], exc: BedsvcError) -> Response[Any]:
+def problem_of(exc: BedsvcError) -> tuple[Problem, dict[str, str]]:
+    """The problem+json body and the headers of a domain error's answer."""
     problem = Problem(title=exc.title, status=exc.status_code, detail=exc.detail, errors=exc.errors)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else dict(exc.headers)
+    return problem, headers
+
+
+def handle_bedsvc_error(_: Request[Any, Any, Any], exc: BedsvcError) -> Response[Any]:
+    problem, headers = problem_of(exc)
     return problem_response(problem, headers or None)
 
 
@@ -218,12 +224,14 @@ def too_deep() -> TooDeep:
     return TooDeep("The body is nested too deeply to be read.")
 
 
+UNEXPECTED = Problem(
+    title="Internal error", status=500, detail="The server could not complete the request."
+)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
-    problem = Problem(
-        title="Internal error", status=500, detail="The server could not complete the request."
-    )
-    return problem_response(problem)
+    return problem_response(UNEXPECTED)
 
 
 exception_handlers: ExceptionHandlersMap = {

@@ -308,6 +308,12 @@ class Settings(BaseSettings):
         description="Answer the cached public reads before the framework's routing; `false` "
         "sends them through Litestar's handlers (same answers, slower).",
     )
+    push_fast_path: bool = Field(
+        default=True,
+        description="Answer the native push with an API key before the framework's "
+        "middleware and routing (the same checks, limits, metrics and answers); `false` "
+        "sends it through Litestar's handler (slower).",
+    )
     monitor_max_points: int = Field(
         default=100_000,
         ge=1,

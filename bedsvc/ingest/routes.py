@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -9,8 +7,8 @@ from litestar.params import FromPath, JSONBody
 from bedsvc.access.actor import Actor, attribution
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import problem_responses
-from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
-from bedsvc.ingest.service import apply_report, close_ward
+from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
+from bedsvc.ingest.service import close_ward, take_report
 from bedsvc.services import Services
 
 
@@ -34,26 +32,7 @@ class IngestController(Controller):
     ) -> IngestResult:
         """Acknowledged only after PostgreSQL committed. A ward whose stored report is as new
         or newer is listed in `stale` and left unchanged."""
-        settings = services.settings
-        check_report(
-            data,
-            services.bed_class_codes,
-            now=datetime.now(UTC),
-            max_future=timedelta(seconds=settings.max_future_seconds),
-            max_wards=settings.max_wards_per_report,
-            max_capacity=settings.max_ward_capacity,
-            max_age=timedelta(seconds=settings.max_report_age_seconds),
-        )
-        written = await apply_report(
-            services.pool,
-            services.queries,
-            services.sync,
-            hospital_code,
-            data,
-            max_open_wards=settings.max_wards_per_hospital,
-            **attribution(actor),
-        )
-        return written.result
+        return await take_report(services, services.bed_class_codes, hospital_code, data, actor)
 
     @delete(
         "/wards/{ward_code:str}",

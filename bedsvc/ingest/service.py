@@ -6,12 +6,15 @@ and its own hospital's row, whose version orders the reports of that hospital.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import asyncpg
 
+from bedsvc.access.actor import Actor, attribution
 from bedsvc.errors import NotFound, inactive_hospital, invalid, unknown_hospital
-from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
+from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
+from bedsvc.services import Services
 from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
 from bedsvc.store.states import HospitalState, load_state, state_from_row
@@ -109,6 +112,37 @@ async def apply_report(
             version, state = await load_state(conn, queries, hospital_code)
     await sync.publish(hospital_code, version, state)
     return written
+
+
+async def take_report(
+    services: Services,
+    bed_classes: frozenset[str],
+    hospital_code: str,
+    report: OccupancyReport,
+    actor: Actor,
+) -> IngestResult:
+    """A native push once its caller is authorized and its body read: the route and its
+    fast path (bedsvc/ingest/fastpath.py) both answer with this."""
+    settings = services.settings
+    check_report(
+        report,
+        bed_classes,
+        now=datetime.now(UTC),
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_wards=settings.max_wards_per_report,
+        max_capacity=settings.max_ward_capacity,
+        max_age=timedelta(seconds=settings.max_report_age_seconds),
+    )
+    written = await apply_report(
+        services.pool,
+        services.queries,
+        services.sync,
+        hospital_code,
+        report,
+        max_open_wards=settings.max_wards_per_hospital,
+        **attribution(actor),
+    )
+    return written.result
 
 
 async def close_ward(

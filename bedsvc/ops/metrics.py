@@ -245,12 +245,21 @@ def outcome_of(status: int) -> str:
     return "error"
 
 
+# Set in `scope["state"]` by a caller that counts and times the push itself (the push's
+# fast path when it hands a request on).
+PUSH_COUNTED = "bedsvc.push_counted"
+
+
+def mark_push_counted(scope: Scope) -> None:
+    scope.setdefault("state", {})[PUSH_COUNTED] = True
+
+
 def push_metrics(app: ASGIApp) -> ASGIApp:
     """Middleware counting and timing the pushes; a route not a push passes untouched."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         route = push_route(scope) if scope["type"] == ScopeType.HTTP else None
-        if route is None:
+        if route is None or scope.get("state", {}).get(PUSH_COUNTED):
             await app(scope, receive, send)
             return
         started = time.perf_counter()

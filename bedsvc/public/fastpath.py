@@ -14,8 +14,8 @@ counted in `bedsvc_public_fast_responses_total` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from cachetools import LRUCache
 from litestar import Litestar
@@ -145,12 +145,36 @@ def _conditional_headers(scope: Mapping[str, Any]) -> tuple[bytes | None, bytes 
     return if_none_match, accept_encoding
 
 
-class FastPathApp(Litestar):
-    """Litestar with `FastPath` in front: the only change is where a request enters."""
+class FrontDoor(Protocol):
+    """Another request answered before routing (the native push, bedsvc/ingest/fastpath.py):
+    `takes` says whether it is one (and gives what it found), `answer` answers it, handing it
+    on to `litestar` where it chooses."""
 
-    def __init__(self, *, fast_path: FastPath, **config: Any) -> None:
+    def takes(self, scope: Scope) -> str | None: ...
+
+    async def answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        found: str,
+        litestar: Callable[[Scope, Receive, Send], Awaitable[None]],
+    ) -> None: ...
+
+
+class FastPathApp(Litestar):
+    """Litestar with `FastPath` (and a `FrontDoor`) in front: the only change is where a
+    request enters."""
+
+    def __init__(
+        self, *, fast_path: FastPath, front_door: FrontDoor | None = None, **config: Any
+    ) -> None:
         super().__init__(**config)
         self.fast_path = fast_path
+        self.front_door = front_door
+
+    async def _litestar(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
 
     async def __call__(
         self,
@@ -159,6 +183,19 @@ class FastPathApp(Litestar):
         send: Send | LifeSpanSend,
     ) -> None:
         if scope["type"] == ScopeType.HTTP:
+            door = self.front_door
+            if door is not None:
+                http_scope: Scope = scope  # type: ignore[assignment]  # an http scope
+                found = door.takes(http_scope)
+                if found is not None:
+                    await door.answer(
+                        http_scope,
+                        receive,  # type: ignore[arg-type]  # an http scope's
+                        send,  # type: ignore[arg-type]
+                        found,
+                        self._litestar,
+                    )
+                    return
             reply = self.fast_path.answer(scope)
             if reply is not None:
                 status, headers, body = reply

@@ -95,6 +95,15 @@ class RateLimits:
         raise TooManyRequests(f"{reason}; retry in {retry_after} s.", retry_after=retry_after)
 
 
+# Set in `scope["state"]` by a caller that applied the limits itself (the push's fast path
+# when it hands a request on): the middleware then leaves the request to it.
+ADMITTED = "bedsvc.rate_limit_admitted"
+
+
+def mark_admitted(scope: Scope) -> None:
+    scope.setdefault("state", {})[ADMITTED] = True
+
+
 def rate_limits_of(scope: Scope) -> RateLimits:
     limits: RateLimits = scope["litestar_app"].state.rate_limits
     return limits
@@ -106,6 +115,9 @@ class RateLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("state", {}).get(ADMITTED):
+            await next_app(scope, receive, send)
+            return
         limits = rate_limits_of(scope)
         failures = await limits.admit(scope, credential_of(scope["headers"]))
         if failures is None:
