@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
@@ -165,7 +166,7 @@ async def load(services: Services, hospitals: list[Hospital]) -> dict[str, str]:
     now = datetime.now(UTC)
     keys = {}
     for hospital in hospitals:
-        await save_hospital(services.pool, services.queries, services.sync, hospital.info)
+        await save_hospital(services.pool, services.queries, services.sync, hospital.info, OPERATOR)
         # Mostly fresh reports; one hospital in twenty stopped reporting a day ago (stale).
         age = timedelta(days=1) if rng.random() < 0.05 else timedelta(seconds=rng.randint(5, 600))
         await apply_report(

@@ -38,6 +38,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import uvloop
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
@@ -86,7 +87,7 @@ async def prepare(server_database_url: str, redis_url: str, name: str) -> Run:
             code = f"{3200000 + number}"
             region = f"32{number % 27:02d}"
             hospital = HospitalIn(code=code, name=f"RS Uji {number}", region_code=region)
-            await save_hospital(services.pool, services.queries, services.sync, hospital)
+            await save_hospital(services.pool, services.queries, services.sync, hospital, OPERATOR)
             async with services.pool.acquire() as conn:
                 keys[code] = (await issue_key(conn, services.queries, "hospital", code)).key
     finally:

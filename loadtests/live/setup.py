@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis.asyncio as aioredis
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
@@ -62,7 +63,7 @@ async def register_hospitals(url: str, count: int) -> dict[str, str]:
                 lat=-6.72 + n / 1000,
                 lon=108.55 + n / 1000,
             )
-            await save_hospital(pool, queries, None, hospital)
+            await save_hospital(pool, queries, None, hospital, OPERATOR)
             async with pool.acquire() as conn:
                 keys[hospital.code] = (
                     await issue_key(conn, queries, "hospital", hospital.code)
