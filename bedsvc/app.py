@@ -111,7 +111,7 @@ async def build_services(settings: Settings) -> Services:
         keys=KeyCache(settings.key_cache_seconds),
         throttle=SignInThrottle(client, settings.redis_prefix, settings),
         health=Health(check_interval=settings.readiness_interval_seconds),
-        rate_limits=RateCounter(client, settings.redis_prefix),
+        rate_limits=RateCounter(client, settings.redis_prefix, batch=settings.rate_limit_batch),
         replica_pool=replica_pool,
     )
 

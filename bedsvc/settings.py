@@ -163,6 +163,14 @@ class Settings(BaseSettings):
         "one that was refused (401); an address over it cannot try more "
         "credentials this minute. Counted like the above.",
     )
+    rate_limit_batch: int = Field(
+        default=32,
+        ge=1,
+        description="Requests of one credential or address a worker may let through before "
+        "Redis confirms the shared count (it counts them itself and sends them in batches, "
+        "and every request within this many of the limit goes to Redis). A limit can be "
+        "exceeded by at most this many requests per worker; `1` sends every request to Redis.",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="Addresses or CIDRs of reverse proxies (`127.0.0.1`, `10.0.0.0/8`), "

@@ -19,7 +19,8 @@ cost. So a worker counts in memory and tells Redis what it counted in batches:
 The bound: a worker decides at most `batch` requests of a bucket on a total Redis has not
 confirmed, so a limit can be exceeded by at most one batch per worker (and instance),
 `workers * (batch - 1)` in all, before every worker sees the shared total over it. With one
-worker the limit is exact. docs/security.md states it for operators.
+worker the limit is exact; `batch=1` sends every request to Redis. docs/security.md states it
+for operators.
 
 Redis is a cache here as everywhere: while it cannot be reached, each process counts on its
 own (so the limit holds per worker) and tries Redis again a few seconds later, rather than
@@ -42,7 +43,8 @@ log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
 REDIS_RETRY_SECONDS = 5.0
-# Requests of one bucket a worker may decide before Redis confirms their total.
+# Requests of one bucket a worker may decide before Redis confirms their total
+# (BEDSVC_RATE_LIMIT_BATCH).
 BATCH = 32
 FLUSH_SECONDS = 0.5
 # Bounds this process's memory (a flood of invented credentials makes a bucket each). A

@@ -3,13 +3,16 @@ Redis so that every worker and instance shares them, and per process while Redis
 
 from __future__ import annotations
 
+import pytest
+import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from bedsvc.app import create_app
+from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.settings import Settings
 from tests.support import Factory, RedisProcess, bearer
-from tests.support.clock import stop_rate_limit_clock
+from tests.support.clock import StoppedClock, stop_rate_limit_clock
 
 Client = AsyncTestClient[Litestar]
 
@@ -146,3 +149,48 @@ async def test_a_new_minute_starts_a_new_count(
         clock.advance(59)
         next_minute = await client.post(url, json={}, headers=bearer(key))
     assert (first.status_code, refused.status_code, next_minute.status_code) == (422, 429, 422)
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+async def test_workers_exceed_a_limit_by_at_most_a_batch_each(
+    settings: Settings, clean: None, batch: int
+) -> None:
+    """Three workers counting one credential's requests, taken in turn (the worst order for
+    counts kept in each worker): together they let through the limit, and at most a batch
+    less one more per worker; with batches of one, exactly the limit."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    clock = StoppedClock()
+    workers = [
+        RateCounter(client, settings.redis_prefix, clock=clock, batch=batch) for _ in range(3)
+    ]
+    limit = 100
+    try:
+        passed = 0
+        for number in range(600):
+            passed += await workers[number % 3].add("key:one", limit) <= limit
+    finally:
+        await client.aclose()
+    assert limit <= passed <= limit + 3 * (batch - 1)
+    if batch == 1:
+        assert passed == limit
+
+
+async def test_counts_reach_redis_in_batches(settings: Settings, clean: None) -> None:
+    """A worker far from the limit counts in memory; a flush hands the counts to Redis, where
+    every other worker reads them."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    clock = StoppedClock()
+    one = RateCounter(client, settings.redis_prefix, clock=clock, batch=32)
+    two = RateCounter(client, settings.redis_prefix, clock=clock, batch=32)
+    try:
+        for _ in range(20):
+            await one.add("key:one", 1000)
+        window = int(clock() // 60)
+        key = f"{settings.redis_prefix}:ratelimit:key:one:{window}"
+        assert await client.get(key) is None  # counted in the worker only
+        await one.flush()
+        assert int(await client.get(key)) == 20
+        # Within a batch of the limit, the other worker counts in Redis, on the shared total.
+        assert await two.add("key:one", 30) == 21
+    finally:
+        await client.aclose()
