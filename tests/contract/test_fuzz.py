@@ -152,8 +152,13 @@ async def credentials(factory: Factory, services: Services) -> Credentials:
 
 @pytest.fixture
 def fuzzed_app(settings: Settings, credentials: Credentials) -> Iterator[Litestar]:
-    # The rate limit is tested elsewhere; here it would turn most cases into 429s.
-    app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 1_000_000}))
+    # The rate limit is tested elsewhere; here it would turn most cases into 429s (the
+    # negative cases' refused credentials count against the address too).
+    unlimited = {
+        "write_rate_limit_per_minute": 1_000_000,
+        "unauthenticated_rate_limit_per_minute": 1_000_000,
+    }
+    app = create_app(settings.model_copy(update=unlimited))
     try:
         yield app
     finally:
