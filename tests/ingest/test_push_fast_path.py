@@ -14,8 +14,9 @@ from litestar.testing import AsyncTestClient
 from bedsvc.access.keys import hash_token
 from bedsvc.app import create_app
 from bedsvc.settings import Settings
-from tests.support import Factory, bearer, report, ward
+from tests.support import Factory, bearer, clear_of_minute_edge, report, ward
 from tests.support.clock import stop_rate_limit_clock
+from tests.support.live import StartServer
 
 URL = "/api/v1/hospitals/{}/occupancy"
 # What a client may rely on besides the body.
@@ -157,3 +158,32 @@ async def test_the_fast_path_applies_the_rate_limits(
     assert 1 <= int(pushes[2].headers["retry-after"]) <= 60
     # Refused keys count against the address, on the fast path as on the route.
     assert [g.status_code for g in guesses] == [401, 401, 429]
+
+
+async def test_behind_a_trusted_proxy_refused_keys_count_against_the_client(
+    start_server: StartServer, factory: Factory
+) -> None:
+    """On granian, from nginx's address: the fast path believes X-Forwarded-For as the route
+    does, so invented keys count against the client behind the proxy, not the proxy."""
+    code = await factory.hospital()
+    key = await factory.key(hospital_code=code)
+    server = await start_server(
+        trusted_proxies=["127.0.0.2"], unauthenticated_rate_limit_per_minute=2
+    )
+    await clear_of_minute_edge()
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=server.http, transport=transport) as http:
+
+        async def push(client: str, token: str) -> int:
+            response = await http.post(
+                URL.format(code),
+                json=report(ward()),
+                headers={**bearer(token), "X-Forwarded-For": client},
+            )
+            return response.status_code
+
+        guesses = [await push("203.0.113.7", f"bsk_{n}") for n in range(3)]
+        other_client = await push("203.0.113.8", "bsk_other")
+        accepted = await push("203.0.113.8", key)
+    assert guesses == [401, 401, 429]
+    assert (other_client, accepted) == (401, 200)
