@@ -140,7 +140,7 @@ class RateCounter:
                 await asyncio.sleep(interval)
                 await self.flush()
         finally:
-            await asyncio.shield(self.flush())
+            await self.flush()
 
     async def _send(self, counts: list[tuple[str, int, _Count]]) -> None:
         """Adds each count's pending requests in Redis (a `GET` for one with none) and takes
