@@ -201,8 +201,6 @@ def create_app(
         app.state.live = services.live
         app.state.health = services.health
         app.state.rate_limits = RateLimits(services.rate_limits, settings)
-        # Not one of the background loops: the limits need it to reach Redis in time.
-        rate_flush = asyncio.create_task(services.rate_limits.run())
         app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
         relay = RelayWorker(
             services.pool, services.queries, settings, services.bed_classes, services.secret_box
@@ -217,6 +215,8 @@ def create_app(
         if fast_push is not None:
             fast_push.start(services, app.state.rate_limits)
         services.live.start()
+        # Not one of the background loops: the limits need it to reach Redis in time.
+        rate_flush = asyncio.create_task(services.rate_limits.run())
         # A stop signal ends the event streams at once (the task is kept until shutdown).
         ending: list[asyncio.Task[None]] = []
         restore_signals = None
