@@ -53,12 +53,15 @@ _BUCKETS = 100_000
 
 
 class _Count:
-    __slots__ = ("known", "pending", "sending")
+    __slots__ = ("known", "pending", "sending", "sent")
 
     def __init__(self) -> None:
         self.known = 0  # Redis's total at its last answer (or this worker's, Redis down)
         self.sending = 0  # sent, not yet answered
         self.pending = 0  # counted here, not yet sent
+        # Set while a send is in flight. One at a time per bucket: Redis's answer to one then
+        # holds exactly what `known` and `sending` held, and nothing is counted twice.
+        self.sent: asyncio.Event | None = None
 
     @property
     def total(self) -> int:
@@ -107,7 +110,7 @@ class RateCounter:
             count.pending += 1
             return count.total
         count.pending += 1
-        await self._send([(bucket, window, count)])
+        await self._exchange(bucket, window, count)
         return count.total
 
     async def peek(self, bucket: str, limit: int) -> int:
@@ -118,8 +121,17 @@ class RateCounter:
         if (count is not None and count.total < limit - self.batch) or not self._redis_up():
             return 0 if count is None else count.total
         count = self._count(bucket, window)
-        await self._send([(bucket, window, count)])
+        await self._exchange(bucket, window, count)
         return count.total
+
+    async def _exchange(self, bucket: str, window: int, count: _Count) -> None:
+        """Sends the bucket's count once its send in flight (if any) is answered."""
+        while count.sent is not None:
+            await count.sent.wait()
+        if not self._redis_up():  # found down by the send it waited for
+            count.known, count.pending = count.known + count.pending, 0
+            return
+        await self._send([(bucket, window, count)])
 
     async def flush(self) -> None:
         """Sends what every bucket counted since it last did."""
@@ -128,7 +140,7 @@ class RateCounter:
         waiting = [
             (bucket, window, count)
             for (bucket, window), count in list(self._counts.items())
-            if count.pending
+            if count.pending and count.sent is None
         ]
         if waiting:
             await self._send(waiting)
@@ -143,28 +155,34 @@ class RateCounter:
             await self.flush()
 
     async def _send(self, counts: list[tuple[str, int, _Count]]) -> None:
-        """Adds each count's pending requests in Redis (a `GET` for one with none) and takes
-        Redis's totals as known."""
+        """Adds each count's pending requests in Redis (`INCRBY 0` reads one with none) and
+        takes Redis's totals as known."""
         amounts = []
         pipe = self.redis.pipeline(transaction=False)
         for bucket, window, count in counts:
             key = f"{self.prefix}:{bucket}:{window}"
             amount, count.pending = count.pending, 0
-            count.sending += amount
+            count.sending, count.sent = amount, asyncio.Event()
             amounts.append(amount)
             pipe.incrby(key, amount)
             # The key lives on for a window after its own: long enough, and gone by itself.
             pipe.expire(key, 2 * self.window_seconds)
+        replies: list[int | bool] = []
         try:
             replies = await pipe.execute()
         except (RedisError, OSError) as exc:
             self._redis_down_until = self.clock() + REDIS_RETRY_SECONDS
             log.warning("rate limits counted per process: Redis unreachable", error=str(exc))
-            for (_, _, count), amount in zip(counts, amounts, strict=True):
-                count.sending -= amount
-                count.known += amount
-            return
-        for (_, _, count), amount, total in zip(counts, amounts, replies[::2], strict=True):
-            count.sending -= amount
-            # Answers to concurrent sends may arrive out of order; totals only grow.
-            count.known = max(count.known, int(total))
+        finally:
+            totals: list[int | bool | None] = list(replies[::2]) or [None] * len(counts)
+            for (_, _, count), amount, total in zip(counts, amounts, totals, strict=True):
+                count.sending = 0
+                # Unanswered (Redis down, or the send cancelled), the worker's own count goes
+                # on from what it knew; totals in Redis only grow.
+                if total is None:
+                    count.known += amount
+                else:
+                    count.known = max(count.known, int(total))
+                if count.sent is not None:
+                    count.sent.set()
+                count.sent = None

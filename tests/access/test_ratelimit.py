@@ -3,6 +3,9 @@ Redis so that every worker and instance shares them, and per process while Redis
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlsplit
+
 import pytest
 import redis.asyncio as aioredis
 from litestar import Litestar
@@ -194,3 +197,56 @@ async def test_counts_reach_redis_in_batches(settings: Settings, clean: None) ->
         assert await two.add("key:one", 30) == 21
     finally:
         await client.aclose()
+
+
+async def slow_to_count(redis_url: str, delay: float) -> asyncio.Server:
+    """A TCP relay to Redis that answers `delay` late on a connection whose last request
+    added one to a count (`INCRBY key 1`), and at once otherwise."""
+    target = urlsplit(redis_url)
+
+    async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        redis_r, redis_w = await asyncio.open_connection(target.hostname, target.port or 6379)
+        adding = False
+
+        async def requests() -> None:
+            nonlocal adding
+            while data := await client_r.read(65536):
+                adding = b"INCRBY" in data and b"\r\n$1\r\n1\r\n" in data
+                redis_w.write(data)
+                await redis_w.drain()
+            redis_w.close()
+
+        async def answers() -> None:
+            while data := await redis_r.read(65536):
+                if adding:
+                    await asyncio.sleep(delay)
+                client_w.write(data)
+                await client_w.drain()
+            client_w.close()
+
+        await asyncio.gather(requests(), answers())
+
+    return await asyncio.start_server(relay, "127.0.0.1", 0)
+
+
+async def test_a_count_read_while_another_is_sent_is_counted_once(
+    settings: Settings, clean: None
+) -> None:
+    """A refusal counted after its answer went out, and the next request's look at the same
+    count, both in flight at once, the look answered first: it sees one refusal, not two."""
+    relay = await slow_to_count(str(settings.redis_url), delay=0.3)
+    port = relay.sockets[0].getsockname()[1]
+    database = urlsplit(str(settings.redis_url)).path or "/0"
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}{database}")
+    counter = RateCounter(client, settings.redis_prefix, clock=StoppedClock(), batch=32)
+    try:
+        # Two connections, ready: the refusal's count goes out first and is answered last.
+        await asyncio.gather(client.ping(), client.ping())
+        _, looked = await asyncio.gather(
+            counter.add("failed-addr:192.0.2.1", 2), counter.peek("failed-addr:192.0.2.1", 2)
+        )
+        assert looked == 1
+        assert await counter.peek("failed-addr:192.0.2.1", 2) == 1
+    finally:
+        await client.aclose()
+        relay.close()
