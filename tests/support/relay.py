@@ -121,7 +121,8 @@ async def registry_databases(server_database_url: str) -> AsyncIterator[dict[str
         for name in ("sirs", "aplicares")
     }
     yield urls
-    admin = await asyncpg.connect(server_database_url)
+    # From the server's maintenance database: never one of those being dropped.
+    admin = await asyncpg.connect(with_database(server_database_url, "postgres"))
     try:
         for url in urls.values():
             name = url.rsplit("/", 1)[1]
