@@ -42,7 +42,7 @@ async def save_hospital(
         state_version, state = await load_state(conn, queries, hospital.code)
     if sync is not None:
         await sync.publish(hospital.code, state_version, state)
-    return HospitalSaved(code=hospital.code, created=saved["created"], version=saved["version"])
+    return HospitalSaved(code=hospital.code, created=saved.created, version=saved.version)
 
 
 async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalIn) -> None:

@@ -22,8 +22,8 @@ async def refuse_if_throttled(
     async for row in queries.sign_in_failures(
         conn, username=username, address=address, window=settings.sign_in_window_seconds
     ):
-        if row["failures"] >= limits[row["scope"]]:
-            retry_after = max(1, math.ceil(row["retry_after"]))
+        if row.failures >= limits[row.scope]:
+            retry_after = max(1, math.ceil(row.retry_after))
             raise TooManyRequestsException(
                 detail=f"Too many failed sign-ins: try again in {retry_after} s.",
                 headers={"Retry-After": str(retry_after)},

@@ -52,6 +52,7 @@ DELETE FROM sign_in_failures WHERE window_start <= now() - make_interval(secs =>
 
 -- name: sign_in_failures(username, address, window)
 -- The failures counted in the current window for this username and this address.
+-- not null: retry_after
 SELECT scope, failures,
        extract(epoch FROM window_start + make_interval(secs => :window::float8) - now())
            AS retry_after
