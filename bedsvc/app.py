@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Middleware
 
 from bedsvc import __version__
@@ -21,7 +20,7 @@ from bedsvc.access.actor import current_actor
 from bedsvc.access.gate import Gate
 from bedsvc.access.keys import KeyCache
 from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
-from bedsvc.access.throttle import FailureThrottle
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.admin.routes import AdminController
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
@@ -63,7 +62,8 @@ from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.store.redis import connect_redis
-from bedsvc.web.routes import web_handlers
+from bedsvc.web.routes import asset_versions, web_handlers
+from bedsvc.web.schema import ApiReference, schema_router
 
 log = structlog.get_logger(__name__)
 
@@ -79,12 +79,17 @@ POOL_CLOSE_SECONDS = 5.0
 async def build_services(settings: Settings) -> Services:
     database_url, _ = settings.urls()
     queries = load_queries()
-    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max)
-    replica_pool = pool
-    if settings.database_replica_url is not None:
-        replica_pool = await connect_pool(
-            settings.database_replica_url, settings.db_pool_min, settings.db_pool_max
-        )
+    bounds = {
+        "acquire_timeout": settings.db_acquire_timeout_seconds,
+        "idle_in_transaction_seconds": settings.db_idle_in_transaction_timeout_seconds,
+    }
+    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max, **bounds)
+    # The monitor's reads and exports take their own few connections (on the replica when
+    # there is one): however many run or stall, the pushes' connections stay free.
+    # Opened when the monitor is used, not kept open by every worker.
+    replica_pool = await connect_pool(
+        settings.database_replica_url or database_url, 0, settings.db_monitor_pool_max, **bounds
+    )
     client = connect_redis(settings)
     reads = await build_read_side(settings, pool, queries, client)
     reads.feed.add_listener(FeedMetrics())
@@ -101,9 +106,7 @@ async def build_services(settings: Settings) -> Services:
         public=reads.public,
         live=reads.live,
         keys=KeyCache(settings.key_cache_seconds),
-        throttle=FailureThrottle(
-            client, settings.redis_prefix, settings.signin_failure_window_seconds
-        ),
+        throttle=SignInThrottle(client, settings.redis_prefix, settings),
         health=Health(check_interval=settings.readiness_interval_seconds),
         rate_limits=RateCounter(client, settings.redis_prefix),
         replica_pool=replica_pool,
@@ -223,8 +226,7 @@ def create_app(
                 await cancel(loop)
             await services.redis.aclose()
             await close_pool(services.pool)
-            if services.replica_pool is not services.pool:
-                await close_pool(services.replica_pool)
+            await close_pool(services.replica_pool)
             worker_stopped()
             log.info("worker stopped")
 
@@ -275,6 +277,7 @@ def create_app(
             version=__version__,
             description="Hospital bed availability for a regency or city.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ApiReference(asset_versions())],
+            openapi_router=schema_router(),
         ),
     )

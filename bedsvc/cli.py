@@ -366,6 +366,19 @@ def disable_user(username: str) -> None:
     click.echo(f"disabled: {username}")
 
 
+@users.command("unlock")
+@click.argument("username")
+def unlock_user(username: str) -> None:
+    """Forget a user's failed sign-ins (from every address): the user may sign in at once."""
+    from bedsvc.staff.cli import unlock_from_cli
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json=False, stream=sys.stderr)
+    with EmbeddedServers(settings) as servers:
+        asyncio.run(_cli_errors(unlock_from_cli(servers.settings, username)))
+    click.echo(f"unlocked: {username}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

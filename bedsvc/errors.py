@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import asyncpg
@@ -78,6 +79,26 @@ class DatabaseUnavailable(BedsvcError):
     headers = {"Retry-After": "5"}
 
 
+class TooManyRequests(BedsvcError):
+    """429: this client (an address, a credential, a login) must wait `retry_after` seconds."""
+
+    status_code = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
+class TooDeep(BedsvcError):
+    """400: a body nested deeper than the decoder goes (RecursionError), refused before any
+    work; the same answer for every route, and nothing worth a stack trace in the log."""
+
+    status_code = 400
+    title = "Malformed request"
+
+
 # Failures of the connection, not of the statement: the database is down, restarting, full,
 # or the pool had no connection to give in time (TimeoutError is an OSError). A client may
 # send the same request again later. asyncpg's client-side errors are what a connection cut
@@ -116,6 +137,8 @@ def as_domain_error(exc: Exception) -> Exception:
         return database_unavailable()
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError):
         return unstorable_text()
+    if isinstance(exc, RecursionError):
+        return too_deep()
     return exc
 
 
@@ -186,6 +209,15 @@ def handle_unstorable_text(
     return handle_bedsvc_error(request, unstorable_text())
 
 
+def handle_too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
+    log.info("body nested too deeply", path=request.url.path)
+    return handle_bedsvc_error(request, too_deep())
+
+
+def too_deep() -> TooDeep:
+    return TooDeep("The body is nested too deeply to be read.")
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     problem = Problem(
@@ -199,6 +231,7 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
     **dict.fromkeys(DATABASE_DOWN, handle_database_down),
     asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }
 

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from litestar.datastructures import State
 
 from bedsvc.access.keys import KeyCache
-from bedsvc.access.throttle import FailureThrottle
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.live.hub import LiveHub
 from bedsvc.ops.health import Health
 from bedsvc.public.nearcache import PublicCache
@@ -38,10 +38,11 @@ class Services:
     public: PublicCache
     live: LiveHub
     keys: KeyCache
-    throttle: FailureThrottle
+    throttle: SignInThrottle
     health: Health
     rate_limits: RateCounter
-    # The monitor's history and exports: a streaming replica's pool, or `pool` without one.
+    # The monitor's history and exports: a small pool of their own, on the streaming replica
+    # when one is set.
     replica_pool: asyncpg.Pool
 
     @property

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -14,6 +16,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 AlertRule = Literal[
     "class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"
 ]
+
+
+# Names of earlier releases -> the setting now read instead.
+OLD_NAMES = {
+    "BEDSVC_SIGNIN_MAX_FAILURES_PER_LOGIN": "sign_in_max_failures",
+    "BEDSVC_SIGN_IN_MAX_FAILURES_PER_USER": "sign_in_max_failures",
+    "BEDSVC_SIGNIN_MAX_FAILURES_PER_ADDRESS": "sign_in_max_failures_per_address",
+    "BEDSVC_SIGNIN_FAILURE_WINDOW_SECONDS": "sign_in_window_seconds",
+}
 
 
 def _comma_separated(value: Any) -> Any:
@@ -53,6 +64,24 @@ class Settings(BaseSettings):
         description="Name of the Sentinel-watched group (`sentinel monitor NAME …`); "
         "required with `BEDSVC_REDIS_SENTINELS`.",
     )
+    redis_username: str | None = Field(
+        default=None,
+        description="ACL user name for the Redis primary found through Sentinel (with "
+        "BEDSVC_REDIS_URL, give it in the URL: redis://user:password@host:6379/0).",
+    )
+    redis_password: SecretStr | None = Field(
+        default=None,
+        description="Password for the Redis primary found through Sentinel (with "
+        "BEDSVC_REDIS_URL, give it in the URL).",
+    )
+    redis_sentinel_username: str | None = Field(
+        default=None, description="ACL user name for the sentinels themselves."
+    )
+    redis_sentinel_password: SecretStr | None = Field(
+        default=None,
+        description="Password for the sentinels themselves (their requirepass), which may "
+        "differ from the primary's.",
+    )
     data_dir: Path = Field(
         default=Path(".bedsvc"), description="Folder of the embedded servers' data."
     )
@@ -67,6 +96,25 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(
         default=10, ge=1, description="Most PostgreSQL connections one worker process opens."
     )
+    db_monitor_pool_max: int = Field(
+        default=2,
+        ge=1,
+        description="Most connections each worker opens for the monitor's history and exports, "
+        "in a pool of their own (on the replica when one is set), so that they never take the "
+        "connections pushes need.",
+    )
+    db_acquire_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="Longest wait for a free database connection; past it the request is "
+        "answered 503 with Retry-After.",
+    )
+    db_idle_in_transaction_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL idle_in_transaction_session_timeout of bedsvc's connections: "
+        "a transaction left waiting this long is ended by the server.",
+    )
     stale_after_seconds: int = Field(
         default=1800,
         ge=1,
@@ -79,6 +127,12 @@ class Settings(BaseSettings):
     )
     max_wards_per_report: int = Field(
         default=500, ge=1, description="More wards in one report is refused (422)."
+    )
+    max_report_age_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="How far in the past a reported_at may lie; an older report is refused "
+        "(422), so that history already read is not rewritten.",
     )
     max_wards_per_hospital: int = Field(
         default=2000,
@@ -115,6 +169,13 @@ class Settings(BaseSettings):
         "comma-separated, whose `X-Forwarded-For` / `X-Forwarded-Proto` are "
         "believed; from anyone else those headers are ignored. Behind nginx, "
         "set it to nginx's address.",
+    )
+    ipv6_prefix_length: int = Field(
+        default=64,
+        ge=1,
+        le=128,
+        description="IPv6 clients are grouped by this prefix for every per-address limit "
+        "(one household or server usually holds a whole /64).",
     )
     key_cache_seconds: float = Field(
         default=5.0,
@@ -269,28 +330,11 @@ class Settings(BaseSettings):
         gt=0,
         description="How often each worker checks PostgreSQL and Redis for `/readyz`.",
     )
-    signin_max_failures_per_login: int = Field(
-        default=10,
-        ge=1,
-        description="Failed bridge sign-ins (SIRS `X-rs-id`, Aplicares `X-cons-id`) per "
-        "login within the window; more answer 429.",
-    )
-    signin_max_failures_per_address: int = Field(
-        default=100,
-        ge=1,
-        description="Failed bridge sign-ins per client address within the window; more answer 429.",
-    )
     password_hash_profile: Literal["rfc_9106_low_memory", "cheapest"] = Field(
         default="rfc_9106_low_memory",
         description="Argon2 parameters of ward-staff passwords: `rfc_9106_low_memory`, RFC "
         "9106's recommendation for machines with little memory; `cheapest` is for test suites "
         "only, and leaves stolen password hashes open to guessing.",
-    )
-    signin_failure_window_seconds: int = Field(
-        default=300,
-        ge=1,
-        description="How long failed sign-ins are counted, from the first; also the longest "
-        "`Retry-After`.",
     )
     live_max_connections: int = Field(
         default=10_000,
@@ -383,17 +427,31 @@ class Settings(BaseSettings):
         description="How long a ward-staff sign-in lasts (a shift); then the entry page "
         "asks again.",
     )
-    sign_in_window_seconds: int = Field(
-        default=900, ge=1, description="Window in which failed sign-ins are counted."
-    )
-    sign_in_max_failures_per_user: int = Field(
+    sign_in_max_failures: int = Field(
         default=5,
         ge=1,
-        description="Failed sign-ins for one username per window; past it, sign-in is "
-        "refused (429) until the window ends.",
+        description="Failed sign-ins of one login (staff username, SIRS X-rs-id, Aplicares "
+        "X-cons-id) from one client address per window, after which that pair is refused (429); "
+        "the same login from another address is not.",
     )
     sign_in_max_failures_per_address: int = Field(
-        default=20, ge=1, description="The same per client address."
+        default=10,
+        ge=1,
+        description="Failed sign-ins from one client address per window, whatever the login, "
+        "after which that address's sign-ins are refused (429).",
+    )
+    sign_in_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="How long failed sign-ins are counted, from the first failure of a login "
+        "or address.",
+    )
+    sign_in_max_delay_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest delay before a login's password is checked once it has failed "
+        "BEDSVC_SIGN_IN_MAX_FAILURES times from all addresses together: the delay doubles with "
+        "each failure up to this, and the right password still passes.",
     )
     public_url: str = Field(
         default="",
@@ -533,6 +591,22 @@ class Settings(BaseSettings):
         "credential fires it at once).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """Variables of earlier releases still read, with a warning naming the new one."""
+        if not isinstance(data, dict):
+            return data
+        for old, field in OLD_NAMES.items():
+            value = os.environ.get(old)
+            if value is None:
+                continue
+            new = f"BEDSVC_{field.upper()}"
+            warnings.warn(f"{old} is deprecated: set {new} instead", FutureWarning, stacklevel=2)
+            if field not in data and new not in os.environ:
+                data = {**data, field: value}
+        return data
+
     @field_validator(
         "alert_rules",
         "alert_bed_classes",
@@ -620,6 +694,12 @@ class Settings(BaseSettings):
             raise ValueError("BEDSVC_REDIS_SENTINELS needs BEDSVC_REDIS_SENTINEL_MASTER")
         if self.redis_sentinels and self.redis_url:
             raise ValueError("set BEDSVC_REDIS_URL or BEDSVC_REDIS_SENTINELS, not both")
+        if self.redis_url and (self.redis_password or self.redis_username):
+            raise ValueError(
+                "with BEDSVC_REDIS_URL give the user and password in the URL "
+                "(redis://user:password@host:6379/0); BEDSVC_REDIS_PASSWORD and "
+                "BEDSVC_REDIS_USERNAME are for the primary found through Sentinel"
+            )
         return self
 
     @field_validator("timezone")

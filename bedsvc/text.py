@@ -17,8 +17,10 @@ from msgspec import Meta
 # C0 and C1 controls, DEL, the directional marks, embeddings, overrides and isolates.
 _REFUSED_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
 TEXT_PATTERN = f"\\A[^{_REFUSED_CHARACTERS}]*\\Z"
-# Codes: a letter or digit first, then letters, digits, '_', '.' or '-'.
-CODE_PATTERN = r"\A[A-Za-z0-9][\w.\-]*\Z"
+# Codes: ASCII letters and digits, then also '_'. Nothing else: not '.' or '-', and no letter
+# of another script (`\w` would take "MAWAR" spelt with the Cyrillic A, U+0410: a second ward
+# beside "MAWAR" that looks the same on every screen).
+CODE_PATTERN = r"\A[A-Za-z0-9][A-Za-z0-9_]*\Z"
 
 _CODE = re.compile(CODE_PATTERN)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -12,3 +13,18 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     a trusted proxy's forwarded address instead, so every caller follows."""
     client = connection.client
     return client.host if client is not None else ""
+
+
+def address_group(host: str, ipv6_prefix_length: int) -> str:
+    """What a per-address limit counts against: an IPv4 address itself, an IPv6 address's
+    network of `ipv6_prefix_length` bits (a home or a server is given a whole /64, so one
+    address per request would escape every limit), anything else as it is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, ipv6_prefix_length), strict=False))
+    return str(address)

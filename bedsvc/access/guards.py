@@ -2,7 +2,8 @@
 `Actor` (bedsvc/access/actor.py), which handlers take as their `actor` dependency.
 
 Guards run before the body is read: an unauthenticated caller learns nothing about what a
-valid request looks like."""
+valid request looks like. Each ends by saying the credential was accepted (bedsvc/ratelimit/
+accepted.py): any other request that carried one counts against its address's limit."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bedsvc.access.gate import gate_of
 from bedsvc.access.keys import authenticate, bearer_token, find_key
 from bedsvc.access.sessions import session_actor
 from bedsvc.errors import Forbidden
+from bedsvc.ratelimit.accepted import accept_credential
 
 MONITOR_ROLES = ("monitor", "admin")
 
@@ -42,6 +44,7 @@ async def hospital_actor_guard(
     """The hospital's API key or a signed-in ward-staff user of it."""
     code = connection.path_params["hospital_code"]
     set_actor(connection, await hospital_actor(connection, code))
+    accept_credential(connection)
 
 
 async def admin_key_guard(
@@ -51,6 +54,7 @@ async def admin_key_guard(
     gate = gate_of(connection)
     key = await authenticate(connection, gate.pool, gate.queries, "admin")
     set_actor(connection, Actor(key_id=key.id))
+    accept_credential(connection)
 
 
 async def monitor_key_guard(
@@ -66,3 +70,4 @@ async def monitor_key_guard(
     if key.role not in MONITOR_ROLES:
         raise Forbidden("This route needs a key with role 'monitor' (or 'admin').")
     set_actor(connection, Actor(key_id=key.id))
+    accept_credential(connection)

@@ -11,7 +11,7 @@ import msgspec
 
 from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
-from bedsvc.admin.service import after_hospital_saved, save_hospital
+from bedsvc.admin.service import save_hospital
 from bedsvc.errors import BedsvcError
 from bedsvc.store import connect_pool, load_queries
 
@@ -68,8 +68,7 @@ async def import_csv(database_url: str, path: Path) -> ImportReport:
                 try:
                     hospital = parse_row(row)
                     # No cache here: the running service's reconciler sees the new version.
-                    saved = await save_hospital(pool, queries, None, hospital)
-                    await after_hospital_saved(pool, queries, hospital, saved, OPERATOR)
+                    await save_hospital(pool, queries, None, hospital, OPERATOR)
                 except (ValueError, msgspec.ValidationError, BedsvcError) as exc:
                     report.errors.append((line, str(exc)))
                 else:

@@ -10,7 +10,7 @@ from bedsvc.access.actor import Actor
 from bedsvc.access.guards import admin_key_guard
 from bedsvc.access.keys import IssuedKey
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
-from bedsvc.admin.service import after_hospital_saved, create_key, revoke_key, save_hospital
+from bedsvc.admin.service import create_key, revoke_key, save_hospital
 from bedsvc.errors import problem_responses
 from bedsvc.services import Services
 from bedsvc.text import CODE_PATTERN
@@ -33,9 +33,7 @@ class AdminController(Controller):
         services: NamedDependency[Services],
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
-        saved = await save_hospital(services.pool, services.queries, services.sync, data)
-        await after_hospital_saved(services.pool, services.queries, data, saved, actor)
-        return saved
+        return await save_hospital(services.pool, services.queries, services.sync, data, actor)
 
     @post(
         "/keys",

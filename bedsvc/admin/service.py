@@ -15,9 +15,15 @@ from bedsvc.store.states import load_state
 
 
 async def save_hospital(
-    pool: asyncpg.Pool, queries: Queries, sync: CacheSync | None, hospital: HospitalIn
+    pool: asyncpg.Pool,
+    queries: Queries,
+    sync: CacheSync | None,
+    hospital: HospitalIn,
+    actor: Actor,
 ) -> HospitalSaved:
-    """Creates or updates a hospital; its public listing changes with a new version."""
+    """Creates or updates a hospital; its public listing changes with a new version. Its alert
+    receiver, its reminder contacts and the edit's audit event are written in the same
+    transaction: the trail never misses an edit that was made, nor names one that was not."""
     async with pool.acquire() as conn:
         async with conn.transaction():
             await queries.ensure_region(conn, code=hospital.region_code, name=hospital.region_name)
@@ -36,8 +42,21 @@ async def save_hospital(
                 lon=hospital.lon,
                 active=hospital.active,
             )
-        if saved is None:
-            raise RuntimeError("upsert_hospital answers one row")
+            if saved is None:
+                raise RuntimeError("upsert_hospital answers one row")
+            await queries.set_alert_webhook(
+                conn, code=hospital.code, url=hospital.alert_webhook_url
+            )
+            await queries.set_reminder_contacts(
+                conn,
+                code=hospital.code,
+                emails=_distinct(hospital.reminder_emails),
+                chat_ids=_distinct(hospital.telegram_chat_ids),
+            )
+            detail = msgspec.to_builtins(hospital) | {"created": saved.created}
+            await record_event(
+                conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
+            )
         # Read after the commit: this change and any that came after it.
         state_version, state = await load_state(conn, queries, hospital.code)
     if sync is not None:
@@ -77,25 +96,6 @@ async def revoke_key(
         if hospital_code is None:
             raise NotFound(f"No API key '{key_id}'.")
         await record_event(conn, queries, actor, "key.revoke", key_id, hospital_code or None)
-
-
-async def after_hospital_saved(
-    pool: asyncpg.Pool, queries: Queries, hospital: HospitalIn, saved: HospitalSaved, actor: Actor
-) -> None:
-    """After save_hospital: the hospital's alert receiver and reminder contacts, and the edit
-    in the audit trail."""
-    detail = msgspec.to_builtins(hospital) | {"created": saved.created}
-    async with pool.acquire() as conn, conn.transaction():
-        await queries.set_alert_webhook(conn, code=hospital.code, url=hospital.alert_webhook_url)
-        await queries.set_reminder_contacts(
-            conn,
-            code=hospital.code,
-            emails=_distinct(hospital.reminder_emails),
-            chat_ids=_distinct(hospital.telegram_chat_ids),
-        )
-        await record_event(
-            conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
-        )
 
 
 def _distinct(values: list[str] | None) -> list[str] | None:

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 
 from bedsvc.store.reference import BedClass
 
-# Wards a SIRS bridge creates carry their SIRS id_tt in the ward code ("TT38-ICU-LANTAI-2"),
-# so two SIRS rows of one class (ICU with and without ventilator) stay two wards.
-_SIRS_WARD_CODE = re.compile(r"^TT(\d+)-")
+# Wards a SIRS bridge creates carry their SIRS id_tt in the ward code ("TT38_ICU_LANTAI_2"),
+# so two SIRS rows of one class (ICU with and without ventilator) stay two wards. Codes made
+# before codes were ASCII letters, digits and '_' only used '-' ("TT38-ICU-LANTAI-2").
+_SIRS_WARD_CODE = re.compile(r"^TT(\d+)[_-]")
 
 
 def by_aplicares_code(classes: Iterable[BedClass], kodekelas: str) -> BedClass | None:

@@ -59,6 +59,7 @@ async def write_ward(
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
             max_capacity=settings.max_ward_capacity,
+            max_age=timedelta(seconds=settings.max_report_age_seconds),
         )
     except InvalidInput as exc:
         # The bridges check their own fields first; this only catches what they let through.

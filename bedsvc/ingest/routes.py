@@ -42,6 +42,7 @@ class IngestController(Controller):
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
             max_capacity=settings.max_ward_capacity,
+            max_age=timedelta(seconds=settings.max_report_age_seconds),
         )
         written = await apply_report(
             services.pool,

@@ -74,8 +74,12 @@ def check_report(
     max_future: timedelta,
     max_wards: int,
     max_capacity: int,
+    max_age: timedelta | None = None,
 ) -> None:
-    """The rules a report must meet beyond its shape; raises with every broken one."""
+    """The rules a report must meet beyond its shape; raises with every broken one.
+
+    `max_age`: how far back reported_at may lie. The history the health office reads is
+    ordered by it, so a report dated months back would rewrite what was already read."""
     errors = []
     if report.reported_at - now > max_future:
         errors.append(
@@ -83,6 +87,14 @@ def check_report(
                 "reported_at",
                 f"lies more than {int(max_future.total_seconds())} s in the future; "
                 "check the hospital system's clock",
+            )
+        )
+    if max_age is not None and now - report.reported_at > max_age:
+        errors.append(
+            FieldError(
+                "reported_at",
+                f"lies more than {int(max_age.total_seconds())} s in the past; send the "
+                "current state with the time it was taken",
             )
         )
     if len(report.wards) > max_wards:

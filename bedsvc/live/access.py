@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bedsvc.errors import BedsvcError
+from bedsvc.errors import BedsvcError, TooManyRequests
 from bedsvc.settings import Settings
 
 
@@ -11,8 +11,7 @@ class TooManyConnections(BedsvcError):
     title = "Too many live connections"
 
 
-class TooManyFromAddress(BedsvcError):
-    status_code = 429
+class TooManyFromAddress(TooManyRequests):
     title = "Too many live connections from this address"
 
 

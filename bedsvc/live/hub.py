@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from bedsvc.access.client_address import address_group
 from bedsvc.live.access import TooManyConnections, TooManyFromAddress
 from bedsvc.live.frames import Frame, changes_frame
 from bedsvc.live.groups import FilterGroup, GroupKey, ViewSource
@@ -50,6 +51,10 @@ class LiveSource(ViewSource, Protocol):
         """The regions of the listed hospitals."""
 
 
+# A client over its limit of connections may try again once one of them ended.
+RETRY_AFTER_SECONDS = 5
+
+
 class LiveLimits:
     def __init__(self, settings: Settings) -> None:
         self.max_connections = settings.live_max_connections
@@ -58,6 +63,11 @@ class LiveLimits:
         self.send_timeout_seconds = settings.live_send_timeout_seconds
         self.resync_min_seconds = settings.live_resync_min_seconds
         self.tick_seconds = settings.live_tick_ms / 1000
+        self.ipv6_prefix_length = settings.ipv6_prefix_length
+
+    def address_group(self, host: str) -> str:
+        """What the limit per address counts: IPv6 clients by their network."""
+        return address_group(host, self.ipv6_prefix_length)
 
 
 class LiveHub:
@@ -118,7 +128,8 @@ class LiveHub:
             raise TooManyConnections("This server holds its maximum of live connections.")
         if self.per_address[address] >= self.limits.max_per_address:
             raise TooManyFromAddress(
-                f"At most {self.limits.max_per_address} live connections per client address."
+                f"At most {self.limits.max_per_address} live connections per client address.",
+                retry_after=RETRY_AFTER_SECONDS,
             )
 
     def group(self, key: GroupKey) -> FilterGroup[Subscriber]:

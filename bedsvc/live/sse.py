@@ -176,7 +176,7 @@ class LiveEventsController(Controller):
         if not origin_allowed(origin, hub.origins):
             raise Forbidden("This Origin may not subscribe.")
         key = hub.check_filter(region, bed_class)
-        address = request.client.host if request.client else ""
+        address = hub.limits.address_group(request.client.host if request.client else "")
         hub.admit(address)
         headers = {
             "Content-Type": "text/event-stream; charset=utf-8",

@@ -120,6 +120,7 @@ def _refusal(error: BedsvcError) -> Response:
             ("Content-Type", PROBLEM_JSON),
             ("Content-Length", str(len(body))),
             ("Connection", "close"),
+            *error.headers.items(),
         ]
     )
     return Response(status.value, status.phrase, headers, body)
@@ -142,7 +143,7 @@ class LiveSocketServer:
         address, _ = self.proxies.real_client(
             _peer(connection), "http", request.headers.get("X-Forwarded-For"), None
         )
-        return address or ""
+        return self.hub.limits.address_group(address or "")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         try:
@@ -183,7 +184,7 @@ class LiveSocketServer:
             async for message in connection:
                 try:
                     request = client_decoder.decode(message)
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, RecursionError):
                     continue  # unknown messages are ignored, so that clients may be newer
                 if isinstance(request, Resync):
                     hub.request_resync(subscriber)

@@ -3,8 +3,9 @@
 The monitor's queries read history that grows without end, and the health office may ask for
 any range; so each runs in a transaction with `statement_timeout` (SET LOCAL: the pooled
 connection keeps no trace of it), and a JSON answer is computed in a task that is cancelled
-when the client disconnects (asyncpg then cancels the query in PostgreSQL). The CSV export
-needs no watcher: Litestar stops a stream whose client went away, which closes its cursor.
+when the client disconnects (asyncpg then cancels the query in PostgreSQL). The CSV export is
+written to a temporary file the same way before it is sent, so that no transaction waits on a
+client's reading.
 """
 
 from __future__ import annotations

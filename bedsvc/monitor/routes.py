@@ -14,7 +14,14 @@ from bedsvc.errors import invalid, problem_responses, unknown_hospital
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.budget import unless_disconnected
-from bedsvc.monitor.history import Budget, HistoryFilter, check_size, history, history_csv
+from bedsvc.monitor.history import (
+    Budget,
+    HistoryFilter,
+    check_size,
+    history,
+    history_csv,
+    read_spool,
+)
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import stale, summary
@@ -145,6 +152,7 @@ class MonitorController(Controller):
     )
     async def export_csv(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         hospital: Code = None,
         region: Code = None,
@@ -163,9 +171,11 @@ class MonitorController(Controller):
             settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
         )
         await check_size(services.replica_pool, services.queries, span, flt, budget)
+        work = history_csv(services.replica_pool, services.queries, span, flt, budget)
+        spool = await unless_disconnected(request, work)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
-            history_csv(services.replica_pool, services.queries, span, flt, budget),
+            read_spool(spool),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

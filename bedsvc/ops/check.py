@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import asyncpg
+import redis.asyncio as aioredis
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
@@ -20,7 +21,7 @@ from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_b
 from bedsvc.settings import Settings
 from bedsvc.store import load_queries
 from bedsvc.store.migrate import migration_files
-from bedsvc.store.redis import connect_redis
+from bedsvc.store.redis import connect_redis, sentinel_options
 
 Level = Literal["ok", "note", "FAIL"]
 TIMEOUT_SECONDS = 5.0
@@ -141,25 +142,60 @@ async def database_findings(url: str) -> list[Finding]:
     return found
 
 
+async def sentinel_finding(settings: Settings, host: str, port: int) -> Finding:
+    """One sentinel: reached with BEDSVC_REDIS_SENTINEL_PASSWORD, and naming the primary."""
+    subject = f"Redis sentinel at {host}:{port}"
+    options = sentinel_options(settings) | {
+        "socket_timeout": TIMEOUT_SECONDS,
+        "socket_connect_timeout": TIMEOUT_SECONDS,
+    }
+    client = aioredis.Redis(host=host, port=port, **options)
+    try:
+        primary = await client.sentinel_get_master_addr_by_name(settings.redis_sentinel_master)
+    except AuthenticationError:
+        return Finding(
+            "FAIL", subject, "refuses BEDSVC_REDIS_SENTINEL_USERNAME/_PASSWORD (or needs them)"
+        )
+    except ResponseError as exc:
+        return Finding("FAIL", subject, f"refused: {exc}")
+    except (RedisError, OSError) as exc:
+        return Finding("FAIL", subject, f"cannot connect ({exc}); is it running?")
+    finally:
+        await client.aclose()
+    if not isinstance(primary, tuple):
+        return Finding("FAIL", subject, f"watches no group {settings.redis_sentinel_master!r}")
+    host_name, primary_port = primary
+    shown = host_name.decode() if isinstance(host_name, bytes) else host_name
+    return Finding("ok", subject, f"reached; the primary is {shown}:{primary_port}")
+
+
 async def redis_findings(settings: Settings) -> list[Finding]:
+    found = []
     if settings.redis_url is not None:
         subject = f"Redis at {where(settings.redis_url)}"
+        refused = "the user or password in BEDSVC_REDIS_URL is refused (or needed)"
     else:
         subject = f"Redis primary of Sentinel group {settings.redis_sentinel_master!r}"
+        refused = "the primary refuses BEDSVC_REDIS_USERNAME/_PASSWORD (or needs them)"
+        found = list(
+            await asyncio.gather(
+                *(sentinel_finding(settings, h, p) for h, p in settings.sentinel_addresses())
+            )
+        )
     client = connect_redis(
         settings, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
     )
     try:
         info = await client.info("server")
     except AuthenticationError:
-        return [Finding("FAIL", subject, "the password in BEDSVC_REDIS_URL is refused")]
+        return [*found, Finding("FAIL", subject, refused)]
     except ResponseError as exc:
-        return [Finding("FAIL", subject, f"refused: {exc}")]
+        return [*found, Finding("FAIL", subject, f"refused: {exc}")]
     except (RedisError, OSError) as exc:
-        return [Finding("FAIL", subject, f"cannot connect ({exc}); is it running?")]
+        return [*found, Finding("FAIL", subject, f"cannot connect ({exc}); is it running?")]
     finally:
         await client.aclose()
-    return [Finding("ok", subject, f"reached (Redis {info.get('redis_version', '?')})")]
+    return [*found, Finding("ok", subject, f"reached (Redis {info.get('redis_version', '?')})")]
 
 
 async def run_check(load: Callable[[], Settings]) -> list[Finding]:

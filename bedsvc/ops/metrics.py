@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from bedsvc.errors import BedsvcError
 from bedsvc.store.states import HospitalState
 
 PUSHES = Counter(
@@ -202,7 +203,7 @@ def push_metrics(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_status)
-        except HTTPException as exc:  # answered further out (the rate limit's 429)
+        except (HTTPException, BedsvcError) as exc:  # answered further out (the rate limit's 429)
             status = exc.status_code
             raise
         finally:

@@ -5,9 +5,12 @@
   address, or behind nginx, no longer share a bucket, and one hospital's flood stops only it.
 - Any other request counts against the real client address (see bedsvc/access/proxies.py):
   `BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE`.
-- A credential that turns out to be wrong (401) counts against the address too, and an
-  address over the limit with those cannot try more credentials this minute: inventing a new
-  key per request does not escape the limit.
+- A request whose credential was not accepted (see bedsvc/ratelimit/accepted.py: a 401, a
+  403, or a refusal before the credential was even checked) counts against the address too,
+  and an address over the limit with those cannot try more credentials this minute: inventing
+  a new key per request does not escape the limit.
+- Addresses are grouped as every per-address limit groups them: IPv6 by
+  `BEDSVC_IPV6_PREFIX_LENGTH`.
 - The public reads, pages, health and metrics are not limited: many citizens may share one
   address behind a carrier's NAT, and those answers come from memory.
 
@@ -21,10 +24,12 @@ import hashlib
 import re
 
 from litestar.enums import ScopeType
-from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from bedsvc.access.client_address import address_group
+from bedsvc.errors import TooManyRequests
+from bedsvc.ratelimit.accepted import credential_accepted
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.settings import Settings
 
@@ -69,11 +74,13 @@ class RateLimitMiddleware(ASGIMiddleware):
     def __init__(self, settings: Settings) -> None:
         self.per_credential = settings.write_rate_limit_per_minute
         self.per_address = settings.unauthenticated_rate_limit_per_minute
+        self.ipv6_prefix = settings.ipv6_prefix_length
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         counter: RateCounter = scope["litestar_app"].state.rate_limits
         client = scope.get("client")
-        address = f"addr:{client[0] if client else 'unknown'}"
+        host = address_group(client[0], self.ipv6_prefix) if client else "unknown"
+        address = f"addr:{host}"
         credential = credential_of(scope)
         if credential is None:
             count, _ = await counter.add(address)
@@ -97,14 +104,13 @@ class RateLimitMiddleware(ASGIMiddleware):
                 status = message["status"]
             await send(message)
 
-        await next_app(scope, receive, watch)
-        if status == 401:
-            await counter.add(failures)
+        try:
+            await next_app(scope, receive, watch)
+        finally:
+            if not credential_accepted(scope) and not 200 <= status < 400:
+                await counter.add(failures)
 
     @staticmethod
     def refuse(counter: RateCounter, reason: str) -> None:
         retry_after = counter.retry_after()
-        raise TooManyRequestsException(
-            detail=f"{reason}; retry in {retry_after} s.",
-            headers={"Retry-After": str(retry_after)},
-        )
+        raise TooManyRequests(f"{reason}; retry in {retry_after} s.", retry_after=retry_after)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import msgspec
 
 from bedsvc.access.actor import OPERATOR
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.errors import invalid
+from bedsvc.settings import Settings
 from bedsvc.staff.users import (
     DEFAULT_PROFILE,
     HashProfile,
@@ -13,8 +15,10 @@ from bedsvc.staff.users import (
     UserRequest,
     add_user,
     disable_user,
+    unlock_user,
 )
 from bedsvc.store import connect_pool, load_queries
+from bedsvc.store.redis import connect_redis
 
 
 async def add_from_cli(
@@ -38,4 +42,16 @@ async def disable_from_cli(database_url: str, username: str) -> None:
     try:
         await disable_user(pool, load_queries(), username, OPERATOR)
     finally:
+        await pool.close()
+
+
+async def unlock_from_cli(settings: Settings, username: str) -> None:
+    database_url, _ = settings.urls()
+    pool = await connect_pool(database_url, min_size=1, max_size=1)
+    client = connect_redis(settings)
+    try:
+        throttle = SignInThrottle(client, settings.redis_prefix, settings)
+        await unlock_user(pool, load_queries(), throttle, username, OPERATOR)
+    finally:
+        await client.aclose()
         await pool.close()

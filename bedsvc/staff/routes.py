@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from bedsvc.access.actor import Actor
+from bedsvc.access.client_address import client_address
 from bedsvc.access.guards import admin_key_guard
 from bedsvc.access.sessions import (
     COOKIE_NAME,
@@ -33,16 +34,18 @@ from bedsvc.errors import (
     problem_responses,
 )
 from bedsvc.services import Services
-from bedsvc.staff.throttle import clear_failures, count_failure, refuse_if_throttled
 from bedsvc.staff.users import (
     IssuedLogin,
     UserDisabled,
     UserRequest,
+    UserUnlocked,
     add_user,
     disable_user,
     find_user,
     password_matches,
     rehash_if_needed,
+    staff_login,
+    unlock_user,
 )
 
 
@@ -68,7 +71,10 @@ _SIGN_IN_ERRORS = {
     401: _problem("Wrong username or password (the same answer for an unknown user)"),
     403: _problem("The user was disabled"),
     415: _problem("The body was not sent as application/json"),
-    429: _problem("Too many failed sign-ins for this username or address; see Retry-After"),
+    429: _problem(
+        "Too many failed sign-ins for this username from this address, or from this address; "
+        "see Retry-After"
+    ),
 }
 _SESSION_ERRORS = {
     401: _problem("Not signed in, or the session has ended"),
@@ -105,26 +111,23 @@ class SessionController(Controller):
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise UnsupportedMediaType("Send the sign-in as application/json.")
         username = data.username.strip().lower()
-        address = request.client.host if request.client else "unknown"
-        async with services.pool.acquire() as conn:
-            await refuse_if_throttled(conn, services.queries, settings, username, address)
-            user = await find_user(conn, services.queries, username)
-        # The hash is checked even for an unknown user: the answer takes as long either way.
-        matched = await password_matches(user, data.password, settings.password_hash_profile)
-        if not matched or user is None:
+        async with services.throttle.attempt(staff_login(username), client_address(request)) as (
+            attempt
+        ):
             async with services.pool.acquire() as conn:
-                await count_failure(conn, services.queries, settings, username, address)
-            raise NotAuthenticated(_WRONG)
+                user = await find_user(conn, services.queries, username)
+            # The hash is checked even for an unknown user: the answer takes as long either way.
+            matched = await password_matches(user, data.password, settings.password_hash_profile)
+            if not matched or user is None:
+                attempt.failed()
+                raise NotAuthenticated(_WRONG)
+            attempt.succeeded()
         if user.disabled_at is not None:
             raise Forbidden("This user was disabled: ask the operator for a new login.")
         usable = user
         async with services.pool.acquire() as conn, conn.transaction():
-            # Sign-ins are rare: each clears what has expired, so neither table only grows.
+            # Sign-ins are rare: each clears what has expired, so the table does not only grow.
             await services.queries.delete_expired_sessions(conn)
-            await services.queries.delete_old_sign_in_failures(
-                conn, window=settings.sign_in_window_seconds
-            )
-            await clear_failures(conn, services.queries, username)
             await rehash_if_needed(
                 conn, services.queries, usable, data.password, settings.password_hash_profile
             )
@@ -203,3 +206,21 @@ class UsersController(Controller):
         """Ends the user's sessions at once."""
         await disable_user(services.pool, services.queries, username, actor)
         return UserDisabled(username=username, disabled=True)
+
+    @post(
+        "/{username:str}/unlock",
+        status_code=200,
+        summary="Unlock a ward-staff user locked out by failed sign-ins",
+        responses=problem_responses(401, 403, 404, 429, 503),
+    )
+    async def unlock(
+        self,
+        actor: NamedDependency[Actor],
+        services: NamedDependency[Services],
+        username: FromPath[str],
+    ) -> UserUnlocked:
+        """Forgets the user's failed sign-ins from every address, so that the user may sign
+        in at once."""
+        return await unlock_user(
+            services.pool, services.queries, services.throttle, username, actor
+        )

@@ -16,8 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from msgspec import Meta
 
 from bedsvc.access.actor import Actor, record_event
+from bedsvc.access.throttle import SignInThrottle
 from bedsvc.errors import BedsvcError, NotFound, unknown_hospital
 from bedsvc.store import Conn, Queries
+from bedsvc.text import Code
 
 Username = Annotated[
     str,
@@ -28,7 +30,7 @@ Username = Annotated[
         description="Lower-case letters, digits, '.', '_' and '-'",
     ),
 ]
-HospitalCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][\w.\-]*$")]
+HospitalCode = Code
 
 # No 0/o, 1/l/i: a password read off a slip of paper is typed on a phone.
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet
@@ -55,6 +57,11 @@ class IssuedLogin(msgspec.Struct, frozen=True):
 class UserDisabled(msgspec.Struct, frozen=True):
     username: str
     disabled: bool
+
+
+class UserUnlocked(msgspec.Struct, frozen=True):
+    username: str
+    unlocked: bool
 
 
 class StaffUser(msgspec.Struct, frozen=True):
@@ -159,3 +166,22 @@ async def disable_user(pool: asyncpg.Pool, queries: Queries, username: str, acto
             raise NotFound(f"No user '{username}'.")
         await queries.delete_user_sessions(conn, username=username)
         await record_event(conn, queries, actor, "user.disable", username, hospital_code)
+
+
+def staff_login(username: str) -> str:
+    """The login the sign-in throttle counts a ward-staff user's failures under."""
+    return f"staff:{username}"
+
+
+async def unlock_user(
+    pool: asyncpg.Pool, queries: Queries, throttle: SignInThrottle, username: str, actor: Actor
+) -> UserUnlocked:
+    """Forgets the user's failed sign-ins, from every address, so that the user may sign in
+    at once (the addresses' own counts stay: they may be guessing other logins)."""
+    async with pool.acquire() as conn, conn.transaction():
+        user = await find_user(conn, queries, username)
+        if user is None:
+            raise NotFound(f"No user '{username}'.")
+        await record_event(conn, queries, actor, "user.unlock", username, user.hospital_code)
+    await throttle.unlock(staff_login(username))
+    return UserUnlocked(username=username, unlocked=True)

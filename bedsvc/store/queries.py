@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any, Protocol
 
@@ -454,12 +453,6 @@ class FindSessionRow(msgspec.Struct, frozen=True):
     hospital_name: str
 
 
-class SignInFailuresRow(msgspec.Struct, frozen=True):
-    scope: str
-    failures: int
-    retry_after: Decimal
-
-
 # Each query that returns rows: its row, and whether it returns one row at most.
 ROWS: dict[str, tuple[type[msgspec.Struct], bool]] = {
     "exhausted_classes": (ExhaustedClassesRow, False),
@@ -508,7 +501,6 @@ ROWS: dict[str, tuple[type[msgspec.Struct], bool]] = {
     "applied_migrations": (AppliedMigrationsRow, False),
     "find_staff_user": (FindStaffUserRow, True),
     "find_session": (FindSessionRow, True),
-    "sign_in_failures": (SignInFailuresRow, False),
 }
 
 
@@ -1073,22 +1065,6 @@ class Queries(Protocol):
     async def delete_user_sessions(self, conn: Conn, *, username: object) -> Any: ...
 
     async def delete_expired_sessions(self, conn: Conn) -> Any: ...
-
-    async def delete_old_sign_in_failures(self, conn: Conn, *, window: object) -> Any: ...
-
-    def sign_in_failures(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> AsyncIterator[SignInFailuresRow]: ...
-
-    def sign_in_failures_cursor(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> AbstractAsyncContextManager[RowCursor[SignInFailuresRow]]: ...
-
-    async def count_sign_in_failure(
-        self, conn: Conn, *, username: object, address: object, window: object
-    ) -> Any: ...
-
-    async def clear_sign_in_failures(self, conn: Conn, *, username: object) -> Any: ...
 
     async def record_audit_event(
         self,

@@ -4,6 +4,12 @@ of a Sentinel-watched group (`BEDSVC_REDIS_SENTINELS`, `BEDSVC_REDIS_SENTINEL_MA
 Through Sentinel, a connection asks the sentinels for the primary whenever it (re)connects,
 so after a failover the next call reaches the new primary; calls in between fail as with
 Redis down, which bedsvc survives (PostgreSQL is the record).
+
+Credentials: with a URL, in the URL (`redis://user:password@host:6379/0`, `rediss://` for
+TLS). Through Sentinel, the sentinels and the primary each have their own:
+`BEDSVC_REDIS_SENTINEL_USERNAME`/`_PASSWORD` for the sentinels (their `requirepass` or ACL
+user), `BEDSVC_REDIS_USERNAME`/`_PASSWORD` for the primary they name. Neither is ever sent to
+the other.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
@@ -46,20 +53,38 @@ class SentinelRedis(aioredis.Redis):
                 await sentinel.aclose()
 
 
+def credentials(username: str | None, password: SecretStr | None) -> dict[str, str]:
+    """redis-py's keyword arguments for an AUTH: none without a password."""
+    if password is None:
+        return {}
+    found = {"password": password.get_secret_value()}
+    if username:
+        found["username"] = username
+    return found
+
+
+def sentinel_options(settings: Settings) -> dict[str, Any]:
+    """How to reach a sentinel: its timeouts, no retries (a sentinel that does not answer is
+    skipped for the next one) and its own credentials."""
+    timeouts: dict[str, Any] = {
+        "socket_timeout": SENTINEL_TIMEOUT,
+        "socket_connect_timeout": SENTINEL_TIMEOUT,
+        "retry": bounded_retry(0),
+    }
+    return timeouts | credentials(
+        settings.redis_sentinel_username, settings.redis_sentinel_password
+    )
+
+
 def connect_redis(settings: Settings, **options: Any) -> aioredis.Redis:
     """A client per the settings; `options` override the connection defaults (the change
     feed's blocking read, for one, waits longer than a plain call)."""
     kwargs = DEFAULTS | {"retry": bounded_retry()} | options
     if settings.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-            settings.sentinel_addresses(),
-            # a sentinel that does not answer is skipped for the next one, not retried
-            sentinel_kwargs={
-                "socket_timeout": SENTINEL_TIMEOUT,
-                "socket_connect_timeout": SENTINEL_TIMEOUT,
-                "retry": bounded_retry(0),
-            },
+            settings.sentinel_addresses(), sentinel_kwargs=sentinel_options(settings)
         )
+        kwargs |= credentials(settings.redis_username, settings.redis_password)
         client: aioredis.Redis = sentinel.master_for(
             str(settings.redis_sentinel_master), redis_class=SentinelRedis, **kwargs
         )

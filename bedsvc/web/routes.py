@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:{tiles}; connect-src {connect}; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_PAGE_HEADERS = {
+PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(connect="'self'", tiles=""),
     "X-Content-Type-Options": "nosniff",
@@ -37,15 +38,20 @@ _FILE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff
 _PLACEHOLDER = re.compile(r"\{\{(asset|setting):([\w.\-/]+)\}\}")
 
 
+@cache
 def asset_versions() -> dict[str, str]:
-    """A content hash per static file (by its path under static/): pages link
-    `name?v=hash`, so the files themselves can be cached for a year and a new release is still
-    fetched at once."""
+    """A content hash per static file (by its path under static/): pages link `name?v=hash`,
+    so the files themselves can be cached for a year and a new release is still fetched at
+    once. Read once per process: the files change only with a release."""
     return {
         path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         for path in STATIC_DIR.rglob("*")
         if path.is_file()
     }
+
+
+def asset_url(name: str, versions: dict[str, str]) -> str:
+    return f"/static/{name}?v={versions[name]}"
 
 
 def tile_source(template: str) -> str:
@@ -59,7 +65,7 @@ def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> 
     def fill(match: re.Match[str]) -> str:
         kind, key = match.groups()
         if kind == "asset":
-            return f"/static/{key}?v={versions[key]}"
+            return asset_url(key, versions)
         return values[key]
 
     template = (PAGES_DIR / name).read_text(encoding="utf-8")
@@ -90,21 +96,21 @@ def web_handlers(settings: Settings) -> list[Any]:
     def citizen_page(request: Request[Any, Any, Any]) -> Response[bytes]:
         live = live_origin(request_websocket_url(request, settings))
         policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}", tiles="")
-        headers = _PAGE_HEADERS | {"Content-Security-Policy": policy}
+        headers = PAGE_HEADERS | {"Content-Security-Policy": policy}
         return Response(citizen, media_type=MediaType.HTML, headers=headers)
 
     @get("/peta", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def map_view() -> Response[bytes]:
-        headers = _PAGE_HEADERS | {"Content-Security-Policy": map_policy}
+        headers = PAGE_HEADERS | {"Content-Security-Policy": map_policy}
         return Response(map_page, media_type=MediaType.HTML, headers=headers)
 
     @get("/dashboard", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def dashboard_page() -> Response[bytes]:
-        return Response(dashboard, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+        return Response(dashboard, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
     @get("/rs", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def entry_page() -> Response[bytes]:
-        return Response(entry, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+        return Response(entry, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
     @get(
         "/papan/{hospital_code:str}",
@@ -114,7 +120,7 @@ def web_handlers(settings: Settings) -> list[Any]:
     )
     def board_page() -> Response[bytes]:
         # The page reads the hospital from its own address: one document serves every board.
-        return Response(board, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
+        return Response(board, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
     @get("/manifest.webmanifest", include_in_schema=False, sync_to_thread=False)
     def manifest_file() -> Response[bytes]:

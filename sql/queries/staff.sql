@@ -47,32 +47,6 @@ DELETE FROM staff_sessions WHERE username = :username;
 -- name: delete_expired_sessions()!
 DELETE FROM staff_sessions WHERE expires_at <= now();
 
--- name: delete_old_sign_in_failures(window)!
-DELETE FROM sign_in_failures WHERE window_start <= now() - make_interval(secs => :window::float8);
-
--- name: sign_in_failures(username, address, window)
--- The failures counted in the current window for this username and this address.
--- not null: retry_after
-SELECT scope, failures,
-       extract(epoch FROM window_start + make_interval(secs => :window::float8) - now())
-           AS retry_after
-FROM sign_in_failures
-WHERE ((scope = 'username' AND subject = :username) OR (scope = 'address' AND subject = :address))
-  AND window_start > now() - make_interval(secs => :window::float8);
-
--- name: count_sign_in_failure(username, address, window)!
--- One more failure for both; a window that has passed starts again at one.
-INSERT INTO sign_in_failures AS f (scope, subject, failures, window_start)
-VALUES ('username', :username, 1, now()), ('address', :address, 1, now())
-ON CONFLICT (scope, subject) DO UPDATE
-SET failures = CASE WHEN f.window_start > now() - make_interval(secs => :window::float8)
-                    THEN f.failures + 1 ELSE 1 END,
-    window_start = CASE WHEN f.window_start > now() - make_interval(secs => :window::float8)
-                        THEN f.window_start ELSE now() END;
-
--- name: clear_sign_in_failures(username)!
-DELETE FROM sign_in_failures WHERE scope = 'username' AND subject = :username;
-
 -- name: record_audit_event(key_id, username, action, hospital_code, subject, detail)!
 INSERT INTO audit_events (key_id, username, action, hospital_code, subject, detail)
 VALUES (:key_id, :username, :action, :hospital_code, :subject, :detail);

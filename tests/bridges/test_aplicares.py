@@ -119,10 +119,10 @@ async def test_update_of_an_unknown_room_is_refused(
     client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
     simrs = Simrs(client, await hospital_with_bridge(factory, services))
-    response = await simrs.post("update", room("BELUM-ADA"))
+    response = await simrs.post("update", room("BELUM_ADA"))
     refused(response, 404, "Data tidak ada di database.")
     assert await fetch(settings, "SELECT 1 FROM wards") == []
-    refused(await simrs.post("delete", {"koderuang": "BELUM-ADA"}), 404, "tidak ada")
+    refused(await simrs.post("delete", {"koderuang": "BELUM_ADA"}), 404, "tidak ada")
 
 
 async def test_out_of_order_updates_keep_the_newest(
@@ -216,14 +216,14 @@ async def test_php_style_bodies_are_understood(
     labelled = await client.post(f"{BASE}/bed/create/{PPK}", content=body, headers=as_form_label)
     form = await client.post(
         f"{BASE}/bed/create/{PPK}",
-        content=b"kodekelas=VIP&koderuang=VIP%2D1&namaruang=Ruang+VIP&kapasitas=4&tersedia=1"
+        content=b"kodekelas=VIP&koderuang=VIP%5F1&namaruang=Ruang+VIP&kapasitas=4&tersedia=1"
         b"&tersediapria=&tersediawanita=&tersediapriawanita=",
         headers=as_form_label,
     )
 
     assert labelled.status_code == form.status_code == 200, (labelled.text, form.text)
     wards = await public_wards(client)
-    assert (wards["101"]["capacity"], wards["VIP-1"]["name"]) == (6, "Ruang VIP")
+    assert (wards["101"]["capacity"], wards["VIP_1"]["name"]) == (6, "Ruang VIP")
 
 
 async def test_secret_is_stored_encrypted(services: Services, factory: Factory) -> None:

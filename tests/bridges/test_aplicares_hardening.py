@@ -70,7 +70,7 @@ async def test_wrong_signatures_are_throttled_per_cons_id(
     client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
     simrs = Simrs(client, await hospital_with_bridge(factory, services))
-    limit = settings.signin_max_failures_per_login
+    limit = settings.sign_in_max_failures
     statuses = [
         (await simrs.post("create", room(), secret=f"guess{i}")).status_code
         for i in range(limit + 1)

@@ -261,8 +261,8 @@ def test_ward_codes_from_sirs_rows_are_valid_and_distinct() -> None:
         new_ward_code(5, "Ruang Nusa Indah \u2013 Lantai 2 " * 5, set()),
         new_ward_code(6, "病房", set()),
     ]
-    assert taken == {"TT5-RUANG-MAWAR"}
-    assert variants[0] != "TT5-RUANG-MAWAR"
-    assert variants[0].startswith("TT5-RUANG-MAWAR-")
+    assert taken == {"TT5_RUANG_MAWAR"}
+    assert variants[0] != "TT5_RUANG_MAWAR"
+    assert variants[0].startswith("TT5_RUANG_MAWAR_")
     assert all(len(code) <= 64 and code.isascii() for code in variants)
-    assert variants[2].startswith("TT6-")
+    assert variants[2].startswith("TT6_")

@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, clear_of_minute_edge, report, ward
-from tests.support.nginx import BedsvcProcess, NginxProcess, Ports, nginx_missing
+from tests.support.nginx import OPERATORS, BedsvcProcess, NginxProcess, Ports, nginx_missing
 
 # Its tests share a module-scoped server: under pytest-xdist they run on one worker.
 pytestmark = pytest.mark.xdist_group("nginx")
@@ -254,3 +254,15 @@ async def next_message(ws: websockets.asyncio.client.ClientConnection) -> dict[s
         message: dict[str, object] = msgspec.json.decode(await asyncio.wait_for(ws.recv(), 5))
         if message.get("type") != "ping":
             return message
+
+
+async def test_metrics_are_served_only_to_the_operators_network(edge: Edge) -> None:
+    async with edge.client(OPERATORS) as operator, edge.client("127.0.0.6") as stranger:
+        scraped = await operator.get("/metrics")
+        refused = await stranger.get("/metrics")
+        around = await stranger.get("/metrics/")
+        forged = await stranger.get("/metrics", headers={"X-Forwarded-For": OPERATORS})
+    assert scraped.status_code == 200
+    assert "bedsvc" in scraped.text
+    assert refused.status_code == around.status_code == forged.status_code == 403
+    assert "bedsvc" not in refused.text

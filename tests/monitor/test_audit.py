@@ -143,6 +143,7 @@ async def test_audit_names_the_ward_staff_user(client: Client, factory: Factory)
     assert [(e["action"], e["username"], e["key_id"]) for e in entries] == [
         ("report", "siti", None),
         ("user.add", None, None),
+        ("hospital.save", None, None),
     ]
 
 
@@ -165,4 +166,5 @@ async def test_audit_records_bridge_credentials_from_the_cli(
         ("aplicares.revoke", cons_id, None),
         ("aplicares.issue", cons_id, None),
         ("sirs.issue", HOSPITAL, None),
+        ("hospital.save", HOSPITAL, None),
     ]

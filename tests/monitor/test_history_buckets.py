@@ -21,7 +21,9 @@ async def day_points(settings: Settings, factory: Factory, timezone: str) -> lis
     midnight = datetime.combine(
         datetime.now(JAKARTA).date() - timedelta(days=2), time(0), tzinfo=JAKARTA
     )
-    app = create_app(settings.model_copy(update={"timezone": timezone}))
+    # Reports of two days ago: past the default age limit of a report.
+    update = {"timezone": timezone, "max_report_age_seconds": 7 * 86_400}
+    app = create_app(settings.model_copy(update=update))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)

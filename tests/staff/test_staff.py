@@ -150,7 +150,7 @@ async def test_wrong_password_and_unknown_user_are_refused_alike(
 async def strict_client(settings: Settings, clean: None) -> AsyncIterator[Client]:
     """Low limits, so that throttling shows after a few attempts."""
     strict = settings.model_copy(
-        update={"sign_in_max_failures_per_user": 3, "sign_in_max_failures_per_address": 5}
+        update={"sign_in_max_failures": 3, "sign_in_max_failures_per_address": 5}
     )
     async with AsyncTestClient(app=create_app(strict)) as client:
         yield client

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.services import Services
@@ -63,6 +64,7 @@ async def test_change_committed_without_cache_write_reaches_readers(
         services.queries,
         None,
         HospitalIn(code="3274099", name="RS Baru", region_code="3274"),
+        OPERATOR,
     )
 
     await wait_for_version(client, "3274099", saved.version)

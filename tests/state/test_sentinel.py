@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import itertools
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,6 +30,7 @@ from bedsvc.store.states import load_snapshot
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import free_port
 from tests.support.serve import ServeProcess, server_env
+from tests.support.servers import wait_for_port
 from tests.support.waits import eventually, truthy
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -52,15 +52,6 @@ def test_sentinel_settings_are_checked() -> None:
         Settings(redis_sentinels="10.0.0.1", redis_sentinel_master="m")
     with pytest.raises(pydantic.ValidationError, match="not both"):
         Settings(redis_sentinels="h:1", redis_sentinel_master="m", redis_url="redis://h")
-
-
-def wait_for_port(port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 class SentinelGroup:

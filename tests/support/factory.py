@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedsvc.access.actor import Actor
+from bedsvc.access.actor import OPERATOR, Actor
 from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
@@ -28,7 +28,8 @@ class Factory:
             "lon": 108.5523,
         } | fields
         hospital = HospitalIn(code=code, region_code=region, **data)
-        await save_hospital(self.services.pool, self.services.queries, self.services.sync, hospital)
+        services = self.services
+        await save_hospital(services.pool, services.queries, services.sync, hospital, OPERATOR)
         return code
 
     async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:

@@ -27,6 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "bedsvc.conf"
+# The operators' monitoring network in the rendered configuration: a loopback address of its
+# own, so that a test can send from inside it and from outside (127.0.0.1).
+OPERATORS = "127.0.0.5"
 NGINX = Path(os.environ.get("BEDSVC_TEST_NGINX", "/usr/sbin/nginx"))
 
 
@@ -71,6 +74,7 @@ def render_config(folder: Path, ports: Ports, certificate: Path, key: Path) -> s
         "/etc/letsencrypt/live/beds.example.go.id/fullchain.pem": str(certificate),
         "/etc/letsencrypt/live/beds.example.go.id/privkey.pem": str(key),
         "/var/www/html": str(folder / "acme"),
+        "allow 192.0.2.0/24;": f"allow {OPERATORS};",
     }
     text = CONFIG.read_text()
     for old, new in replacements.items():

@@ -15,6 +15,16 @@ import redis.asyncio as aioredis
 from bedsvc.settings import Settings
 
 
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    """Until a server listens on the loopback port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{database}"))
@@ -70,7 +80,7 @@ class RedisProcess:
 
 TABLES = (
     "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, sign_in_failures, audit_events, webpush_subscriptions, "
+    "staff_sessions, staff_users, audit_events, webpush_subscriptions, "
     "reminder_deliveries, stale_lapses, alert_conditions, relay_targets"
 )
 

@@ -440,8 +440,12 @@ async def test_dashboard_shows_the_audit_trail(
 
     await page.get_by_label("Kode rumah sakit").fill("3209011")
     await page.get_by_role("button", name="Tampilkan").click()
-    await expect(rows).to_have_count(1)
-    await expect(rows).to_contain_text("MELATI (KL2)")
+    # That hospital's report, and its registration by the operator.
+    await expect(rows).to_have_count(2)
+    await expect(page.locator('#audit-rows tr[data-action="report"]')).to_contain_text(
+        "MELATI (KL2)"
+    )
+    await expect(page.locator('#audit-rows tr[data-action="hospital.save"]')).to_have_count(1)
     await page.screenshot(path=screenshot("dashboard-audit.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 

@@ -11,12 +11,11 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 
 from bedsvc.access.client_address import client_address
-from bedsvc.access.throttle import Subject
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
+from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.services import get_services
 from bedsvc.text import is_code
 
@@ -96,25 +95,19 @@ async def aplicares_guard(
     cons_id, stamp, given = _headers(connection)
     reported_at = parse_timestamp(stamp, datetime.now(UTC), settings.aplicares_max_skew_seconds)
     address = client_address(connection)
-    subjects = [
-        Subject(
-            "login", f"aplicares:{cons_id[:_MAX_CONS_ID]}", settings.signin_max_failures_per_login
-        ),
-        Subject("address", address, settings.signin_max_failures_per_address),
-    ]
-    wait = await services.throttle.retry_after(subjects)
-    if wait is not None:
-        raise TooManyRequestsException(
-            "Terlalu banyak percobaan masuk yang gagal.", headers={"Retry-After": str(wait)}
-        )
-    async with services.pool.acquire() as conn:
+    login = f"aplicares:{cons_id[:_MAX_CONS_ID]}"
+    async with (
+        services.throttle.attempt(login, address) as attempt,
+        services.pool.acquire() as conn,
+    ):
         row = None
         if len(cons_id) <= _MAX_CONS_ID:
             row = await services.queries.find_aplicares_credential(conn, cons_id=cons_id)
         secret = services.secret_box.decrypt(row.secret_enc) if row else _NO_SECRET
         if not signature_matches(secret, cons_id, stamp, given) or row is None:
-            await services.throttle.failed(subjects)
+            attempt.failed()
             raise NotAuthenticated(_REFUSED)
+        attempt.succeeded()
         if row.revoked_at is not None:
             raise Forbidden("X-cons-id ini sudah dicabut; minta kredensial baru ke operator.")
         if not row.active:
@@ -133,3 +126,4 @@ async def aplicares_guard(
     connection.state.ppk_code = row.bpjs_ppk_code
     connection.state.key_id = f"aplicares:{cons_id}"
     connection.state.reported_at = reported_at
+    accept_credential(connection)

@@ -2,8 +2,8 @@
 
 Hospital codes are public, so a sign-in must cost an attacker more than it costs us: the check
 is one HMAC (microseconds), an unknown rs_id goes through the same work and the same answer
-as a wrong password, and failures are counted per rs_id and per client address (bedsvc/
-throttle.py) so that a flood of guesses is refused with 429 before any check.
+as a wrong password, and failures are counted per (rs_id, client address) and per address
+(bedsvc/access/throttle.py) so that a flood of guesses is refused with 429 before any check.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
-from litestar.exceptions import TooManyRequestsException
 from litestar.handlers import BaseRouteHandler
 
 from bedsvc.access.client_address import client_address
-from bedsvc.access.throttle import Subject
 from bedsvc.bridges.credentials import (
     SIRS_HASH_SCHEME,
     hash_sirs_password,
@@ -29,6 +27,7 @@ from bedsvc.bridges.credentials import (
     sirs_digests,
 )
 from bedsvc.errors import Forbidden, NotAuthenticated
+from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.secret_box import SecretBox
 from bedsvc.services import Services, get_services
 
@@ -102,28 +101,21 @@ async def sirs_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     X-Timestamp is accepted and not checked: public bridges send it as Unix seconds, as ISO
     text, or shifted by their time zone, so checking it would refuse bridges that work."""
     services = get_services(connection.app.state)
-    settings = services.settings
     rs_id = connection.headers.get("x-rs-id", "").strip()
     sent = connection.headers.get("x-pass", "").strip()
     if not (rs_id and sent):
         raise NotAuthenticated("Header X-rs-id dan X-pass wajib dikirim.")
-    subjects = [
-        Subject("login", f"sirs:{rs_id[:_MAX_LOGIN]}", settings.signin_max_failures_per_login),
-        Subject("address", client_address(connection), settings.signin_max_failures_per_address),
-    ]
-    wait = await services.throttle.retry_after(subjects)
-    if wait is not None:
-        raise TooManyRequestsException(
-            "Terlalu banyak percobaan masuk yang gagal.", headers={"Retry-After": str(wait)}
-        )
-    row = None
-    if len(rs_id) <= _MAX_LOGIN:
-        async with services.pool.acquire() as conn:
-            row = await services.queries.find_sirs_credential(conn, hospital_code=rs_id)
-    stored = row.password_hash if row is not None else None
-    if not await _password_ok(services, rs_id, stored, sent) or row is None:
-        await services.throttle.failed(subjects)
-        raise NotAuthenticated(_REFUSED)
+    login = f"sirs:{rs_id[:_MAX_LOGIN]}"
+    async with services.throttle.attempt(login, client_address(connection)) as attempt:
+        row = None
+        if len(rs_id) <= _MAX_LOGIN:
+            async with services.pool.acquire() as conn:
+                row = await services.queries.find_sirs_credential(conn, hospital_code=rs_id)
+        stored = row.password_hash if row is not None else None
+        if not await _password_ok(services, rs_id, stored, sent) or row is None:
+            attempt.failed()
+            raise NotAuthenticated(_REFUSED)
+        attempt.succeeded()
     if row.revoked_at is not None:
         raise Forbidden(
             "Kredensial SIRS rumah sakit ini sudah dicabut; minta yang baru ke operator."
@@ -132,3 +124,4 @@ async def sirs_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         raise Forbidden("Rumah sakit ini tidak aktif; data tidak dapat dikirim.")
     connection.state.hospital_code = rs_id
     connection.state.key_id = f"sirs:{rs_id}"
+    accept_credential(connection)

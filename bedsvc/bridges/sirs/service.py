@@ -42,15 +42,15 @@ def _same_room(name: str, other: str) -> bool:
 
 
 def new_ward_code(id_tt: int, ruang: str, taken: set[str]) -> str:
-    """A ward code from the SIRS row's identity, e.g. TT5-IRINA-A-ATAS-BEDAH; a digest of the
+    """A ward code from the SIRS row's identity, e.g. TT5_IRINA_A_ATAS_BEDAH; a digest of the
     name makes it unique when the name is long, not Latin, or differs only in punctuation."""
     ascii_name = unicodedata.normalize("NFKD", ruang).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Z0-9]+", "-", ascii_name.upper()).strip("-")
-    code = f"TT{id_tt}-{slug}"
+    slug = re.sub(r"[^A-Z0-9]+", "_", ascii_name.upper()).strip("_")
+    code = f"TT{id_tt}_{slug}"
     if slug and len(code) <= _MAX_WARD_CODE and code not in taken:
         return code
     digest = hashlib.sha256(" ".join(ruang.split()).casefold().encode()).hexdigest()[:8]
-    return f"{code[: _MAX_WARD_CODE - 9].rstrip('-')}-{digest}"
+    return f"{code[: _MAX_WARD_CODE - 9].rstrip('_')}_{digest}"
 
 
 async def _bed_types(services: Services) -> dict[int, str]:
