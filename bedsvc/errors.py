@@ -103,7 +103,7 @@ class TooDeep(BedsvcError):
 # or the pool had no connection to give in time (TimeoutError is an OSError). A client may
 # send the same request again later. asyncpg's client-side errors are what a connection cut
 # mid-statement leaves behind ("the underlying connection is closed", "cannot switch to
-# state …"), measured by stopping PostgreSQL under pushes (tests/test_faults.py).
+# state …"), measured by stopping PostgreSQL under pushes (tests/state/test_faults.py).
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.InterfaceError,

@@ -71,14 +71,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def find_key(conn: Conn, queries: Queries, token: str) -> ApiKey:
     digest = hash_token(token)
     row = await queries.find_key(conn, key_hash=digest)
-    if row is None or not hmac.compare_digest(row["key_hash"], digest):
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise NotAuthenticated("Unknown API key.")
-    return ApiKey(
-        id=row["id"],
-        role=row["role"],
-        hospital_code=row["hospital_code"],
-        revoked_at=row["revoked_at"],
-    )
+    return msgspec.convert(row, ApiKey, from_attributes=True)
 
 
 def require_role(key: ApiKey, role: Role) -> None:
@@ -131,17 +126,13 @@ class KeyCache:
             row = await queries.find_hospital_key(
                 conn, key_hash=digest, hospital_code=hospital_code
             )
-        if row is None or row["id"] is None or not hmac.compare_digest(row["key_hash"], digest):
+        if row is None or row.key_hash is None or not hmac.compare_digest(row.key_hash, digest):
             raise NotAuthenticated("Unknown API key.")
         access = HospitalAccess(
-            key=ApiKey(
-                id=row["id"],
-                role=row["role"],
-                hospital_code=row["hospital_code"],
-                revoked_at=row["revoked_at"],
-            ),
-            hospital_exists=row["hospital_exists"],
-            hospital_active=row["hospital_active"],
+            # The role is checked against the Literal here, once per push that misses the cache.
+            key=msgspec.convert(row, ApiKey, from_attributes=True),
+            hospital_exists=row.hospital_exists,
+            hospital_active=row.hospital_active,
         )
         if self.enabled:
             self._checked[(digest, hospital_code)] = access

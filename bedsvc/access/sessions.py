@@ -85,14 +85,14 @@ async def start_session(
 async def find_session(conn: Conn, queries: Queries, token: str) -> StoredSession | None:
     digest = hash_session_token(token)
     row = await queries.find_session(conn, token_hash=digest)
-    if row is None or not hmac.compare_digest(row["token_hash"], digest):
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return StoredSession(
-        username=row["username"],
-        hospital_code=row["hospital_code"],
-        hospital_name=row["hospital_name"],
-        csrf_token=row["csrf_token"],
-        expires_at=row["expires_at"],
+        username=row.username,
+        hospital_code=row.hospital_code,
+        hospital_name=row.hospital_name,
+        csrf_token=row.csrf_token,
+        expires_at=row.expires_at,
     )
 
 

@@ -53,7 +53,7 @@ async def save_hospital(
                 emails=_distinct(hospital.reminder_emails),
                 chat_ids=_distinct(hospital.telegram_chat_ids),
             )
-            detail = msgspec.to_builtins(hospital) | {"created": saved["created"]}
+            detail = msgspec.to_builtins(hospital) | {"created": saved.created}
             await record_event(
                 conn, queries, actor, "hospital.save", hospital.code, hospital.code, detail
             )
@@ -61,7 +61,7 @@ async def save_hospital(
         state_version, state = await load_state(conn, queries, hospital.code)
     if sync is not None:
         await sync.publish(hospital.code, state_version, state)
-    return HospitalSaved(code=hospital.code, created=saved["created"], version=saved["version"])
+    return HospitalSaved(code=hospital.code, created=saved.created, version=saved.version)
 
 
 async def _check_ppk_code_free(conn: Conn, queries: Queries, hospital: HospitalIn) -> None:

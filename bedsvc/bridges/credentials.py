@@ -78,7 +78,7 @@ async def issue_aplicares(
         hospital = await queries.get_hospital(conn, code=hospital_code)
         if hospital is None:
             raise unknown_hospital(hospital_code)
-        if not hospital["bpjs_ppk_code"]:
+        if not hospital.bpjs_ppk_code:
             raise invalid(
                 "bpjs_ppk_code",
                 f"hospital '{hospital_code}' has no BPJS PPK code; the Aplicares bridge finds "

@@ -28,7 +28,7 @@ class BridgeWard(msgspec.Struct, frozen=True):
 async def open_wards(services: Services, hospital_code: str) -> list[BridgeWard]:
     async with services.pool.acquire() as conn:
         return [
-            BridgeWard(**dict(row))
+            msgspec.convert(row, BridgeWard, from_attributes=True)
             async for row in services.queries.bridge_wards(conn, hospital_code=hospital_code)
         ]
 

@@ -47,9 +47,17 @@ ENTRY_PAGE_USER = "perawat.demo"
 BridgeCredentials = dict[str, AplicaresCredential | SirsCredential]
 
 
+class HospitalLine(msgspec.Struct, frozen=True):
+    """One line of the demo's hospitals.csv (its other columns are not needed here)."""
+
+    code: str
+    bpjs_ppk_code: str
+
+
 def ppk_codes() -> dict[str, str]:
     with (DATA_DIR / "hospitals.csv").open(newline="", encoding="utf-8") as file:
-        return {row["code"]: row["bpjs_ppk_code"] for row in csv.DictReader(file)}
+        lines = msgspec.convert(list(csv.DictReader(file)), list[HospitalLine], strict=False)
+    return {line.code: line.bpjs_ppk_code for line in lines}
 
 
 class DemoLogins(msgspec.Struct, frozen=True):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
+import msgspec
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -71,16 +72,27 @@ def native_report(wards: list[SimulatedWard]) -> dict[str, object]:
     }
 
 
+class WardLine(msgspec.Struct, frozen=True):
+    """One line of the demo's wards.csv (its other columns are not needed here)."""
+
+    hospital_code: str
+    ward_code: str
+    name: str
+    bed_class: str
+    capacity: int
+
+
 def load_wards(rng: random.Random) -> dict[str, list[SimulatedWard]]:
     wards: dict[str, list[SimulatedWard]] = {}
     with (DATA_DIR / "wards.csv").open(newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            capacity = int(row["capacity"])
-            wards.setdefault(row["hospital_code"], []).append(
+        for line in csv.DictReader(file):
+            row = msgspec.convert(line, WardLine, strict=False)
+            capacity = row.capacity
+            wards.setdefault(row.hospital_code, []).append(
                 SimulatedWard(
-                    ward_code=row["ward_code"],
-                    name=row["name"],
-                    bed_class=row["bed_class"],
+                    ward_code=row.ward_code,
+                    name=row.name,
+                    bed_class=row.bed_class,
                     capacity=capacity,
                     occupied=rng.randint(capacity * 6 // 10, capacity),
                 )

@@ -77,32 +77,32 @@ async def apply_report(
             raise unknown_hospital(hospital_code) from None
         if row is None:
             raise RuntimeError("write_report answers one row")
-        if not row["active"]:
+        if not row.active:
             raise inactive_hospital(hospital_code)
-        if row["open_wards"] > max_open_wards:
+        if row.open_wards > max_open_wards:
             raise invalid(
                 "wards",
-                f"the hospital would have {row['open_wards']} open wards; "
+                f"the hospital would have {row.open_wards} open wards; "
                 f"at most {max_open_wards} are allowed (close unused wards first)",
             )
-        if only_open and row["missing"]:
+        if only_open and row.missing:
             raise NotFound("No such open ward.")
-        applied: list[str] = row["applied"]
+        applied: list[str] = row.applied
         applied_set = set(applied)
         written = Written(
             # The hospital's version after this report, or as it was when nothing was newer.
             IngestResult(
-                version=row["version"],
+                version=row.version,
                 applied=[w.ward_code for w in report.wards if w.ward_code in applied_set],
                 stale=[w.ward_code for w in report.wards if w.ward_code not in applied_set],
             ),
-            dict(zip(applied, row["id_t_tts"], strict=True)),
+            dict(zip(applied, row.id_t_tts, strict=True)),
         )
         if not applied:
             return written
-        version: int = row["version"]
+        version: int = row.version
         state: HospitalState | None
-        if version == row["snapshot_version"] + 1:
+        if row.snapshot_version is not None and version == row.snapshot_version + 1:
             # Nothing else of the hospital committed in between: the state the statement
             # built is the state at this version.
             state = state_from_row(row)
@@ -164,10 +164,10 @@ async def close_ward(
         )
         if closed is None:
             raise RuntimeError("close_ward answers one row")
-        if not closed["active"]:
+        if not closed.active:
             raise inactive_hospital(hospital_code)
-        if closed["version"] is None:
+        if closed.version is None:
             raise NotFound(f"No open ward '{ward_code}' at hospital '{hospital_code}'.")
         version, state = await load_state(conn, queries, hospital_code)
     await sync.publish(hospital_code, version, state)
-    return WardClosed(version=closed["version"], ward_code=ward_code, closed=True)
+    return WardClosed(version=closed.version, ward_code=ward_code, closed=True)

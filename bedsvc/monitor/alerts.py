@@ -21,6 +21,7 @@ import hmac
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal, cast
 
 import asyncpg
 import httpx
@@ -29,7 +30,7 @@ import structlog
 from prometheus_client import Counter
 
 from bedsvc.local_time import local_time
-from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed
+from bedsvc.monitor.schemas import Alert, AlertEvent, AlertListed, AlertRule
 from bedsvc.ops.health import Health
 from bedsvc.relay.alerting import relay_failures
 from bedsvc.reminders import outbox as reminders
@@ -43,6 +44,7 @@ from bedsvc.store.conditions import (
     forget_conditions,
     observe_conditions,
 )
+from bedsvc.store.queries import ClaimDeliveriesRow
 from bedsvc.store.reminders import EscalatedLapse, escalated_lapses
 
 log = structlog.get_logger(__name__)
@@ -101,33 +103,33 @@ async def current_conditions(
     conditions = []
     if "class_exhausted" in settings.alert_rules:
         async for row in queries.exhausted_classes(conn, bed_classes=settings.alert_bed_classes):
-            region, bed_class = row["region_code"], row["bed_class"]
+            region, bed_class = row.region_code, row.bed_class
             conditions.append(
                 Condition(
                     rule="class_exhausted",
                     subject=f"{region}/{bed_class}",
-                    message=f"Tempat tidur {row['class_name']} di "
-                    f"{_region(region, row['region_name'])} penuh per "
-                    f"{local_time(now, region, zone)}: {row['capacity']} tempat tidur, "
+                    message=f"Tempat tidur {row.class_name} di "
+                    f"{_region(region, row.region_name)} penuh per "
+                    f"{local_time(now, region, zone)}: {row.capacity} tempat tidur, "
                     "tidak ada yang kosong.",
                     region_code=region,
                     bed_class=bed_class,
                 )
             )
     if "hospital_stale" in settings.alert_rules:
-        async for row in queries.silent_hospitals(conn, older_than=stale_after):
-            last = row["last_report_at"]
-            region = row["region_code"]
+        async for silent in queries.silent_hospitals(conn, older_than=stale_after):
+            last = silent.last_report_at
+            region = silent.region_code
             since = f"sejak {local_time(last, region, zone)}" if last else "sama sekali"
             conditions.append(
                 Condition(
                     rule="hospital_stale",
-                    subject=row["code"],
-                    message=f"{row['name']} ({row['code']}) belum melapor {since}. "
+                    subject=silent.code,
+                    message=f"{silent.name} ({silent.code}) belum melapor {since}. "
                     f"Petugas ruangan dapat melapor di {entry_page_url(settings)}",
                     region_code=region,
-                    hospital_code=row["code"],
-                    hospital_webhook=row["alert_webhook_url"],
+                    hospital_code=silent.code,
+                    hospital_webhook=silent.alert_webhook_url,
                 )
             )
     if "relay_failing" in settings.alert_rules:
@@ -238,17 +240,18 @@ async def _hospital_receivers(conn: Conn, queries: Queries, rule: str, subject: 
     return [url] if url else []
 
 
-def _alert(row: asyncpg.Record) -> Alert:
+def _alert(row: ClaimDeliveriesRow) -> Alert:
     return Alert(
-        id=row["alert_id"],
-        rule=row["rule"],
-        subject=row["subject"],
-        region_code=row["region_code"],
-        hospital_code=row["hospital_code"],
-        bed_class=row["bed_class"],
-        message=row["message"],
-        fired_at=row["fired_at"],
-        resolved_at=row["resolved_at"] if row["event"] == "resolved" else None,
+        id=row.alert_id,
+        # Stored by fire_alert from the rules this module names.
+        rule=cast(AlertRule, row.rule),
+        subject=row.subject,
+        region_code=row.region_code,
+        hospital_code=row.hospital_code,
+        bed_class=row.bed_class,
+        message=row.message,
+        fired_at=row.fired_at,
+        resolved_at=row.resolved_at if row.event == "resolved" else None,
     )
 
 
@@ -258,20 +261,27 @@ def hospital_webhook_secret(box: SecretBox, hospital_code: str) -> bytes:
     return box.mac_keys(f"hospital-webhook:{hospital_code}")[0].hex().encode()
 
 
-def _secret(settings: Settings, row: asyncpg.Record) -> bytes | None:
+def _secret(settings: Settings, row: ClaimDeliveriesRow) -> bytes | None:
     """The secret of a delivery's URL, or None when the URL is no longer configured: neither
     a health-office URL in the settings nor the hospital's registered one (and `https://`
     unless plain http is allowed, as for the settings' URLs)."""
-    url = row["url"]
+    url = row.url
     if url in settings.alert_webhook_urls:
         return settings.webhook_secret(url)
-    own = row["hospital_code"] is not None and url == row["hospital_webhook_url"]
-    if own and (url.startswith("https://") or settings.alert_webhook_allow_http):
-        return hospital_webhook_secret(load_secret_box(settings), row["hospital_code"])
+    hospital = row.hospital_code
+    own = hospital is not None and url == row.hospital_webhook_url
+    if (
+        hospital is not None
+        and own
+        and (url.startswith("https://") or settings.alert_webhook_allow_http)
+    ):
+        return hospital_webhook_secret(load_secret_box(settings), hospital)
     return None
 
 
-async def _post(client: httpx.AsyncClient, settings: Settings, row: asyncpg.Record) -> str | None:
+async def _post(
+    client: httpx.AsyncClient, settings: Settings, row: ClaimDeliveriesRow
+) -> str | None:
     """POSTs one delivery; the error text, or None when the receiver took it (2xx).
 
     The error text is stored and logged, so it names the failure only: an exception's text may
@@ -281,9 +291,9 @@ async def _post(client: httpx.AsyncClient, settings: Settings, row: asyncpg.Reco
         return "URL no longer configured"
     body = _encoder.encode(
         AlertEvent(
-            event=row["event"],
+            event=cast(Literal["fired", "resolved"], row.event),
             alert=_alert(row),
-            attempt=row["attempts"],
+            attempt=row.attempts,
             sent_at=datetime.now(UTC),
         )
     )
@@ -294,7 +304,7 @@ async def _post(client: httpx.AsyncClient, settings: Settings, row: asyncpg.Reco
         SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
     try:
-        response = await client.post(row["url"], content=body, headers=headers)
+        response = await client.post(row.url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return type(exc).__name__
     if response.is_success:
@@ -321,14 +331,14 @@ async def deliver_due(
     async with pool.acquire() as conn:
         for row, error in zip(claimed, errors, strict=True):
             if error is None:
-                await queries.delivery_succeeded(conn, id=row["id"])
+                await queries.delivery_succeeded(conn, id=row.id)
                 continue
             log.warning(
-                "alert webhook failed", delivery_id=row["id"], attempt=row["attempts"], error=error
+                "alert webhook failed", delivery_id=row.id, attempt=row.attempts, error=error
             )
             await queries.delivery_failed(
                 conn,
-                id=row["id"],
+                id=row.id,
                 error=error,
                 max_attempts=settings.alert_webhook_max_attempts,
                 backoff=settings.alert_webhook_backoff_seconds,
@@ -342,7 +352,7 @@ async def list_alerts(
 ) -> list[AlertListed]:
     async with pool.acquire() as conn:
         rows = [r async for r in queries.list_alerts(conn, open_only=open_only, max_rows=limit)]
-    return [msgspec.convert(dict(row), AlertListed) for row in rows]
+    return [msgspec.convert(row, AlertListed, from_attributes=True) for row in rows]
 
 
 # Delivery is polled more often than rules are evaluated, so retries follow their backoff.

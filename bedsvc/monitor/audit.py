@@ -22,6 +22,7 @@ from bedsvc.errors import invalid, problem_responses
 from bedsvc.monitor.params import DEFAULT_RANGE, MAX_RANGE, parse_time
 from bedsvc.services import Services
 from bedsvc.store import Queries
+from bedsvc.store.queries import AuditChangesRow, AuditEventsRow
 
 
 class WardCounts(msgspec.Struct, frozen=True):
@@ -63,42 +64,56 @@ class AuditTrail(msgspec.Struct, frozen=True):
     entries: list[AuditEntry]
 
 
-def _counts(row: asyncpg.Record, prefix: str = "") -> WardCounts:
+def _after(row: AuditChangesRow) -> WardCounts:
     return WardCounts(
-        capacity=row[prefix + "capacity"],
-        available=row[prefix + "available"],
-        available_male=row[prefix + "available_male"],
-        available_female=row[prefix + "available_female"],
-        waiting=row[prefix + "waiting"],
+        capacity=row.capacity,
+        available=row.available,
+        available_male=row.available_male,
+        available_female=row.available_female,
+        waiting=row.waiting,
     )
 
 
-def _change(row: asyncpg.Record) -> AuditEntry:
-    had_before = row["before_change"] == "report"
-    return AuditEntry(
-        at=row["at"],
-        action=row["change"],
-        key_id=row["key_id"],
-        username=row["username"],
-        hospital_code=row["hospital_code"],
-        subject=row["ward_code"],
-        ward_code=row["ward_code"],
-        bed_class=row["bed_class"],
-        reported_at=row["reported_at"],
-        before=_counts(row, "before_") if had_before else None,
-        after=_counts(row) if row["change"] == "report" else None,
+def _before(row: AuditChangesRow) -> WardCounts | None:
+    """The ward as its previous report left it; None when there was none."""
+    if row.before_change != "report" or row.before_capacity is None:
+        return None
+    if row.before_available is None:
+        return None
+    return WardCounts(
+        capacity=row.before_capacity,
+        available=row.before_available,
+        available_male=row.before_available_male,
+        available_female=row.before_available_female,
+        waiting=row.before_waiting,
     )
 
 
-def _event(row: asyncpg.Record) -> AuditEntry:
+def _change(row: AuditChangesRow) -> AuditEntry:
     return AuditEntry(
-        at=row["at"],
-        action=row["action"],
-        key_id=row["key_id"],
-        username=row["username"],
-        hospital_code=row["hospital_code"],
-        subject=row["subject"],
-        detail=row["detail"],
+        at=row.at,
+        action=row.change,
+        key_id=row.key_id,
+        username=row.username,
+        hospital_code=row.hospital_code,
+        subject=row.ward_code,
+        ward_code=row.ward_code,
+        bed_class=row.bed_class,
+        reported_at=row.reported_at,
+        before=_before(row),
+        after=_after(row) if row.change == "report" else None,
+    )
+
+
+def _event(row: AuditEventsRow) -> AuditEntry:
+    return AuditEntry(
+        at=row.at,
+        action=row.action,
+        key_id=row.key_id,
+        username=row.username,
+        hospital_code=row.hospital_code,
+        subject=row.subject,
+        detail=row.detail,
     )
 
 

@@ -17,6 +17,7 @@ from bedsvc.monitor.budget import monitor_connection
 from bedsvc.monitor.params import TimeRange
 from bedsvc.monitor.schemas import History, HistoryPoint, HistorySeries, bor
 from bedsvc.store import Queries
+from bedsvc.store.queries import HistoryRowsRow
 
 CSV_HEADER = (
     "bucket_start",
@@ -97,13 +98,13 @@ async def history(
             if rows > budget.max_rows:  # wards that changed class add series the count missed
                 raise budget.too_many(rows)
             point = HistoryPoint(
-                t=row["bucket_start"],
-                capacity=row["capacity"],
-                occupied=row["occupied"],
-                available=row["available"],
-                bor=bor(row["occupied"], row["capacity"]),
+                t=row.bucket_start,
+                capacity=row.capacity,
+                occupied=row.occupied,
+                available=row.available,
+                bor=bor(row.occupied, row.capacity),
             )
-            series.setdefault((row["hospital_code"], row["bed_class"]), []).append(point)
+            series.setdefault((row.hospital_code, row.bed_class), []).append(point)
     return History(
         start=span.start,
         stop=span.stop,
@@ -121,15 +122,15 @@ def _csv_chunk(rows: list[tuple[object, ...]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _csv_row(row: asyncpg.Record) -> tuple[object, ...]:
-    ratio = bor(row["occupied"], row["capacity"])
+def _csv_row(row: HistoryRowsRow) -> tuple[object, ...]:
+    ratio = bor(row.occupied, row.capacity)
     return (
-        row["bucket_start"].isoformat(),
-        row["hospital_code"],
-        row["bed_class"],
-        row["capacity"],
-        row["occupied"],
-        row["available"],
+        row.bucket_start.isoformat(),
+        row.hospital_code,
+        row.bed_class,
+        row.capacity,
+        row.occupied,
+        row.available,
         "" if ratio is None else ratio,
     )
 
@@ -149,9 +150,8 @@ async def history_csv(
         rows = 0
         async with (
             monitor_connection(pool, queries, budget.timeout_seconds) as conn,
-            queries.history_rows_cursor(conn, **flt.params(span)) as cursor_factory,
+            queries.history_rows_cursor(conn, **flt.params(span)) as cursor,
         ):
-            cursor = await cursor_factory
             while batch := await cursor.fetch(_CHUNK_ROWS):
                 rows += len(batch)
                 if rows > budget.max_rows:  # wards that changed class add series the count missed

@@ -19,6 +19,7 @@ from bedsvc.monitor.schemas import (
     bor,
 )
 from bedsvc.store import Queries
+from bedsvc.store.queries import SummaryRowsRow
 
 
 def occupancy(capacity: int, available: int) -> Occupancy:
@@ -62,24 +63,24 @@ async def summary(
     async with monitor_connection(pool, queries, timeout_seconds) as conn:
         rows = [row async for row in queries.summary_rows(conn, region_code=region)]
     now = datetime.now(UTC)
-    by_hospital: dict[str, list[asyncpg.Record]] = {}
+    by_hospital: dict[str, list[SummaryRowsRow]] = {}
     for row in rows:
-        by_hospital.setdefault(row["code"], []).append(row)
+        by_hospital.setdefault(row.code, []).append(row)
     hospitals = []
     for members in by_hospital.values():
         first = members[0]
         classes = sum_classes(
-            ((r["bed_class"], r["capacity"], r["available"]) for r in members if r["bed_class"]),
+            ((r.bed_class, r.capacity, r.available) for r in members if r.bed_class),
             class_order,
         )
-        updated_at = max((r["updated_at"] for r in members if r["updated_at"]), default=None)
+        updated_at = max((r.updated_at for r in members if r.updated_at), default=None)
         hospitals.append(
             HospitalOccupancy(
-                code=first["code"],
-                name=first["name"],
-                region_code=first["region_code"],
-                lat=first["lat"],
-                lon=first["lon"],
+                code=first.code,
+                name=first.name,
+                region_code=first.region_code,
+                lat=first.lat,
+                lon=first.lon,
                 updated_at=updated_at,
                 stale=updated_at is None or now - updated_at > stale_after,
                 total=_total(classes),
@@ -112,26 +113,33 @@ async def stale(
         ]
     hospitals: dict[str, StaleHospital] = {}
     for row in rows:
-        hospital = hospitals.get(row["code"])
+        hospital = hospitals.get(row.code)
         if hospital is None:
-            hospital = hospitals[row["code"]] = StaleHospital(
-                code=row["code"],
-                name=row["name"],
-                region_code=row["region_code"],
-                phone=row["phone"],
-                stale=row["hospital_stale"] is not False,
-                last_report_at=row["hospital_reported_at"],
-                age_seconds=row["hospital_age_seconds"],
+            hospital = hospitals[row.code] = StaleHospital(
+                code=row.code,
+                name=row.name,
+                region_code=row.region_code,
+                phone=row.phone,
+                stale=row.hospital_stale is not False,
+                last_report_at=row.hospital_reported_at,
+                age_seconds=row.hospital_age_seconds,
                 wards=[],
             )
-        if row["ward_code"] is not None:
+        # An open ward's columns are NOT NULL: with its code come all of them.
+        if (
+            row.ward_code is not None
+            and row.ward_name is not None
+            and row.bed_class is not None
+            and row.reported_at is not None
+            and row.age_seconds is not None
+        ):
             hospital.wards.append(
                 StaleWard(
-                    ward_code=row["ward_code"],
-                    name=row["ward_name"],
-                    bed_class=row["bed_class"],
-                    last_report_at=row["reported_at"],
-                    age_seconds=row["age_seconds"],
+                    ward_code=row.ward_code,
+                    name=row.ward_name,
+                    bed_class=row.bed_class,
+                    last_report_at=row.reported_at,
+                    age_seconds=row.age_seconds,
                 )
             )
     return StaleReport(

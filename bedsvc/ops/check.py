@@ -123,7 +123,7 @@ async def database_findings(url: str) -> list[Finding]:
         queries = load_queries()
         applied: set[int] = set()
         if await queries.schema_migrations_exists(conn):
-            applied = {row["version"] async for row in queries.applied_migrations(conn)}
+            applied = {row.version async for row in queries.applied_migrations(conn)}
     finally:
         await conn.close()
     pending = [name for number, name, _ in migration_files() if number not in applied]

@@ -41,11 +41,8 @@ async def _facts(state: State, public: PublicService) -> RegistryFacts:
     if facts is not None and now - facts.fetched_at < _TTL_SECONDS:
         return facts
     async with public.pool.acquire() as conn:
-        names = {
-            row["code"]: row["name"] or row["code"]
-            async for row in public.queries.region_names(conn)
-        }
-        partners = [row["code"] async for row in public.queries.bpjs_partner_codes(conn)]
+        names = {row.code: row.name or row.code async for row in public.queries.region_names(conn)}
+        partners = [row.code async for row in public.queries.bpjs_partner_codes(conn)]
     facts = RegistryFacts(fetched_at=now, region_names=names, bpjs_partners=partners)
     state.registry_facts = facts
     return facts

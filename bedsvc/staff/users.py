@@ -113,7 +113,7 @@ async def password_matches(
 
 async def find_user(conn: Conn, queries: Queries, username: str) -> StaffUser | None:
     row = await queries.find_staff_user(conn, username=username)
-    return None if row is None else msgspec.convert(dict(row), StaffUser)
+    return None if row is None else msgspec.convert(row, StaffUser, from_attributes=True)
 
 
 async def rehash_if_needed(

@@ -187,7 +187,9 @@ class ChangeFeed:
                     else:
                         suspect = True
         finally:
-            await client.aclose()
+            # Shielded: `cancel` repeats its cancellation while the loop ends, and a close cut
+            # short would leave the connection's socket open.
+            await asyncio.shield(client.aclose())
 
     async def handle(self, entry: Change | Rebuilt) -> bool:
         """Applies one stream entry; False when it made the feed reload instead."""

@@ -29,7 +29,7 @@ async def conditions_due(
 ) -> set[Key]:
     """Conditions held at least `hold` with no open alert."""
     return {
-        (row["rule"], row["subject"])
+        (row.rule, row.subject)
         async for row in queries.conditions_due(conn, rules=rules, hold=hold)
     }
 
@@ -39,7 +39,7 @@ async def alerts_due_to_resolve(
 ) -> list[Key]:
     """Open alerts whose condition has been clear at least `hold`."""
     return [
-        (row["rule"], row["subject"])
+        (row.rule, row.subject)
         async for row in queries.alerts_due_to_resolve(conn, rules=rules, hold=hold)
     ]
 

@@ -53,7 +53,7 @@ async def migrate(dsn: str) -> list[str]:
 
 async def _apply_pending(conn: asyncpg.Connection, queries: Queries) -> list[str]:
     await queries.create_schema_migrations(conn)
-    done = {row["version"] async for row in queries.applied_migrations(conn)}
+    done = {row.version async for row in queries.applied_migrations(conn)}
     applied = []
     for number, name, text in migration_files():
         if number in done:

@@ -59,7 +59,7 @@ async def load_vapid_key(conn: Conn, queries: Queries) -> StoredVapidKey | None:
     row = await queries.vapid_key(conn)
     if row is None:
         return None
-    return StoredVapidKey(row["public_key"], bytes(row["private_key_encrypted"]))
+    return StoredVapidKey(row.public_key, bytes(row.private_key_encrypted))
 
 
 async def add_vapid_key(conn: Conn, queries: Queries, key: StoredVapidKey) -> StoredVapidKey:
@@ -84,7 +84,7 @@ async def subscribe(
     transaction under the watched hospitals' row locks."""
     async with pool.acquire() as conn, conn.transaction():
         watched = [
-            row["code"]
+            row.code
             async for row in queries.lock_watched_hospitals(
                 conn, hospital_code=new.hospital_code, region_code=new.region_code
             )
@@ -117,7 +117,7 @@ async def subscribe(
         if row is None:
             # The same subscription is being sent right now: it answers what was asked.
             return Subscribed(expires_at=datetime.now(UTC))
-        return Subscribed(expires_at=row["expires_at"])
+        return Subscribed(expires_at=row.expires_at)
 
 
 async def unsubscribe(pool: asyncpg.Pool, queries: Queries, endpoint: str) -> int:
@@ -132,16 +132,16 @@ async def claim_due(
     async with pool.acquire() as conn:
         return [
             DueNotification(
-                id=row["id"],
-                endpoint=row["endpoint"],
-                p256dh=row["p256dh"],
-                auth=row["auth"],
-                bed_class=row["bed_class"],
-                class_name=row["class_name"],
-                hospital_code=row["hospital_code"],
-                hospital_name=row["hospital_name"],
-                available=row["available"],
-                attempts=row["attempts"],
+                id=row.id,
+                endpoint=row.endpoint,
+                p256dh=row.p256dh,
+                auth=row.auth,
+                bed_class=row.bed_class,
+                class_name=row.class_name,
+                hospital_code=row.hospital_code,
+                hospital_name=row.hospital_name,
+                available=row.available,
+                attempts=row.attempts,
             )
             async for row in queries.claim_notifications(conn, batch=batch, lease=lease)
         ]

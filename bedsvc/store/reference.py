@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from bedsvc.store.db import Conn
 from bedsvc.store.queries import Queries
 
@@ -21,4 +23,7 @@ class BedClass:
 
 async def load_bed_classes(conn: Conn, queries: Queries) -> list[BedClass]:
     """In the operators' order."""
-    return [BedClass(**dict(row)) async for row in queries.list_bed_classes(conn)]
+    return [
+        msgspec.convert(row, BedClass, from_attributes=True)
+        async for row in queries.list_bed_classes(conn)
+    ]

@@ -95,7 +95,7 @@ async def claim(
 ) -> list[Claim]:
     async with pool.acquire() as conn:
         return [
-            msgspec.convert(dict(row), Claim)
+            msgspec.convert(row, Claim, from_attributes=True)
             async for row in queries.claim_relays(
                 conn, registries=list(registries), batch=batch, lease=lease
             )
@@ -104,7 +104,7 @@ async def claim(
 
 async def hospital(conn: Conn, queries: Queries, hospital_code: str) -> RelayHospital | None:
     row = await queries.relay_hospital(conn, hospital_code=hospital_code)
-    return None if row is None else msgspec.convert(dict(row), RelayHospital)
+    return None if row is None else msgspec.convert(row, RelayHospital, from_attributes=True)
 
 
 async def sent(
@@ -158,14 +158,14 @@ async def failed(
 
 async def status(conn: Conn, queries: Queries, hospital_code: str | None) -> list[RelayRow]:
     return [
-        RelayRow(**dict(row))
+        msgspec.convert(row, RelayRow, from_attributes=True)
         async for row in queries.relay_status(conn, hospital_code=hospital_code)
     ]
 
 
 async def lag(conn: Conn, queries: Queries, registries: Sequence[str]) -> dict[str, float]:
     return {
-        row["registry"]: row["lag_seconds"]
+        row.registry: row.lag_seconds
         async for row in queries.relay_lag(conn, registries=list(registries))
     }
 
@@ -174,7 +174,7 @@ async def failing(
     conn: Conn, queries: Queries, registries: Sequence[str], older_than: timedelta
 ) -> list[FailingRelay]:
     return [
-        FailingRelay(**dict(row))
+        msgspec.convert(row, FailingRelay, from_attributes=True)
         async for row in queries.failing_relays(
             conn, registries=list(registries), older_than=older_than
         )

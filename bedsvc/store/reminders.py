@@ -68,7 +68,7 @@ async def track_lapses(
 
 async def claim_reminders(conn: Conn, queries: Queries, batch: int, lease: float) -> list[Reminder]:
     return [
-        msgspec.convert(dict(row), Reminder)
+        msgspec.convert(row, Reminder, from_attributes=True)
         async for row in queries.claim_reminders(conn, batch=batch, lease=lease)
     ]
 
@@ -77,17 +77,18 @@ async def stale_wards(
     conn: Conn, queries: Queries, code: str, stale_after: timedelta
 ) -> list[StaleWard]:
     return [
-        msgspec.convert(dict(row), StaleWard)
+        msgspec.convert(row, StaleWard, from_attributes=True)
         async for row in queries.stale_wards(conn, code=code, stale_after=stale_after)
     ]
 
 
 async def escalated_lapses(conn: Conn, queries: Queries) -> list[EscalatedLapse]:
     return [
-        msgspec.convert(dict(row), EscalatedLapse) async for row in queries.escalated_lapses(conn)
+        msgspec.convert(row, EscalatedLapse, from_attributes=True)
+        async for row in queries.escalated_lapses(conn)
     ]
 
 
 async def reminder_contacts(conn: Conn, queries: Queries, code: str) -> Contacts | None:
     row = await queries.reminder_contacts(conn, code=code)
-    return None if row is None else msgspec.convert(dict(row), Contacts)
+    return None if row is None else msgspec.convert(row, Contacts, from_attributes=True)

@@ -50,19 +50,10 @@ class Snapshot(msgspec.Struct, frozen=True):
     versions: dict[str, int]
 
 
-def state_from_row(row: asyncpg.Record) -> HospitalState:
-    return HospitalState(
-        code=row["code"],
-        name=row["name"],
-        kind=row["kind"],
-        region_code=row["region_code"],
-        address=row["address"],
-        phone=row["phone"],
-        lat=row["lat"],
-        lon=row["lon"],
-        version=row["version"],
-        wards=msgspec.convert(row["wards"], list[WardState]),
-    )
+def state_from_row(row: msgspec.Struct) -> HospitalState:
+    """A listed hospital's row (of hospital_state, hospital_states, all_hospital_states or
+    write_report) as the cache holds it; its wards come as jsonb and are checked here."""
+    return msgspec.convert(row, HospitalState, from_attributes=True)
 
 
 async def load_state(conn: Conn, queries: Queries, code: str) -> tuple[int, HospitalState | None]:
@@ -70,7 +61,7 @@ async def load_state(conn: Conn, queries: Queries, code: str) -> tuple[int, Hosp
     row = await queries.hospital_state(conn, code=code)
     if row is None:
         return 0, None
-    return row["version"], None if row["wards"] is None else state_from_row(row)
+    return row.version, None if row.wards is None else state_from_row(row)
 
 
 async def load_states(conn: Conn, queries: Queries, codes: Iterable[str]) -> list[HospitalState]:
@@ -79,7 +70,7 @@ async def load_states(conn: Conn, queries: Queries, codes: Iterable[str]) -> lis
 
 
 async def load_versions(conn: Conn, queries: Queries) -> dict[str, int]:
-    return {row["code"]: row["version"] async for row in queries.hospital_versions(conn)}
+    return {row.code: row.version async for row in queries.hospital_versions(conn)}
 
 
 async def load_snapshot(pool: asyncpg.Pool, queries: Queries) -> Snapshot:

@@ -48,6 +48,7 @@ from bedsvc.store import migrate
 from loadtests import procs
 from loadtests.backing import servers
 from loadtests.ingest.client import Clock, Hospital, Tally, burst, sustained
+from loadtests.portable import make_portable
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 HOSPITALS = 1000
@@ -312,6 +313,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     scenario(server, run, clock, "profile", 64, 3, args.duration + 2)
                 )
                 await asyncio.to_thread(profile, server, args.duration, collapsed)
+                make_portable(collapsed)
                 await task
                 profile_summary = top_frames(collapsed)
         finally:

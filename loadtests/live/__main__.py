@@ -36,6 +36,7 @@ from loadtests.live.clients import collect, start_clients, wait_ready
 from loadtests.live.server import ServerUnderTest
 from loadtests.live.setup import create_database, drop_database, register_hospitals
 from loadtests.live.stats import Ack, Delivery, delivery, ms, percentile
+from loadtests.portable import make_portable
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 CLASSES = [("MAWAR", "KL3", 30), ("MELATI", "KL2", 20), ("ICU", "ICU", 8)]
@@ -336,6 +337,7 @@ def measure(
             received = collect(clients)
         if profiler is not None:
             profiler.wait()
+            make_portable(RESULTS / f"live-{name}.speedscope.json")
     finally:
         server.stop()
     return Run(

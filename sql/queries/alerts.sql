@@ -48,6 +48,7 @@ ON CONFLICT (alert_id, event, url) DO NOTHING;
 -- name: claim_deliveries(batch, lease)
 -- Claims due deliveries that no other worker holds, for the lease: nobody else tries one while
 -- its call is under way, and one whose worker stopped mid-call is tried again afterwards.
+-- not null: id, event, url, attempts
 WITH due AS (
     SELECT id
     FROM alert_deliveries

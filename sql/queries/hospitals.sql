@@ -1,6 +1,7 @@
 -- name: upsert_hospital(code, bpjs_ppk_code, name, kind, region_code, address, phone, lat, lon, active)^
 -- Creates or updates one hospital with its next version (its public listing changes);
 -- `created` is true for a new one.
+-- not null: created
 INSERT INTO hospitals AS h
     (code, bpjs_ppk_code, name, kind, region_code, address, phone, lat, lon, active, version)
 VALUES (:code, :bpjs_ppk_code, :name, :kind, :region_code, :address, :phone, :lat, :lon, :active,

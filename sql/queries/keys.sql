@@ -16,6 +16,7 @@ RETURNING coalesce(hospital_code, '');
 
 -- name: find_hospital_key(key_hash, hospital_code)^
 -- The key (if any) and the hospital a push names, in one round trip.
+-- not null: hospital_exists, hospital_active
 SELECT k.id, k.key_hash, k.role, k.hospital_code, k.revoked_at,
        h.code IS NOT NULL AS hospital_exists, coalesce(h.active, false) AS hospital_active
 FROM (SELECT :hospital_code::text AS code) wanted

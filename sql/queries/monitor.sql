@@ -1,6 +1,7 @@
 -- name: summary_rows(region_code)
 -- Capacity and free beds per listed hospital and class over its open wards; a hospital
 -- without open wards comes once, with a null class.
+-- not null: capacity, available
 SELECT h.code, h.name, h.region_code, h.lat, h.lon, w.bed_class,
        coalesce(sum(w.capacity), 0)::bigint AS capacity,
        coalesce(sum(w.available), 0)::bigint AS available,
@@ -15,6 +16,7 @@ ORDER BY h.code, bc.sort_order;
 -- name: stale_rows(older_than, region_code)
 -- Open wards reported longer ago than older_than, and listed hospitals that never reported,
 -- with their age by the database clock; the oldest hospital first.
+-- not null: code, name, region_code, phone
 WITH latest AS (
     SELECT h.code, h.name, h.region_code, h.phone,
            w.ward_code, w.name AS ward_name, w.bed_class, w.reported_at,
@@ -38,6 +40,7 @@ ORDER BY hospital_reported_at NULLS FIRST, code, reported_at, ward_code;
 -- for nothing from its closing on. Buckets start at origin + n * bucket and cover
 -- [start, stop). Each ward's states become segments that are expanded into the buckets they
 -- span, so the work grows with the rows returned, whatever the planner estimates.
+-- not null: bucket_start, hospital_code, bed_class, capacity, occupied, available
 WITH bounds AS (
     SELECT date_bin(:bucket::interval, :start::timestamptz, :origin::timestamptz) AS first_bucket,
            date_bin(:bucket::interval, :stop::timestamptz - interval '1 microsecond',

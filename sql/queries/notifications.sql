@@ -54,6 +54,7 @@ SELECT count(*)::int FROM gone;
 -- Claims due notifications that no other worker holds, for the lease: nobody else sends one
 -- while its request is under way, and one whose worker stopped is sent again afterwards. The
 -- numbers are read now, so a retry names the latest state.
+-- not null: id, endpoint, p256dh, auth, bed_class, attempts, hospital_code, available
 WITH due AS (
     SELECT id
     FROM webpush_subscriptions

@@ -13,6 +13,7 @@
 -- would leave the hospital with more than `max_open_wards` open wards (`open_wards` says how
 -- many), and with `only_open` a ward that is not open (`missing`: the bridges' "update").
 -- An unknown hospital fails the wards' foreign key.
+-- not null: version, applied, id_t_tts, active, open_wards, missing
 WITH hospital AS (
     SELECT active, version, name, kind, region_code, address, phone, lat, lon
     FROM hospitals
@@ -122,6 +123,7 @@ LEFT JOIN hospital h ON true;
 -- Closes an open ward in one statement, with the hospital's next version and a history row;
 -- a report older than the closing is stale afterwards. `version` is null when nothing was
 -- closed: no such open ward, or an inactive hospital (`active` false).
+-- not null: active
 WITH closed AS (
     UPDATE wards
     SET closed_at = now(), reported_at = greatest(reported_at, now()), received_at = now()

@@ -107,6 +107,7 @@ ORDER BY h.code, r.registry;
 -- name: relay_lag(registries)
 -- Per registry, how long the oldest change not yet sent has waited: since the first ward
 -- change received after the state last sent was read (or since the credential was set).
+-- not null: lag_seconds
 SELECT r.registry,
        max(extract(epoch FROM now() - coalesce(
            (SELECT min(w.received_at) FROM wards w

@@ -116,6 +116,7 @@ ORDER BY h.code;
 -- name: claim_reminders(batch, lease)
 -- Claims due reminders of open lapses that no other worker holds, for the lease (as
 -- claim_deliveries does for webhooks), with what the message needs.
+-- not null: id, kind, channel, recipient, attempts
 WITH due AS (
     SELECT d.id
     FROM reminder_deliveries d

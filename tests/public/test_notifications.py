@@ -212,7 +212,7 @@ async def test_a_region_subscription_names_the_hospital_that_freed_a_bed(
     # A new hospital's first report with a free ICU bed is the change from none.
     response = await client.post(
         "/api/v1/hospitals/3274022/occupancy",
-        json=report(ward("ICU-B", "ICU", 2, 1), minutes_ago=0),
+        json=report(ward("ICU_B", "ICU", 2, 1), minutes_ago=0),
         headers=bearer(other),
     )
     assert response.status_code == 200

@@ -19,6 +19,7 @@ from bedsvc.relay.cli import set_from_cli
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer
 from tests.support.relay import RegistryServer, register
+from tests.support.waits import eventually
 
 Client = AsyncTestClient[Litestar]
 
@@ -154,10 +155,19 @@ async def running(task: asyncio.Task[None]) -> AsyncIterator[None]:
             await task
 
 
-async def relay_states(client: Client, key: str) -> dict[tuple[str, str], str]:
+async def relay_states(client: Client, key: str) -> dict[tuple[str, str], Any]:
     response = await client.get("/api/v1/monitor/relay", headers=bearer(key))
     assert response.status_code == 200, response.text
     return {(r["hospital_code"], r["registry"]): r for r in response.json()["relays"]}
+
+
+async def all_current(client: Client, key: str) -> None:
+    """A registry shows a send's data before its worker records it as sent: wait for that."""
+    await eventually(
+        lambda: relay_states(client, key),
+        lambda relays: {r["state"] for r in relays.values()} == {"current"},
+        "every relay current",
+    )
 
 
 async def test_reports_reach_both_registries_through_an_outage(
@@ -180,8 +190,7 @@ async def test_reports_reach_both_registries_through_an_outage(
         await asyncio.gather(
             *(until_shown(http, r, expected(3), within=15) for r in registries.values())
         )
-        states = await relay_states(client, monitor)
-        assert {s["state"] for s in states.values()} == {"current"}
+        await all_current(client, monitor)
 
         watch = Watch(registries)
         async with running(asyncio.create_task(watch.run(http))):
@@ -214,8 +223,7 @@ async def test_reports_reach_both_registries_through_an_outage(
         assert statuses == [200] * len(statuses)
         assert watch.samples > 10
         assert watch.backwards == []
-        states = await relay_states(client, monitor)
-        assert {s["state"] for s in states.values()} == {"current"}, states
+        await all_current(client, monitor)
 
 
 async def test_a_closed_ward_leaves_both_registries(

@@ -9,11 +9,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_query_types_are_current() -> None:
-    """A query renamed, added or given other parameters without running
-    scripts/gen-query-types would leave mypy checking the call sites against the old ones."""
+def test_the_query_types_are_current(database_url: str) -> None:
+    """A query renamed, added, given other parameters or other columns without running
+    scripts/gen-query-types would leave mypy checking the call sites against the old ones.
+    The columns are described by the session's migrated database."""
     checked = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gen-query-types"), "--check"],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "gen-query-types"),
+            "--check",
+            "--dsn",
+            database_url,
+        ],
         capture_output=True,
         text=True,
         check=False,

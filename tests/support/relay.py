@@ -116,15 +116,14 @@ async def _database(server_database_url: str, name: str) -> str:
 async def registry_databases(server_database_url: str) -> AsyncIterator[dict[str, str]]:
     """A database for each registry, for the whole session (emptied per test)."""
     suffix = secrets.token_hex(4)
+    names = {registry: f"bedsvc_test_{registry}_{suffix}" for registry in ("sirs", "aplicares")}
     urls = {
-        name: await _database(server_database_url, f"bedsvc_test_{name}_{suffix}")
-        for name in ("sirs", "aplicares")
+        registry: await _database(server_database_url, name) for registry, name in names.items()
     }
     yield urls
     admin = await asyncpg.connect(server_database_url)
     try:
-        for url in urls.values():
-            name = url.rsplit("/", 1)[1]
+        for name in names.values():
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await admin.close()

@@ -18,6 +18,7 @@ from tests.support.browser import DESKTOP, new_page
 from tests.support.fake_sirs import PASSWORD, FakeSirs
 from tests.support.live import free_port
 from tests.support.serve import ServeProcess, server_env
+from tests.support.waits import eventually
 
 CODE = "3274011"
 
@@ -53,8 +54,25 @@ def relaying(
 
 
 async def relays_as_before(services: Services) -> None:
-    """SIRS Online got the current state two minutes ago; Aplicares refused the credential."""
-    async with services.pool.acquire() as conn:
+    """SIRS Online got the current state two minutes ago; Aplicares refused the credential.
+
+    Written once the server's relay worker has sent to SIRS Online and tried Aplicares, and
+    holds neither row: a send still under way would write its own outcome over this one."""
+
+    async def settled() -> bool:
+        async with services.pool.acquire() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT bool_and(lease_until IS NULL OR lease_until < now())"
+                    " AND bool_and(CASE registry WHEN 'sirs' THEN sent_version = h.version"
+                    " ELSE failures > 0 END)"
+                    " FROM relay_targets JOIN hospitals h ON h.code = hospital_code"
+                )
+            )
+
+    await eventually(settled, bool, "the relay worker to send and to try", timeout=15)
+    async with services.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM relay_targets FOR UPDATE")
         await conn.execute(
             "UPDATE relay_targets SET last_sent_at = now() - interval '2 minutes',"
             " sent_version = (SELECT version FROM hospitals WHERE code = $1)"
@@ -63,7 +81,8 @@ async def relays_as_before(services: Services) -> None:
         )
         await conn.execute(
             "UPDATE relay_targets SET refused_at = now(), failing_since = now(), failures = 1,"
-            " last_error = 'credential_refused' WHERE registry = 'aplicares'"
+            " last_error = 'credential_refused', next_attempt_at = now() + interval '1 hour'"
+            " WHERE registry = 'aplicares'"
         )
 
 

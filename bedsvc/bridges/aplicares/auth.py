@@ -103,27 +103,27 @@ async def aplicares_guard(
         row = None
         if len(cons_id) <= _MAX_CONS_ID:
             row = await services.queries.find_aplicares_credential(conn, cons_id=cons_id)
-        secret = services.secret_box.decrypt(row["secret_enc"]) if row else _NO_SECRET
+        secret = services.secret_box.decrypt(row.secret_enc) if row else _NO_SECRET
         if not signature_matches(secret, cons_id, stamp, given) or row is None:
             attempt.failed()
             raise NotAuthenticated(_REFUSED)
         attempt.succeeded()
-        if row["revoked_at"] is not None:
+        if row.revoked_at is not None:
             raise Forbidden("X-cons-id ini sudah dicabut; minta kredensial baru ke operator.")
-        if not row["active"]:
+        if not row.active:
             raise Forbidden("Rumah sakit ini tidak aktif; data tidak dapat dikirim.")
-        if not address_allowed(address, row["allowed_addresses"]):
+        if not address_allowed(address, row.allowed_addresses):
             raise Forbidden(f"X-cons-id ini tidak boleh dipakai dari alamat {address}.")
         kodeppk = connection.path_params.get("kodeppk")
-        if kodeppk is not None and kodeppk != row["bpjs_ppk_code"]:
+        if kodeppk is not None and kodeppk != row.bpjs_ppk_code:
             known = is_code(kodeppk, max_length=32) and await services.queries.hospital_by_ppk_code(
                 conn, bpjs_ppk_code=kodeppk
             )
             if not known:
                 raise NotFound(f"Kode PPK '{kodeppk}' tidak terdaftar.")
             raise Forbidden(f"X-cons-id ini bukan milik PPK '{kodeppk}'.")
-    connection.state.hospital_code = row["hospital_code"]
-    connection.state.ppk_code = row["bpjs_ppk_code"]
+    connection.state.hospital_code = row.hospital_code
+    connection.state.ppk_code = row.bpjs_ppk_code
     connection.state.key_id = f"aplicares:{cons_id}"
     connection.state.reported_at = reported_at
     accept_credential(connection)

@@ -111,16 +111,16 @@ async def sirs_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         if len(rs_id) <= _MAX_LOGIN:
             async with services.pool.acquire() as conn:
                 row = await services.queries.find_sirs_credential(conn, hospital_code=rs_id)
-        stored = row["password_hash"] if row is not None else None
+        stored = row.password_hash if row is not None else None
         if not await _password_ok(services, rs_id, stored, sent) or row is None:
             attempt.failed()
             raise NotAuthenticated(_REFUSED)
         attempt.succeeded()
-    if row["revoked_at"] is not None:
+    if row.revoked_at is not None:
         raise Forbidden(
             "Kredensial SIRS rumah sakit ini sudah dicabut; minta yang baru ke operator."
         )
-    if not row["active"]:
+    if not row.active:
         raise Forbidden("Rumah sakit ini tidak aktif; data tidak dapat dikirim.")
     connection.state.hospital_code = rs_id
     connection.state.key_id = f"sirs:{rs_id}"

@@ -55,7 +55,7 @@ def new_ward_code(id_tt: int, ruang: str, taken: set[str]) -> str:
 
 async def _bed_types(services: Services) -> dict[int, str]:
     async with services.pool.acquire() as conn:
-        return {row["id_tt"]: row["name"] async for row in services.queries.sirs_bed_types(conn)}
+        return {row.id_tt: row.name async for row in services.queries.sirs_bed_types(conn)}
 
 
 async def bed_types(services: Services) -> BedTypeList:
@@ -169,7 +169,7 @@ async def _open_by_id(services: Services, hospital_code: str, id_t_tt: int) -> W
     if row is None:
         # Another hospital's id_t_tt is as unknown as a made-up one.
         raise NotFound(messages.NOT_FOUND.format(id_t_tt=id_t_tt))
-    return WardRef(ward_code=row["ward_code"], name=row["name"], bed_class=row["bed_class"])
+    return WardRef(ward_code=row.ward_code, name=row.name, bed_class=row.bed_class)
 
 
 async def update_bed(services: Services, hospital_code: str, bed: BedUpdate, key_id: str) -> Status:
