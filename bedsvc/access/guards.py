@@ -12,12 +12,12 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.access.accepted import accept_credential
 from bedsvc.access.actor import Actor, set_actor
 from bedsvc.access.gate import gate_of
 from bedsvc.access.keys import authenticate, bearer_token, find_key
 from bedsvc.access.sessions import session_actor
 from bedsvc.errors import Forbidden
-from bedsvc.ratelimit.accepted import accept_credential
 
 MONITOR_ROLES = ("monitor", "admin")
 

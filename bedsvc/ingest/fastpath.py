@@ -35,6 +35,7 @@ import msgspec
 import structlog
 from litestar.types import HTTPReceiveMessage, Message, Receive, Scope, Send
 
+from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.actor import Actor
 from bedsvc.access.proxies import TrustedProxies, apply_forwarded
 from bedsvc.errors import (
@@ -50,7 +51,6 @@ from bedsvc.errors import (
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.service import take_report
 from bedsvc.ops.metrics import mark_push_counted, record_push
-from bedsvc.ratelimit.accepted import credential_accepted
 from bedsvc.ratelimit.middleware import RateLimits, credential_of, mark_admitted
 from bedsvc.services import Services
 

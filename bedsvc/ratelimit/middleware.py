@@ -5,10 +5,10 @@
   address, or behind nginx, no longer share a bucket, and one hospital's flood stops only it.
 - Any other request counts against the real client address (see bedsvc/access/proxies.py):
   `BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE`.
-- A request whose credential was not accepted (see bedsvc/ratelimit/accepted.py: a 401, a
-  403, or a refusal before the credential was even checked) counts against the address too,
-  and an address over the limit with those cannot try more credentials this minute: inventing
-  a new key per request does not escape the limit.
+- A request whose credential was not accepted (see bedsvc/access/accepted.py: a 401, a 403,
+  or a refusal before the credential was even checked; not a 5xx) counts against the address
+  too, and an address over the limit with those cannot try more credentials this minute:
+  inventing a new key per request does not escape the limit.
 - Addresses are grouped as every per-address limit groups them: IPv6 by
   `BEDSVC_IPV6_PREFIX_LENGTH`.
 
@@ -30,9 +30,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.client_address import address_group
 from bedsvc.errors import TooManyRequests
-from bedsvc.ratelimit.accepted import credential_accepted
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.settings import Settings
 
@@ -86,8 +86,10 @@ class RateLimits:
         return failures
 
     async def settle(self, failures: str | None, *, accepted: bool, status: int) -> None:
-        """After the answer: a credential that was not accepted counts against the address."""
-        if failures is not None and not accepted and not 200 <= status < 400:
+        """After the answer: a credential that was refused counts against the address. A 5xx
+        does not: a credential bedsvc could not check (PostgreSQL down) says nothing of the
+        caller, and a hospital's system retrying through an outage must not be locked out."""
+        if failures is not None and not accepted and 400 <= status < 500:
             await self.counter.add(failures, self.per_address)
 
     def refuse(self, reason: str) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.access.accepted import accept_credential
 from bedsvc.access.client_address import client_address
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
-from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.services import get_services
 from bedsvc.text import is_code
 

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from bedsvc.access.accepted import accept_credential
 from bedsvc.access.client_address import client_address
 from bedsvc.bridges.credentials import (
     SIRS_HASH_SCHEME,
@@ -27,7 +28,6 @@ from bedsvc.bridges.credentials import (
     sirs_digests,
 )
 from bedsvc.errors import Forbidden, NotAuthenticated
-from bedsvc.ratelimit.accepted import accept_credential
 from bedsvc.secret_box import SecretBox
 from bedsvc.services import Services, get_services
 
