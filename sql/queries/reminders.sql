@@ -69,12 +69,7 @@ queued AS (
     INSERT INTO reminder_deliveries (lapse_id, kind, channel, recipient)
     SELECT o.id, 'first', r.channel, r.recipient
     FROM opened o
-    JOIN hospitals h ON h.code = o.hospital_code
-    CROSS JOIN LATERAL (
-        SELECT 'email' AS channel, e AS recipient FROM unnest(h.reminder_emails) AS e
-        UNION
-        SELECT 'telegram', c FROM unnest(h.telegram_chat_ids) AS c
-    ) r
+    JOIN reminder_recipients r ON r.hospital_code = o.hospital_code
     ON CONFLICT (lapse_id, kind, channel, recipient) DO NOTHING
     RETURNING id
 )
@@ -93,12 +88,7 @@ queued AS (
     INSERT INTO reminder_deliveries (lapse_id, kind, channel, recipient)
     SELECT x.id, 'escalation', r.channel, r.recipient
     FROM escalated x
-    JOIN hospitals h ON h.code = x.hospital_code
-    CROSS JOIN LATERAL (
-        SELECT 'email' AS channel, e AS recipient FROM unnest(h.reminder_emails) AS e
-        UNION
-        SELECT 'telegram', c FROM unnest(h.telegram_chat_ids) AS c
-    ) r
+    JOIN reminder_recipients r ON r.hospital_code = x.hospital_code
     ON CONFLICT (lapse_id, kind, channel, recipient) DO NOTHING
     RETURNING id
 )
