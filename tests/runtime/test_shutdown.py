@@ -71,7 +71,9 @@ async def test_sigterm_lets_pushes_finish_and_ends_event_streams(
     assert ended_after < 2
     assert response.status_code == 200, response.text
     assert response.json()["applied"] == ["MAWAR"]
-    assert await asyncio.to_thread(server.process.wait, 5) == 0
+    # Exits cleanly once its workers and live processes have: a bound for a busy machine,
+    # well below the systemd unit's stop timeout.
+    assert await asyncio.to_thread(server.process.wait, 15) == 0
     assert time.monotonic() - stopped_at < 5
     conn = await asyncpg.connect(settings.database_url)
     try:

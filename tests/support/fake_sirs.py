@@ -4,12 +4,11 @@ misbehave: down, slow, failing, refusing the credential, asking to wait."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-from tests.support.live import free_port
 
 CODE = "3274011"
 PASSWORD = "rahasia-kemenkes"
@@ -21,7 +20,12 @@ class FakeSirs:
     with status "401" inside, as some registries answer)."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+        # The port is held (bound, not listening: connections are refused) from now until
+        # `start`, so that no other test process is handed it meanwhile and answers for a
+        # registry that is meant to be down.
+        self._reservation: socket.socket | None = socket.socket()
+        self._reservation.bind(("127.0.0.1", port or 0))
+        self.port = self._reservation.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/fo/index.php"
         self.mode = "ok"
         self.retry_after = "2"
@@ -67,11 +71,17 @@ class FakeSirs:
             def log_message(self, *args: object) -> None:
                 pass
 
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
