@@ -26,6 +26,7 @@ from litestar.testing import AsyncTestClient
 from bedsvc.app import create_app
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
+from tests.support.waits import eventually
 
 
 def b64url(data: bytes) -> str:
@@ -152,10 +153,25 @@ async def push(client: AsyncTestClient[Litestar], key: str, *wards: dict[str, An
 
 
 async def received_within(service: PushService, count: int, seconds: float) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while len(service.received) < count:
-        assert asyncio.get_running_loop().time() < deadline, "no push within the time limit"
-        await asyncio.sleep(0.05)
+    async def received() -> int:
+        return len(service.received)
+
+    await eventually(received, lambda n: n >= count, f"{count} push(es)", timeout=seconds)
+
+
+async def nothing_left_to_send(client: AsyncTestClient[Litestar]) -> None:
+    """A subscription ends with its push: once none is left, no push can still come."""
+
+    # A connection of the test's own: the app's pool lives on the test client's loop.
+    conn = await asyncpg.connect(client.app.state.services.settings.database_url)
+
+    async def left() -> int:
+        return int(await conn.fetchval("SELECT count(*) FROM webpush_subscriptions"))
+
+    try:
+        await eventually(left, lambda n: n == 0, "every subscription sent or ended")
+    finally:
+        await conn.close()
 
 
 async def test_a_freed_icu_bed_sends_one_signed_encrypted_push(
@@ -194,7 +210,7 @@ async def test_a_freed_icu_bed_sends_one_signed_encrypted_push(
     # The subscription ended with its push: the ICU filling and freeing again sends no more.
     await push(client, key, ward("ICU", "ICU", 4, 0))
     await push(client, key, ward("ICU", "ICU", 4, 2))
-    await asyncio.sleep(1.5)
+    await nothing_left_to_send(client)
     assert len(push_service.received) == 1
 
 
@@ -263,7 +279,7 @@ async def test_refusals(
     response = await client.request("DELETE", "/api/v1/notifications", json={"endpoint": ok})
     assert response.status_code == 204
     await push(client, key, ward("ICU", "ICU", 4, 3))
-    await asyncio.sleep(1.5)
+    await nothing_left_to_send(client)
     assert push_service.received == []
 
 
