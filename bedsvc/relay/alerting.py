@@ -10,7 +10,7 @@ from bedsvc.relay.registries import NAMES, base_urls
 from bedsvc.relay.words import ERROR_WORDS
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries, relays
-from bedsvc.store.relays import FailingRelay
+from bedsvc.store.queries import FailingRelaysRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ async def relay_failures(conn: Conn, queries: Queries, settings: Settings) -> li
     ]
 
 
-def _message(relay: FailingRelay) -> str:
+def _message(relay: FailingRelaysRow) -> str:
     error = relay.last_error or ""
     text = (
         f"Laporan {relay.hospital_name} ({relay.hospital_code}) tidak terkirim ke "

@@ -9,10 +9,10 @@ import asyncpg
 from bedsvc.relay.registries import NAMES, REGISTRIES
 from bedsvc.relay.schemas import RelayList, RelayState, State
 from bedsvc.store import Queries, relays
-from bedsvc.store.relays import RelayRow
+from bedsvc.store.queries import RelayStatusRow
 
 
-def state_of(row: RelayRow | None, switched_on: bool) -> State:
+def state_of(row: RelayStatusRow | None, switched_on: bool) -> State:
     if row is None or not switched_on or row.sent_version is None:
         return "off"
     if row.refused_at is not None or row.last_error is not None:
@@ -20,9 +20,9 @@ def state_of(row: RelayRow | None, switched_on: bool) -> State:
     return "pending" if row.version > row.sent_version else "current"
 
 
-def relay_states(rows: list[RelayRow], urls: Mapping[str, str]) -> list[RelayState]:
+def relay_states(rows: list[RelayStatusRow], urls: Mapping[str, str]) -> list[RelayState]:
     """Every hospital of `rows` with both registries, in hospital order."""
-    by_hospital: dict[str, dict[str | None, RelayRow]] = {}
+    by_hospital: dict[str, dict[str | None, RelayStatusRow]] = {}
     for listed in rows:
         by_hospital.setdefault(listed.hospital_code, {})[listed.registry] = listed
     states = []

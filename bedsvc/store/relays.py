@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from bedsvc.store.db import Conn
-from bedsvc.store.queries import Queries
+from bedsvc.store.queries import FailingRelaysRow, Queries, RelayStatusRow
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -44,34 +44,6 @@ class RelayHospital(msgspec.Struct, frozen=True):
     bpjs_ppk_code: str | None
     read_at: datetime
     wards: list[RelayWard]
-
-
-class RelayRow(msgspec.Struct, frozen=True):
-    """One listed hospital and, when it is relayed to `registry`, how that relay stands."""
-
-    hospital_code: str
-    hospital_name: str
-    version: int
-    registry: str | None
-    login: str | None
-    sent_version: int | None
-    last_sent_at: datetime | None
-    last_error: str | None
-    last_error_detail: str | None
-    last_error_at: datetime | None
-    failing_since: datetime | None
-    refused_at: datetime | None
-    next_attempt_at: datetime | None
-
-
-class FailingRelay(msgspec.Struct, frozen=True):
-    hospital_code: str
-    hospital_name: str
-    region_code: str
-    registry: str
-    last_error: str | None
-    failing_since: datetime | None
-    refused_at: datetime | None
 
 
 async def set_credential(
@@ -156,11 +128,8 @@ async def failed(
     )
 
 
-async def status(conn: Conn, queries: Queries, hospital_code: str | None) -> list[RelayRow]:
-    return [
-        msgspec.convert(row, RelayRow, from_attributes=True)
-        async for row in queries.relay_status(conn, hospital_code=hospital_code)
-    ]
+async def status(conn: Conn, queries: Queries, hospital_code: str | None) -> list[RelayStatusRow]:
+    return [row async for row in queries.relay_status(conn, hospital_code=hospital_code)]
 
 
 async def lag(conn: Conn, queries: Queries, registries: Sequence[str]) -> dict[str, float]:
@@ -172,10 +141,6 @@ async def lag(conn: Conn, queries: Queries, registries: Sequence[str]) -> dict[s
 
 async def failing(
     conn: Conn, queries: Queries, registries: Sequence[str], older_than: timedelta
-) -> list[FailingRelay]:
-    return [
-        msgspec.convert(row, FailingRelay, from_attributes=True)
-        async for row in queries.failing_relays(
-            conn, registries=list(registries), older_than=older_than
-        )
-    ]
+) -> list[FailingRelaysRow]:
+    rows = queries.failing_relays(conn, registries=list(registries), older_than=older_than)
+    return [row async for row in rows]
