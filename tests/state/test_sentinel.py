@@ -304,7 +304,9 @@ async def test_pushes_and_reads_survive_a_primary_failover(
             await new_primary.aclose()
 
         # ...and the feed follows it again: each push shows up at once, not at the next poll
-        # of PostgreSQL (every 2 s) as while Redis was away.
+        # of PostgreSQL (every 2 s) as while Redis was away. Each within half a poll interval:
+        # a feed still polling would show all five that quickly once in 32 runs, and a busy
+        # machine has room to answer.
         async with httpx.AsyncClient(base_url=server.http) as http:
             for n in range(5):
                 code = codes[n % len(codes)]
@@ -318,7 +320,7 @@ async def test_pushes_and_reads_survive_a_primary_failover(
                     return (await available_by_hospital(server.http))[code] == n
 
                 await until(shown, 5, "the push is visible")
-                assert time.monotonic() - pushed_at < 0.5, "the feed is not back on Redis"
+                assert time.monotonic() - pushed_at < 1.0, "the feed is not back on Redis"
     finally:
         server.stop()
 
