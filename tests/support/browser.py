@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,25 @@ def wait_until_ready(
     raise RuntimeError(f"bedsvc was not ready within 60 s:\n{log.read_text()[-3000:]}")
 
 
-def serve_bedsvc(settings: Settings) -> Iterator[str]:
+class Served:
+    """A `bedsvc serve` process group and the address of its HTTP workers."""
+
+    def __init__(self, base_url: str, process: subprocess.Popen[bytes]) -> None:
+        self.base_url = base_url
+        self.process = process
+
+    def kill(self) -> None:
+        """Stops the server at once, workers and live process with it, as a crash would."""
+        with suppress(ProcessLookupError):  # the group has gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@contextmanager
+def serve_bedsvc(settings: Settings) -> Iterator[Served]:
+    """`python -m bedsvc serve` on a free port, on this session's database and Redis prefix.
+    The tables may be emptied under it between tests (`empty_state` leaves a rebuilt, empty
+    cache, which the server's change feed follows at once)."""
     database_url, redis_url = settings.urls()
     env = os.environ | {
         "BEDSVC_DATABASE_URL": database_url,
@@ -81,6 +101,9 @@ def serve_bedsvc(settings: Settings) -> Iterator[str]:
         "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
+        "BEDSVC_STALE_AFTER_SECONDS": "3600",
+        "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
+        "BEDSVC_ALERT_HOLD_SECONDS": "0",
         # The live processes' port, advertised by GET /api/v1/live (free, unlike port + 1).
         "BEDSVC_LIVE_PORT": str(free_port()),
     }
@@ -92,18 +115,18 @@ def serve_bedsvc(settings: Settings) -> Iterator[str]:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers too are stopped with the group
         )
-    base_url = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}", process)
     try:
-        wait_until_ready(base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
-        yield base_url
+        wait_until_ready(served.base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
+        yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+        served.kill()  # a worker left behind, if any
         log_path.unlink(missing_ok=True)
 
 

@@ -13,6 +13,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from bedsvc.settings import Settings
+from bedsvc.state.cache import AvailabilityCache
 
 
 def wait_for_port(port: int, timeout: float = 10) -> None:
@@ -85,8 +86,10 @@ TABLES = (
 )
 
 
-async def empty_state(settings: Settings) -> None:
-    """Empty tables and no Redis key of this session's prefix."""
+async def empty_state(settings: Settings, *, rebuilt: bool = False) -> None:
+    """Empty tables and no Redis key of this session's prefix; with `rebuilt`, an empty cache
+    rebuilt as from the empty tables, whose entry in the change stream a server running across
+    tests reloads from at once (rather than at its next reconcile round)."""
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
@@ -97,5 +100,8 @@ async def empty_state(settings: Settings) -> None:
         keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
         if keys:
             await client.delete(*keys)
+        if rebuilt:
+            cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
+            await cache.rebuild({}, [])
     finally:
         await client.aclose()

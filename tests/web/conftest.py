@@ -1,4 +1,7 @@
-"""The browser tests' servers and Chromium, shared by the tests of a module."""
+"""The browser tests' server and Chromium, shared by the tests of a module.
+
+Each module that uses the server is an xdist group of its own, so that its tests run on one
+pytest-xdist worker and share one server; every test still starts from empty tables."""
 
 from __future__ import annotations
 
@@ -14,19 +17,19 @@ from tests.support.browser import (
     require_chromium,
     serve_bedsvc,
 )
+from tests.support.servers import empty_state
+
+
+@pytest.fixture
+async def clean(settings: Settings) -> None:
+    """Empty tables, and the cache left as rebuilt from them: the module's server reloads."""
+    await empty_state(settings, rebuilt=True)
 
 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[str]:
-    """`python -m bedsvc serve` on a free port, on this session's database and Redis prefix."""
-    yield from serve_bedsvc(settings)
-
-
-@pytest.fixture
-def fresh_server(settings: Settings, clean: None) -> Iterator[str]:
-    """The same, started after the tables were emptied: its versions start from the data the
-    test makes (a server that held a later version would not take the same versions again)."""
-    yield from serve_bedsvc(settings)
+    with serve_bedsvc(settings) as served:
+        yield served.base_url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ a subprocess) on real PostgreSQL and Redis; one browser for the module."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,12 +12,14 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
-from tests.support.browser import new_page, screenshot, serve_bedsvc, wait_in_page
+from tests.support.browser import new_page, screenshot, wait_in_page
 
 PHONE = {"width": 360, "height": 740}
 BOARD_SIZES = [(1920, 1080), (1080, 1920), (1366, 768), (1280, 720)]
+# Its tests share the module's server: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("citizen_pages")
+
 ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0 Mobile Safari/537.36"
@@ -40,16 +41,6 @@ HOSPITALS = [
     ("3209033", "RS Sumber Hurip", -6.7600, 108.4800, 0, 0),
     ("3209044", "RS Mitra Plered", -6.7050, 108.5050, 3, 0),
 ]
-
-
-@pytest.fixture(scope="module")
-async def server(settings: Settings, emptier: Callable[[], Awaitable[None]]) -> AsyncIterator[str]:
-    """One server for the module, started on empty tables: the hospitals the tests make are
-    new to it (a server that held a later version of a hospital would not take version 1)."""
-    await emptier()
-    serving = serve_bedsvc(settings)
-    yield next(serving)
-    serving.close()
 
 
 async def post(base_url: str, code: str, key: str, body: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ by Playwright) against bedsvc served by granian in a subprocess, as in productio
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, WebSocket, expect
+from playwright.async_api import Browser, Page, Request, WebSocket, expect
 
 from tests.support import Factory, bearer, report, ward
 from tests.support.browser import (
@@ -22,7 +23,7 @@ from tests.support.browser import (
     seed,
 )
 
-# Its tests share a module-scoped server: under pytest-xdist they run on one worker.
+# Its tests share the module's server: under pytest-xdist they run on one worker.
 pytestmark = pytest.mark.xdist_group("pages")
 
 
@@ -32,9 +33,8 @@ def count(page: Page, code: str) -> Any:
 
 @pytest.mark.parametrize("transport", ["ws", "sse"])
 async def test_citizen_page_updates_live_without_reload(
-    fresh_server: str, browser: Browser, factory: Factory, transport: str
+    server: str, browser: Browser, factory: Factory, transport: str
 ) -> None:
-    server = fresh_server
     keys = await seed(factory, server)
     page = await new_page(browser, PHONE)
     sockets: list[WebSocket] = []
@@ -183,3 +183,26 @@ async def test_pages_and_files_are_served_by_bedsvc(
             assert served.status_code == 200, asset
             assert "max-age=31536000" in served.headers["cache-control"], asset
             assert "immutable" in served.headers["cache-control"], asset
+
+
+# A crafted link cannot turn the citizens' page into a load generator.
+async def test_a_crafted_poll_interval_is_clamped(
+    server: str, browser: Browser, factory: Factory
+) -> None:
+    await seed(factory, server)
+    page = await new_page(browser, PHONE)
+    polls: list[str] = []
+
+    def count_polls(request: Request) -> None:
+        if "/api/v1/availability" in request.url:
+            polls.append(request.url)
+
+    page.on("request", count_polls)
+
+    await page.goto(f"{server}/?transport=poll&poll=0.2")
+    await expect(page.locator("li.hospital")).to_have_count(3)
+    await asyncio.sleep(2.5)
+
+    # At 0.2 s that would be a dozen requests; clamped to 5 s, the first load and no more.
+    assert 1 <= len(polls) <= 2, polls
+    assert page.errors == []  # type: ignore[attr-defined]

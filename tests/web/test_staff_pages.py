@@ -3,14 +3,7 @@ against bedsvc served by granian in a subprocess on real PostgreSQL and Redis.""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,12 +15,14 @@ from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
 from tests.support.browser import (
     PHONE,
-    free_port,
     new_page,
     screenshot,
+    serve_bedsvc,
     wait_in_page,
-    wait_until_ready,
 )
+
+# Its tests share the module's server: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("staff_pages")
 
 NURSE_PHONE = {"width": 360, "height": 740}
 TV = {"width": 1920, "height": 1080}
@@ -310,53 +305,13 @@ async def test_citizen_page_queue_directions_wards_and_filters(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-@contextmanager
-def own_server(settings: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """bedsvc of this test's own, which the test stops."""
-    database_url, redis_url = settings.urls()
-    env = os.environ | {
-        "BEDSVC_DATABASE_URL": database_url,
-        "BEDSVC_REDIS_URL": redis_url,
-        "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
-        "BEDSVC_LOG_JSON": "false",
-        "BEDSVC_LOG_LEVEL": "WARNING",
-        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
-        "BEDSVC_STALE_AFTER_SECONDS": "3600",
-        "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
-        "BEDSVC_ALERT_HOLD_SECONDS": "0",
-        "BEDSVC_LIVE_PORT": str(free_port()),
-    }
-    port = free_port()
-    with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
-        log_path = Path(log.name)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bedsvc", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers too are stopped with the group
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base_url, env["BEDSVC_LIVE_PORT"], process, log_path)
-        yield base_url, process
-    finally:
-        stop_group(process)
-        log_path.unlink(missing_ok=True)
-
-
 async def test_offline_page_and_board_when_the_server_stops(
     settings: Settings,
     browser: Browser,
     factory: Factory,
 ) -> None:
-    with own_server(settings) as (base_url, process):
+    with serve_bedsvc(settings) as served:
+        base_url = served.base_url
         await seed(factory, base_url)
         citizen = await new_page(browser, PHONE)
         await citizen.goto(f"{base_url}/?poll=1")
@@ -371,7 +326,7 @@ async def test_offline_page_and_board_when_the_server_stops(
         await board.goto(f"{base_url}/papan/{HOSPITAL}")
         await expect(board.locator("#board-connection")).to_have_attribute("data-state", "live")
 
-        stop_group(process)
+        served.kill()
 
         await expect(board.get_by_role("alert")).to_contain_text("Koneksi terputus")
         await board.screenshot(path=screenshot("papan-disconnected.png"))
@@ -382,14 +337,6 @@ async def test_offline_page_and_board_when_the_server_stops(
         )
         await expect(citizen.locator(f'li[data-code="{HOSPITAL}"] .count-number')).to_have_text("3")
         await citizen.screenshot(path=screenshot("citizen-offline.png"), full_page=True)
-
-
-@pytest.fixture
-def server(settings: Settings, clean: None) -> Iterator[str]:
-    """A server per test: each test empties the tables, and a running server's state only
-    moves forward from the versions it has seen."""
-    with own_server(settings) as (base_url, _):
-        yield base_url
 
 
 async def test_board_says_plainly_that_its_data_is_old(
