@@ -23,6 +23,7 @@ from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, clear_of_minute_edge, report, ward
 from tests.support.nginx import OPERATORS, BedsvcProcess, NginxProcess, Ports, nginx_missing
+from tests.support.serve import server_env
 
 # Its tests share a module-scoped server: under pytest-xdist they run on one worker.
 pytestmark = pytest.mark.xdist_group("nginx")
@@ -75,22 +76,16 @@ def edge(
         pytest.fail(reason, pytrace=False)
     folder = tmp_path_factory.mktemp("nginx")
     ports = Ports.free(INSTANCES)
-    database_url, redis_url = settings.urls()
     instances = [
         BedsvcProcess(
             http_port,
-            {
-                "BEDSVC_DATABASE_URL": database_url,
-                "BEDSVC_REDIS_URL": redis_url,
-                "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
-                "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
-                "BEDSVC_LOG_JSON": "false",
-                "BEDSVC_LOG_LEVEL": "WARNING",
-                "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
-                "BEDSVC_LIVE_PORT": str(live_port),
-                "BEDSVC_TRUSTED_PROXIES": "127.0.0.1",
-                "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": str(PER_ADDRESS),
-            },
+            server_env(
+                settings,
+                folder / f"data-{http_port}",
+                BEDSVC_LIVE_PORT=str(live_port),
+                BEDSVC_TRUSTED_PROXIES="127.0.0.1",
+                BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE=str(PER_ADDRESS),
+            ),
             folder / f"bedsvc-{http_port}.log",
         )
         for http_port, live_port in zip(ports.http_upstreams, ports.live_upstreams, strict=True)

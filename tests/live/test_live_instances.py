@@ -22,20 +22,14 @@ from websockets.exceptions import ConnectionClosed
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import free_port, receive
+from tests.support.serve import server_env
 
 
 class ServerProcess:
-    def __init__(self, settings: Settings, *options: str) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, *options: str, **extra: str) -> None:
         self.port = free_port()
         self.live_port = free_port()
-        env = os.environ | {
-            "BEDSVC_LIVE_PORT": str(self.live_port),
-            "BEDSVC_DATABASE_URL": str(settings.database_url),
-            "BEDSVC_REDIS_URL": str(settings.redis_url),
-            "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
-            "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
-            "BEDSVC_LOG_LEVEL": "WARNING",
-        }
+        env = server_env(settings, data_dir, BEDSVC_LIVE_PORT=str(self.live_port), **extra)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bedsvc", "serve", "--port", str(self.port), *options],
             env=env,
@@ -84,8 +78,11 @@ def live_processes(parent: int) -> list[int]:
 
 
 @pytest.fixture
-def two_servers(settings: Settings, clean: None) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    first, second = ServerProcess(settings), ServerProcess(settings)
+def two_servers(
+    settings: Settings, clean: None, tmp_path: Path
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    first = ServerProcess(settings, tmp_path / "first")
+    second = ServerProcess(settings, tmp_path / "second")
     try:
         yield first, second
     finally:
@@ -148,9 +145,9 @@ async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
 
 
 async def test_live_workers_share_one_port_and_all_follow_the_changes(
-    settings: Settings, clean: None, factory: Factory
+    settings: Settings, clean: None, factory: Factory, tmp_path: Path
 ) -> None:
-    server = ServerProcess(settings, "--live-workers", "2")
+    server = ServerProcess(settings, tmp_path, "--live-workers", "2")
     try:
         await server.ready()
         code = await factory.hospital()
@@ -188,9 +185,9 @@ def children(parent: int) -> list[int]:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to split")
 async def test_the_live_process_runs_on_a_core_the_http_workers_do_not_use(
-    settings: Settings, clean: None
+    settings: Settings, clean: None, tmp_path: Path
 ) -> None:
-    server = ServerProcess(settings)
+    server = ServerProcess(settings, tmp_path, BEDSVC_LIVE_CPU_AFFINITY="true")
     try:
         await server.ready()
         [live] = live_processes(server.process.pid)

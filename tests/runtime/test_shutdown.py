@@ -95,7 +95,13 @@ class Demo:
     def __init__(self, data_dir: Path, log: Path) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BEDSVC_")}
-        env |= {"BEDSVC_DATA_DIR": str(data_dir), "BEDSVC_LOG_LEVEL": "INFO"}
+        env |= {
+            "BEDSVC_DATA_DIR": str(data_dir),
+            "BEDSVC_LOG_LEVEL": "INFO",
+            # A free port: the default (the HTTP port + 1) may be another test server's.
+            "BEDSVC_LIVE_PORT": str(free_port()),
+            "BEDSVC_LIVE_CPU_AFFINITY": "false",
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.log = log
         self.postmaster_pid = data_dir / "postgres" / "postmaster.pid"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,9 @@ from playwright.async_api import Browser, Page
 
 from bedsvc.settings import Settings
 from tests.support.factory import Factory
+from tests.support.live import free_port
 from tests.support.payloads import bearer, report, ward
+from tests.support.serve import server_env
 
 CHROMIUM = Path(os.environ.get("BEDSVC_TEST_CHROMIUM", "/usr/bin/chromium"))
 
@@ -44,13 +45,6 @@ PHONE = {"width": 390, "height": 844}
 
 
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_ready(
@@ -88,25 +82,17 @@ class Served:
 
 
 @contextmanager
-def serve_bedsvc(settings: Settings) -> Iterator[Served]:
+def serve_bedsvc(settings: Settings, data_dir: Path) -> Iterator[Served]:
     """`python -m bedsvc serve` on a free port, on this session's database and Redis prefix.
     The tables may be emptied under it between tests (`empty_state` leaves a rebuilt, empty
     cache, which the server's change feed follows at once)."""
-    database_url, redis_url = settings.urls()
-    env = os.environ | {
-        "BEDSVC_DATABASE_URL": database_url,
-        "BEDSVC_REDIS_URL": redis_url,
-        "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
-        "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
-        "BEDSVC_LOG_JSON": "false",
-        "BEDSVC_LOG_LEVEL": "WARNING",
-        "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
-        "BEDSVC_STALE_AFTER_SECONDS": "3600",
-        "BEDSVC_ALERT_INTERVAL_SECONDS": "0.5",
-        "BEDSVC_ALERT_HOLD_SECONDS": "0",
-        # The live processes' port, advertised by GET /api/v1/live (free, unlike port + 1).
-        "BEDSVC_LIVE_PORT": str(free_port()),
-    }
+    env = server_env(
+        settings,
+        data_dir,
+        BEDSVC_STALE_AFTER_SECONDS="3600",
+        BEDSVC_ALERT_INTERVAL_SECONDS="0.5",
+        BEDSVC_ALERT_HOLD_SECONDS="0",
+    )
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix="bedsvc-server-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)

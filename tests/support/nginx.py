@@ -221,7 +221,7 @@ class BedsvcProcess:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bedsvc", "serve", "--port", str(port)],
-                env=os.environ | env,
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

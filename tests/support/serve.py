@@ -18,15 +18,23 @@ from tests.support.live import free_port
 
 
 def server_env(settings: Settings, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `bedsvc serve` on this session's database and Redis prefix."""
+    database_url, redis_url = settings.urls()
     env = os.environ | {
-        "BEDSVC_DATABASE_URL": str(settings.database_url),
-        "BEDSVC_REDIS_URL": str(settings.redis_url),
+        "BEDSVC_DATABASE_URL": database_url,
+        "BEDSVC_REDIS_URL": redis_url,
         "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
         "BEDSVC_DATA_DIR": str(data_dir),
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "100000",
+        "BEDSVC_LOG_JSON": "false",
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
+        # A free port: the default (the HTTP port + 1) may be another test server's.
+        "BEDSVC_LIVE_PORT": str(free_port()),
+        # The suite runs many servers side by side: pinned, every one of them would put its
+        # HTTP workers on the same core.
+        "BEDSVC_LIVE_CPU_AFFINITY": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env | extra

@@ -27,8 +27,8 @@ async def clean(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(settings: Settings) -> Iterator[str]:
-    with serve_bedsvc(settings) as served:
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_bedsvc(settings, tmp_path_factory.mktemp("server")) as served:
         yield served.base_url
 
 

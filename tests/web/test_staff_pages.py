@@ -309,8 +309,9 @@ async def test_offline_page_and_board_when_the_server_stops(
     settings: Settings,
     browser: Browser,
     factory: Factory,
+    tmp_path: Path,
 ) -> None:
-    with serve_bedsvc(settings) as served:
+    with serve_bedsvc(settings, tmp_path) as served:
         base_url = served.base_url
         await seed(factory, base_url)
         citizen = await new_page(browser, PHONE)
