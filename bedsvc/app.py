@@ -28,6 +28,7 @@ from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.errors import exception_handlers
 from bedsvc.ingest.fastpath import FastPush
 from bedsvc.ingest.routes import IngestController
+from bedsvc.ingest.service import IngestService
 from bedsvc.live.discovery import live_endpoints
 from bedsvc.live.readside import build_read_side
 from bedsvc.live.sse import LiveEventsController
@@ -195,6 +196,9 @@ def create_app(
         services = await build_services(settings)
         app.state.services = services
         app.state.gate = Gate(services.pool, services.queries, services.keys)
+        app.state.ingest = IngestService(
+            services.pool, services.queries, services.sync, settings, services.bed_class_codes
+        )
         app.state.public = PublicService(
             services.public, services.bed_classes, services.pool, services.queries
         )
@@ -213,7 +217,7 @@ def create_app(
         if settings.public_fast_path:
             fast_path.cache = services.public
         if fast_push is not None:
-            fast_push.start(services, app.state.rate_limits)
+            fast_push.start(app.state.gate, app.state.ingest, app.state.rate_limits)
         services.live.start()
         # Not one of the background loops: the limits need it to reach Redis in time.
         rate_flush = asyncio.create_task(services.rate_limits.run())
@@ -287,6 +291,7 @@ def create_app(
         dependencies={
             "services": Provide(get_services, sync_to_thread=False),
             "health": from_state("health"),
+            "ingest": from_state("ingest"),
             "public": from_state("public"),
             "live": from_state("live"),
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -11,8 +11,9 @@ would, in the same order and with the same pieces:
 3. the API key, through the worker's key cache (bedsvc/access/keys.py), as the route's guard
    checks it when a request carries `Authorization` (a session cookie is then ignored);
 4. the body, read up to `BEDSVC_MAX_BODY_BYTES`, decoded into `OccupancyReport`;
-5. `take_report` (bedsvc/ingest/service.py), the route handler's own code: the rules, the
-   write, the commit; its errors become the problem+json the exception handlers give;
+5. `IngestService.take_report` (bedsvc/ingest/service.py), the route handler's own code: the
+   rules, the write, the commit; its errors become the problem+json the exception handlers
+   give;
 6. the push's metrics (bedsvc/ops/metrics.py `record_push`).
 
 Anything it does not answer itself goes on to Litestar unchanged, body included, marked so
@@ -37,6 +38,7 @@ from litestar.types import HTTPReceiveMessage, Message, Receive, Scope, Send
 
 from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.actor import Actor
+from bedsvc.access.gate import Gate
 from bedsvc.access.proxies import TrustedProxies, apply_forwarded
 from bedsvc.errors import (
     PROBLEM_JSON,
@@ -49,10 +51,9 @@ from bedsvc.errors import (
     problem_of,
 )
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import take_report
+from bedsvc.ingest.service import IngestService
 from bedsvc.ops.metrics import mark_push_counted, record_push
 from bedsvc.ratelimit.middleware import RateLimits, credential_of, mark_admitted
-from bedsvc.services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -123,22 +124,19 @@ class FastPush:
 
     def __init__(self, proxies: TrustedProxies) -> None:
         self.proxies = proxies
-        self.services: Services | None = None
-        self.limits: RateLimits | None = None
-        self.bed_classes: frozenset[str] = frozenset()
+        self.wired: tuple[Gate, IngestService, RateLimits] | None = None
 
-    def start(self, services: Services, limits: RateLimits) -> None:
-        self.services = services
-        self.limits = limits
-        self.bed_classes = services.bed_class_codes
+    def start(self, gate: Gate, ingest: IngestService, limits: RateLimits) -> None:
+        """What the route's guard (`gate`), its handler (`ingest`) and its router's rate
+        limits use."""
+        self.wired = (gate, ingest, limits)
 
     def stop(self) -> None:
-        self.services = None
-        self.limits = None
+        self.wired = None
 
     def takes(self, scope: Scope) -> str | None:
         """The hospital code of a keyed native push this path answers, or None."""
-        if self.services is None or scope["method"] != "POST":  # type: ignore[typeddict-item]
+        if self.wired is None or scope["method"] != "POST":  # type: ignore[typeddict-item]
             return None
         matched = _PATH.fullmatch(scope["path"])
         if matched is None:
@@ -151,14 +149,15 @@ class FastPush:
     async def answer(
         self, scope: Scope, receive: Receive, send: Send, code: str, litestar: ASGIApp
     ) -> None:
-        services, limits = self.services, self.limits
-        if services is None or limits is None:
+        wired = self.wired
+        if wired is None:
             await litestar(scope, receive, send)
             return
+        gate, ingest, limits = wired
         answered = _Answered(send)
         started = time.perf_counter()
         try:
-            await self._answer(scope, receive, answered, code, services, limits, litestar)
+            await self._answer(scope, receive, answered, code, gate, ingest, limits, litestar)
         finally:
             record_push(ROUTE, answered.status, "native", time.perf_counter() - started)
 
@@ -168,7 +167,8 @@ class FastPush:
         receive: Receive,
         answered: _Answered,
         code: str,
-        services: Services,
+        gate: Gate,
+        ingest: IngestService,
         limits: RateLimits,
         litestar: ASGIApp,
     ) -> None:
@@ -185,52 +185,47 @@ class FastPush:
         mark_push_counted(scope)
         accepted = False
         try:
-            actor = await self._actor(scope, services, code)
+            actor = await _actor(scope, gate, code)
             accepted = True
-            body = await _read_body(scope, receive, services.settings.max_body_bytes)
+            body = await _read_body(scope, receive, ingest.settings.max_body_bytes)
             try:
                 report = _decode_report(body.data)
             except (msgspec.DecodeError, RecursionError):
                 raise _HandOn(body) from None
-            await self._write(send, services, code, report, actor)
+            await _write(send, ingest, code, report, actor)
         except _HandOn as hand_on:
             await litestar(scope, hand_on.receive(receive), send)
             accepted = accepted or credential_accepted(scope)
         finally:
             await limits.settle(failures, accepted=accepted, status=answered.status)
 
-    async def _actor(self, scope: Scope, services: Services, code: str) -> Actor:
-        """The key's actor, as the route's guard finds it; anything else is Litestar's."""
-        authorization = _header(scope, b"authorization")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _HandOn(None)
-        try:
-            access = await services.keys.hospital_access(
-                services.pool, services.queries, token.strip(), code
-            )
-            access.require(code)
-        except Exception:  # noqa: BLE001 - the guard runs again and answers, whatever it was
-            raise _HandOn(None) from None
-        return Actor(key_id=access.key.id, hospital_code=code)
 
-    async def _write(
-        self,
-        send: Send,
-        services: Services,
-        code: str,
-        report: OccupancyReport,
-        actor: Actor,
-    ) -> None:
-        try:
-            result = await take_report(services, self.bed_classes, code, report, actor)
-        except BedsvcError as exc:
-            await _send_problem(send, exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - the app's exception handlers, in short
-            await _send_problem(send, _domain_error(exc, code))
-            return
-        await _send(send, 200, _JSON, _encode(result))
+async def _actor(scope: Scope, gate: Gate, code: str) -> Actor:
+    """The key's actor, as the route's guard finds it; anything else is Litestar's."""
+    authorization = _header(scope, b"authorization")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _HandOn(None)
+    try:
+        access = await gate.keys.hospital_access(gate.pool, gate.queries, token.strip(), code)
+        access.require(code)
+    except Exception:  # noqa: BLE001 - the guard runs again and answers, whatever it was
+        raise _HandOn(None) from None
+    return Actor(key_id=access.key.id, hospital_code=code)
+
+
+async def _write(
+    send: Send, ingest: IngestService, code: str, report: OccupancyReport, actor: Actor
+) -> None:
+    try:
+        result = await ingest.take_report(code, report, actor)
+    except BedsvcError as exc:
+        await _send_problem(send, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - the app's exception handlers, in short
+        await _send_problem(send, _domain_error(exc, code))
+        return
+    await _send(send, 200, _JSON, _encode(result))
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> _Body:

@@ -4,12 +4,11 @@ from litestar import Controller, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from bedsvc.access.actor import Actor, attribution
+from bedsvc.access.actor import Actor
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
-from bedsvc.ingest.service import close_ward, take_report
-from bedsvc.services import Services
+from bedsvc.ingest.service import IngestService
 
 
 class IngestController(Controller):
@@ -26,13 +25,13 @@ class IngestController(Controller):
     async def push_occupancy(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        ingest: NamedDependency[IngestService],
         hospital_code: FromPath[str],
         data: JSONBody[OccupancyReport],
     ) -> IngestResult:
         """Acknowledged only after PostgreSQL committed. A ward whose stored report is as new
         or newer is listed in `stale` and left unchanged."""
-        return await take_report(services, services.bed_class_codes, hospital_code, data, actor)
+        return await ingest.take_report(hospital_code, data, actor)
 
     @delete(
         "/wards/{ward_code:str}",
@@ -43,16 +42,9 @@ class IngestController(Controller):
     async def close(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        ingest: NamedDependency[IngestService],
         hospital_code: FromPath[str],
         ward_code: FromPath[str],
     ) -> WardClosed:
         """The ward disappears from availability until a newer report lists it again."""
-        return await close_ward(
-            services.pool,
-            services.queries,
-            services.sync,
-            hospital_code,
-            ward_code,
-            **attribution(actor),
-        )
+        return await ingest.close_ward(hospital_code, ward_code, actor)

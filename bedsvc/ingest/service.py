@@ -6,6 +6,7 @@ and its own hospital's row, whose version orders the reports of that hospital.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -14,7 +15,7 @@ import asyncpg
 from bedsvc.access.actor import Actor, attribution
 from bedsvc.errors import NotFound, inactive_hospital, invalid, unknown_hospital
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
-from bedsvc.services import Services
+from bedsvc.settings import Settings
 from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
 from bedsvc.store.states import HospitalState, load_state, state_from_row
@@ -114,35 +115,47 @@ async def apply_report(
     return written
 
 
-async def take_report(
-    services: Services,
-    bed_classes: frozenset[str],
-    hospital_code: str,
-    report: OccupancyReport,
-    actor: Actor,
-) -> IngestResult:
-    """A native push once its caller is authorized and its body read: the route and its
-    fast path (bedsvc/ingest/fastpath.py) both answer with this."""
-    settings = services.settings
-    check_report(
-        report,
-        bed_classes,
-        now=datetime.now(UTC),
-        max_future=timedelta(seconds=settings.max_future_seconds),
-        max_wards=settings.max_wards_per_report,
-        max_capacity=settings.max_ward_capacity,
-        max_age=timedelta(seconds=settings.max_report_age_seconds),
-    )
-    written = await apply_report(
-        services.pool,
-        services.queries,
-        services.sync,
-        hospital_code,
-        report,
-        max_open_wards=settings.max_wards_per_hospital,
-        **attribution(actor),
-    )
-    return written.result
+@dataclass(frozen=True, slots=True)
+class IngestService:
+    """What a push needs, built once per worker: the pool, the named queries, the cache's
+    write-through, the report rules' settings and the bed classes a report may name."""
+
+    pool: asyncpg.Pool
+    queries: Queries
+    sync: CacheSync
+    settings: Settings
+    bed_class_codes: frozenset[str]
+
+    async def take_report(
+        self, hospital_code: str, report: OccupancyReport, actor: Actor
+    ) -> IngestResult:
+        """A native push once its caller is authorized and its body read: the route and its
+        fast path (bedsvc/ingest/fastpath.py) both answer with this."""
+        settings = self.settings
+        check_report(
+            report,
+            self.bed_class_codes,
+            now=datetime.now(UTC),
+            max_future=timedelta(seconds=settings.max_future_seconds),
+            max_wards=settings.max_wards_per_report,
+            max_capacity=settings.max_ward_capacity,
+            max_age=timedelta(seconds=settings.max_report_age_seconds),
+        )
+        written = await apply_report(
+            self.pool,
+            self.queries,
+            self.sync,
+            hospital_code,
+            report,
+            max_open_wards=settings.max_wards_per_hospital,
+            **attribution(actor),
+        )
+        return written.result
+
+    async def close_ward(self, hospital_code: str, ward_code: str, actor: Actor) -> WardClosed:
+        return await close_ward(
+            self.pool, self.queries, self.sync, hospital_code, ward_code, **attribution(actor)
+        )
 
 
 async def close_ward(

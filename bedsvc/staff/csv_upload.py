@@ -27,8 +27,7 @@ from bedsvc.access.actor import Actor, attribution
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import FieldError, InvalidInput, problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
-from bedsvc.ingest.service import apply_report
-from bedsvc.services import Services
+from bedsvc.ingest.service import IngestService, apply_report
 from bedsvc.store.states import WardState, load_state
 
 COLUMNS = (
@@ -342,26 +341,26 @@ class OccupancyCsvController(Controller):
     async def upload(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        ingest: NamedDependency[IngestService],
         hospital_code: FromPath[str],
         body: RawBody,
     ) -> IngestResult:
         """The same as the JSON push, reported now, with the API key or the ward-staff session
         (and `X-CSRF-Token`). A bad line applies nothing; each error names its line."""
-        settings = services.settings
+        settings = ingest.settings
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise _fail(
                 [_line_error(1, "", 'berkas bukan teks UTF-8: simpan sebagai "CSV UTF-8"')]
             ) from None
-        async with services.pool.acquire() as conn:
-            _, state = await load_state(conn, services.queries, hospital_code)
+        async with ingest.pool.acquire() as conn:
+            _, state = await load_state(conn, ingest.queries, hospital_code)
         current = {w.ward_code: w for w in state.wards} if state is not None else {}
         wards, lines = parse_wards(
             text,
             settings.max_wards_per_report,
-            services.bed_class_codes,
+            ingest.bed_class_codes,
             settings.max_ward_capacity,
             current,
         )
@@ -370,7 +369,7 @@ class OccupancyCsvController(Controller):
         try:
             check_report(
                 csv_report,
-                services.bed_class_codes,
+                ingest.bed_class_codes,
                 now=now,
                 max_future=timedelta(seconds=settings.max_future_seconds),
                 max_wards=settings.max_wards_per_report,
@@ -379,9 +378,9 @@ class OccupancyCsvController(Controller):
         except InvalidInput as exc:
             raise _by_line(exc, lines) from None
         written = await apply_report(
-            services.pool,
-            services.queries,
-            services.sync,
+            ingest.pool,
+            ingest.queries,
+            ingest.sync,
             hospital_code,
             csv_report,
             max_open_wards=settings.max_wards_per_hospital,
@@ -396,12 +395,12 @@ class OccupancyCsvController(Controller):
         responses=problem_responses(401, 403, 404, 429, 503),
     )
     async def download(
-        self, services: NamedDependency[Services], hospital_code: FromPath[str]
+        self, ingest: NamedDependency[IngestService], hospital_code: FromPath[str]
     ) -> Response[str]:
         """The upload's template: its header and one line per open ward with today's values
         (`;`-separated, UTF-8 with a byte-order mark, as spreadsheets save CSV)."""
-        async with services.pool.acquire() as conn:
-            _, state = await load_state(conn, services.queries, hospital_code)
+        async with ingest.pool.acquire() as conn:
+            _, state = await load_state(conn, ingest.queries, hospital_code)
         wards = state.wards if state is not None else []
         return Response(
             template(wards),
