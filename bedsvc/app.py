@@ -22,6 +22,7 @@ from bedsvc.access.keys import KeyCache
 from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
 from bedsvc.access.throttle import SignInThrottle
 from bedsvc.admin.routes import AdminController
+from bedsvc.admin.service import AdminService
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.sirs.routes import sirs_router
@@ -196,6 +197,7 @@ def create_app(
         services = await build_services(settings)
         app.state.services = services
         app.state.gate = Gate(services.pool, services.queries, services.keys)
+        app.state.admin = AdminService(services.pool, services.queries, services.sync)
         app.state.ingest = IngestService(
             services.pool, services.queries, services.sync, settings, services.bed_class_codes
         )
@@ -290,6 +292,7 @@ def create_app(
         ],
         dependencies={
             "services": Provide(get_services, sync_to_thread=False),
+            "admin": from_state("admin"),
             "health": from_state("health"),
             "ingest": from_state("ingest"),
             "public": from_state("public"),

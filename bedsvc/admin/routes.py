@@ -10,9 +10,8 @@ from bedsvc.access.actor import Actor
 from bedsvc.access.guards import admin_key_guard
 from bedsvc.access.keys import IssuedKey
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
-from bedsvc.admin.service import create_key, revoke_key, save_hospital
+from bedsvc.admin.service import AdminService, create_key, revoke_key, save_hospital
 from bedsvc.errors import problem_responses
-from bedsvc.services import Services
 from bedsvc.text import CODE_PATTERN
 
 
@@ -30,10 +29,10 @@ class AdminController(Controller):
     async def save_hospital(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        admin: NamedDependency[AdminService],
         data: JSONBody[HospitalIn],
     ) -> HospitalSaved:
-        return await save_hospital(services.pool, services.queries, services.sync, data, actor)
+        return await save_hospital(admin.pool, admin.queries, admin.sync, data, actor)
 
     @post(
         "/keys",
@@ -44,10 +43,10 @@ class AdminController(Controller):
     async def issue_key(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        admin: NamedDependency[AdminService],
         data: JSONBody[KeyRequest],
     ) -> IssuedKey:
-        return await create_key(services.pool, services.queries, data, actor)
+        return await create_key(admin.pool, admin.queries, data, actor)
 
     @delete(
         "/keys/{key_id:str}",
@@ -58,8 +57,8 @@ class AdminController(Controller):
     async def revoke_key(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        admin: NamedDependency[AdminService],
         key_id: Annotated[str, Parameter(max_length=64, pattern=CODE_PATTERN)],
     ) -> KeyRevoked:
-        await revoke_key(services.pool, services.queries, key_id, actor)
+        await revoke_key(admin.pool, admin.queries, key_id, actor)
         return KeyRevoked(key_id=key_id, revoked=True)

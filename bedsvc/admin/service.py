@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 import msgspec
 
@@ -12,6 +14,15 @@ from bedsvc.errors import NotFound, invalid, unknown_hospital
 from bedsvc.state.sync import CacheSync
 from bedsvc.store import Conn, Queries
 from bedsvc.store.states import load_state
+
+
+@dataclass(frozen=True, slots=True)
+class AdminService:
+    """What the admin API's registry and key routes use, built once per worker."""
+
+    pool: asyncpg.Pool
+    queries: Queries
+    sync: CacheSync
 
 
 async def save_hospital(
