@@ -36,6 +36,7 @@ from bedsvc.live.sse import LiveEventsController
 from bedsvc.monitor.alerts import run_alerts
 from bedsvc.monitor.audit import AuditController
 from bedsvc.monitor.routes import MonitorController
+from bedsvc.monitor.service import MonitorService
 from bedsvc.notifications.routes import NotificationsController
 from bedsvc.notifications.sender import run_notifications
 from bedsvc.notifications.vapid import VapidKey
@@ -198,6 +199,15 @@ def create_app(
         app.state.services = services
         app.state.gate = Gate(services.pool, services.queries, services.keys)
         app.state.admin = AdminService(services.pool, services.queries, services.sync)
+        app.state.monitor = MonitorService(
+            services.pool,
+            services.replica_pool,
+            services.queries,
+            services.bed_classes,
+            services.bed_class_codes,
+            services.stale_after,
+            settings,
+        )
         app.state.ingest = IngestService(
             services.pool, services.queries, services.sync, settings, services.bed_class_codes
         )
@@ -295,6 +305,7 @@ def create_app(
             "admin": from_state("admin"),
             "health": from_state("health"),
             "ingest": from_state("ingest"),
+            "monitor": from_state("monitor"),
             "public": from_state("public"),
             "live": from_state("live"),
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -20,7 +20,7 @@ from msgspec import Meta
 from bedsvc.access.guards import monitor_key_guard
 from bedsvc.errors import invalid, problem_responses
 from bedsvc.monitor.params import DEFAULT_RANGE, MAX_RANGE, parse_time
-from bedsvc.services import Services
+from bedsvc.monitor.service import MonitorService
 from bedsvc.store import Queries
 from bedsvc.store.queries import AuditChangesRow, AuditEventsRow
 
@@ -145,7 +145,7 @@ class AuditController(Controller):
     )
     async def audit(
         self,
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         hospital: Annotated[str | None, QueryParameter(max_length=32)] = None,
         start: Annotated[
             str | None, QueryParameter(name="from", description="ISO 8601; default: 24 h ago")
@@ -164,4 +164,4 @@ class AuditController(Controller):
             raise invalid("from", "must lie before 'to'")
         if until - since > MAX_RANGE:
             raise invalid("from", f"the range may span at most {MAX_RANGE.days} days")
-        return await audit_trail(services.pool, services.queries, hospital, since, until, limit)
+        return await audit_trail(monitor.pool, monitor.queries, hospital, since, until, limit)

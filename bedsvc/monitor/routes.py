@@ -24,8 +24,7 @@ from bedsvc.monitor.history import (
 )
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
-from bedsvc.monitor.service import stale, summary
-from bedsvc.services import Services
+from bedsvc.monitor.service import MonitorService, stale, summary
 from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.
@@ -38,26 +37,26 @@ BUCKET_PATTERN = r"^([6-9][0-9]|[1-9][0-9]{2,5})s$|^[1-9][0-9]{0,5}[mhd]$"
 Bucket = Annotated[str, QueryParameter(pattern=BUCKET_PATTERN)]
 
 
-def _check_class(services: Services, bed_class: str | None) -> None:
-    if bed_class is not None and bed_class not in services.bed_class_codes:
+def _check_class(monitor: MonitorService, bed_class: str | None) -> None:
+    if bed_class is not None and bed_class not in monitor.bed_class_codes:
         raise invalid("bed_class", f"unknown bed class '{bed_class}'")
 
 
-async def _summary(pool: asyncpg.Pool, services: Services, region: str | None) -> Summary:
+async def _summary(pool: asyncpg.Pool, monitor: MonitorService, region: str | None) -> Summary:
     return await summary(
         pool,
-        services.queries,
+        monitor.queries,
         region,
-        [c.code for c in services.bed_classes],
-        services.stale_after,
-        services.settings.monitor_statement_timeout_seconds,
+        [c.code for c in monitor.bed_classes],
+        monitor.stale_after,
+        monitor.settings.monitor_statement_timeout_seconds,
     )
 
 
 async def _hospitals(
-    services: Services, region: str | None, hospital: str | None
+    monitor: MonitorService, region: str | None, hospital: str | None
 ) -> tuple[Summary, list[HospitalOccupancy]]:
-    result = await _summary(services.replica_pool, services, region)
+    result = await _summary(monitor.replica_pool, monitor, region)
     if hospital is None:
         return result, result.hospitals
     chosen = [h for h in result.hospitals if h.code == hospital]
@@ -79,11 +78,11 @@ class MonitorController(Controller):
     async def summary(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         region: Code = None,
     ) -> Summary:
         """BOR (bed occupancy rate) = occupied / capacity, over open wards; null without beds."""
-        return await unless_disconnected(request, _summary(services.pool, services, region))
+        return await unless_disconnected(request, _summary(monitor.pool, monitor, region))
 
     @get(
         "/stale",
@@ -93,7 +92,7 @@ class MonitorController(Controller):
     async def stale(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         older_than: Annotated[
             str | None,
             QueryParameter(
@@ -104,9 +103,9 @@ class MonitorController(Controller):
     ) -> StaleReport:
         """Hospitals whose newest report (or any open ward's report) is older than `older_than`,
         oldest first; a hospital that never reported has no `last_report_at`."""
-        threshold = parse_duration("older_than", older_than) if older_than else services.stale_after
-        timeout = services.settings.monitor_statement_timeout_seconds
-        work = stale(services.pool, services.queries, threshold, region, timeout)
+        threshold = parse_duration("older_than", older_than) if older_than else monitor.stale_after
+        timeout = monitor.settings.monitor_statement_timeout_seconds
+        work = stale(monitor.pool, monitor.queries, threshold, region, timeout)
         return await unless_disconnected(request, work)
 
     @get(
@@ -117,7 +116,7 @@ class MonitorController(Controller):
     async def history(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         hospital: Code = None,
         region: Code = None,
         bed_class: Code = None,
@@ -128,7 +127,7 @@ class MonitorController(Controller):
         """Each point is the state at the end of its bucket: a hospital that did not report in
         a bucket carries its last known value forward; a closed ward no longer counts. At most
         `BEDSVC_MONITOR_MAX_POINTS` points (series x buckets) in one answer (422 past it)."""
-        _check_class(services, bed_class)
+        _check_class(monitor, bed_class)
         span = time_range(start, stop, bucket)
         if span.buckets > MAX_JSON_BUCKETS:
             raise invalid(
@@ -136,12 +135,12 @@ class MonitorController(Controller):
                 f"{span.buckets} buckets; at most {MAX_JSON_BUCKETS} here, "
                 "use a larger bucket or export.csv",
             )
-        settings = services.settings
+        settings = monitor.settings
         flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
         budget = Budget(
             settings.monitor_max_points, settings.monitor_statement_timeout_seconds, "points"
         )
-        work = history(services.replica_pool, services.queries, span, flt, budget)
+        work = history(monitor.replica_pool, monitor.queries, span, flt, budget)
         return await unless_disconnected(request, work)
 
     @get(
@@ -153,7 +152,7 @@ class MonitorController(Controller):
     async def export_csv(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         hospital: Code = None,
         region: Code = None,
         bed_class: Code = None,
@@ -163,15 +162,15 @@ class MonitorController(Controller):
     ) -> Stream:
         """Columns: bucket_start, hospital_code, bed_class, capacity, occupied, available, bor.
         At most `BEDSVC_MONITOR_MAX_EXPORT_ROWS` rows (422 past it)."""
-        _check_class(services, bed_class)
+        _check_class(monitor, bed_class)
         span = time_range(start, stop, bucket)
-        settings = services.settings
+        settings = monitor.settings
         flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
         budget = Budget(
             settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
         )
-        await check_size(services.replica_pool, services.queries, span, flt, budget)
-        work = history_csv(services.replica_pool, services.queries, span, flt, budget)
+        await check_size(monitor.replica_pool, monitor.queries, span, flt, budget)
+        work = history_csv(monitor.replica_pool, monitor.queries, span, flt, budget)
         spool = await unless_disconnected(request, work)
         name = f"bedsvc-history-{span.start:%Y%m%d}-{span.stop:%Y%m%d}.csv"
         return Stream(
@@ -187,11 +186,11 @@ class MonitorController(Controller):
         responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def edxl_have(
-        self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
+        self, monitor: NamedDependency[MonitorService], region: Code = None, hospital: Code = None
     ) -> Response[bytes]:
         """One Hospital per reporting hospital, one BedCapacity per EDXL bed type."""
-        _, hospitals = await _hospitals(services, region, hospital)
-        vocabulary = {c.code: c for c in services.bed_classes}
+        _, hospitals = await _hospitals(monitor, region, hospital)
+        vocabulary = {c.code: c for c in monitor.bed_classes}
         return Response(exports.edxl_have(hospitals, vocabulary), media_type="application/xml")
 
     @get(
@@ -201,11 +200,11 @@ class MonitorController(Controller):
         responses=problem_responses(401, 403, 404, 422, 429, 503),
     )
     async def fhir_measure_report(
-        self, services: NamedDependency[Services], region: Code = None, hospital: Code = None
+        self, monitor: NamedDependency[MonitorService], region: Code = None, hospital: Code = None
     ) -> Response[dict[str, Any]]:
         """For one hospital with `hospital=`, otherwise the region's (or every region's) total."""
-        result, hospitals = await _hospitals(services, region, hospital)
-        vocabulary = {c.code: c for c in services.bed_classes}
+        result, hospitals = await _hospitals(monitor, region, hospital)
+        vocabulary = {c.code: c for c in monitor.bed_classes}
         stamp = f"{result.generated_at:%Y%m%dT%H%M%S}"
         # FHIR ids allow letters, digits, '-' and '.' only.
         report_id = re.sub(r"[^A-Za-z0-9.\-]", "-", f"beds-{hospital or region or 'all'}-{stamp}")
@@ -226,8 +225,8 @@ class MonitorController(Controller):
     )
     async def alerts(
         self,
-        services: NamedDependency[Services],
+        monitor: NamedDependency[MonitorService],
         open_only: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> list[AlertListed]:
-        return await list_alerts(services.pool, services.queries, open_only, limit)
+        return await list_alerts(monitor.pool, monitor.queries, open_only, limit)

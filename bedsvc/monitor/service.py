@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -18,8 +19,25 @@ from bedsvc.monitor.schemas import (
     Summary,
     bor,
 )
+from bedsvc.settings import Settings
 from bedsvc.store import Queries
 from bedsvc.store.queries import SummaryRowsRow
+from bedsvc.store.reference import BedClass
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorService:
+    """What the health office's routes use, built once per worker. `replica_pool` serves the
+    history and the exports: a small pool of its own, on the streaming replica when one is
+    set, so that however many of them run or stall, the pushes' connections stay free."""
+
+    pool: asyncpg.Pool
+    replica_pool: asyncpg.Pool
+    queries: Queries
+    bed_classes: list[BedClass]
+    bed_class_codes: frozenset[str]
+    stale_after: timedelta
+    settings: Settings
 
 
 def occupancy(capacity: int, available: int) -> Occupancy:
