@@ -50,11 +50,13 @@ from bedsvc.public.routes import PublicController
 from bedsvc.public.service import PublicService
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.ratelimit.middleware import RateLimits, rate_limited
+from bedsvc.relay.registries import base_urls
 from bedsvc.relay.routes import (
     HospitalRelayController,
     RelayAdminController,
     RelayMonitorController,
 )
+from bedsvc.relay.service import RelayService
 from bedsvc.relay.worker import RelayWorker
 from bedsvc.runtime.logs import configure_logging
 from bedsvc.runtime.shutdown import on_stop_signal
@@ -208,6 +210,9 @@ def create_app(
             services.stale_after,
             settings,
         )
+        app.state.relays = RelayService(
+            services.pool, services.queries, services.secret_box, base_urls(settings)
+        )
         app.state.ingest = IngestService(
             services.pool, services.queries, services.sync, settings, services.bed_class_codes
         )
@@ -306,6 +311,7 @@ def create_app(
             "health": from_state("health"),
             "ingest": from_state("ingest"),
             "monitor": from_state("monitor"),
+            "relays": from_state("relays"),
             "public": from_state("public"),
             "live": from_state("live"),
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -11,16 +11,14 @@ from bedsvc.access.actor import Actor
 from bedsvc.access.guards import admin_key_guard, hospital_actor_guard, monitor_key_guard
 from bedsvc.errors import problem_responses
 from bedsvc.relay.credentials import clear_credential, set_credential
-from bedsvc.relay.registries import Registry, base_urls
+from bedsvc.relay.registries import Registry
 from bedsvc.relay.schemas import AplicaresCredentialIn, RelayList, SirsCredentialIn
+from bedsvc.relay.service import RelayService
 from bedsvc.relay.status import relay_list
-from bedsvc.services import Services
 
 
-async def _hospital_relays(services: Services, hospital_code: str) -> RelayList:
-    return await relay_list(
-        services.pool, services.queries, base_urls(services.settings), hospital_code
-    )
+async def _hospital_relays(relays: RelayService, hospital_code: str) -> RelayList:
+    return await relay_list(relays.pool, relays.queries, relays.urls, hospital_code)
 
 
 class RelayAdminController(Controller):
@@ -38,12 +36,12 @@ class RelayAdminController(Controller):
     async def set_sirs(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        relays: NamedDependency[RelayService],
         hospital_code: FromPath[str],
         data: JSONBody[SirsCredentialIn],
     ) -> RelayList:
-        await _set(actor, services, hospital_code, "sirs", data.rs_id, data.password)
-        return await _hospital_relays(services, hospital_code)
+        await _set(actor, relays, hospital_code, "sirs", data.rs_id, data.password)
+        return await _hospital_relays(relays, hospital_code)
 
     @put(
         "/aplicares",
@@ -53,12 +51,12 @@ class RelayAdminController(Controller):
     async def set_aplicares(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        relays: NamedDependency[RelayService],
         hospital_code: FromPath[str],
         data: JSONBody[AplicaresCredentialIn],
     ) -> RelayList:
-        await _set(actor, services, hospital_code, "aplicares", data.cons_id, data.secret)
-        return await _hospital_relays(services, hospital_code)
+        await _set(actor, relays, hospital_code, "aplicares", data.cons_id, data.secret)
+        return await _hospital_relays(relays, hospital_code)
 
     @delete(
         "/sirs",
@@ -69,11 +67,11 @@ class RelayAdminController(Controller):
     async def clear_sirs(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        relays: NamedDependency[RelayService],
         hospital_code: FromPath[str],
     ) -> RelayList:
-        await clear_credential(services.pool, services.queries, actor, hospital_code, "sirs")
-        return await _hospital_relays(services, hospital_code)
+        await clear_credential(relays.pool, relays.queries, actor, hospital_code, "sirs")
+        return await _hospital_relays(relays, hospital_code)
 
     @delete(
         "/aplicares",
@@ -84,25 +82,25 @@ class RelayAdminController(Controller):
     async def clear_aplicares(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        relays: NamedDependency[RelayService],
         hospital_code: FromPath[str],
     ) -> RelayList:
-        await clear_credential(services.pool, services.queries, actor, hospital_code, "aplicares")
-        return await _hospital_relays(services, hospital_code)
+        await clear_credential(relays.pool, relays.queries, actor, hospital_code, "aplicares")
+        return await _hospital_relays(relays, hospital_code)
 
 
 async def _set(
     actor: Actor,
-    services: Services,
+    relays: RelayService,
     hospital_code: str,
     registry: Registry,
     login: str,
     secret: str,
 ) -> None:
     await set_credential(
-        services.pool,
-        services.queries,
-        services.secret_box,
+        relays.pool,
+        relays.queries,
+        relays.secret_box,
         actor,
         hospital_code,
         registry,
@@ -121,8 +119,8 @@ class RelayMonitorController(Controller):
         summary="Every listed hospital's relays to SIRS Online and Aplicares",
         responses=problem_responses(401, 403, 429, 503),
     )
-    async def relays(self, services: NamedDependency[Services]) -> RelayList:
-        return await relay_list(services.pool, services.queries, base_urls(services.settings), None)
+    async def relays(self, relays: NamedDependency[RelayService]) -> RelayList:
+        return await relay_list(relays.pool, relays.queries, relays.urls, None)
 
 
 class HospitalRelayController(Controller):
@@ -138,6 +136,6 @@ class HospitalRelayController(Controller):
         responses=problem_responses(401, 403, 404, 429, 503),
     )
     async def own_relays(
-        self, services: NamedDependency[Services], hospital_code: FromPath[str]
+        self, relays: NamedDependency[RelayService], hospital_code: FromPath[str]
     ) -> RelayList:
-        return await _hospital_relays(services, hospital_code)
+        return await _hospital_relays(relays, hospital_code)
