@@ -66,6 +66,7 @@ from bedsvc.services import Services, get_services
 from bedsvc.settings import Settings
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
+from bedsvc.staff.service import StaffService
 from bedsvc.store import connect_pool, load_queries
 from bedsvc.store.redis import connect_redis
 from bedsvc.web.routes import asset_versions, web_handlers
@@ -213,6 +214,13 @@ def create_app(
         app.state.relays = RelayService(
             services.pool, services.queries, services.secret_box, base_urls(settings)
         )
+        app.state.staff = StaffService(
+            services.pool,
+            services.queries,
+            services.throttle,
+            settings.password_hash_profile,
+            settings.session_seconds,
+        )
         app.state.ingest = IngestService(
             services.pool, services.queries, services.sync, settings, services.bed_class_codes
         )
@@ -312,6 +320,7 @@ def create_app(
             "ingest": from_state("ingest"),
             "monitor": from_state("monitor"),
             "relays": from_state("relays"),
+            "staff": from_state("staff"),
             "public": from_state("public"),
             "live": from_state("live"),
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -33,7 +33,7 @@ from bedsvc.errors import (
     Problem,
     problem_responses,
 )
-from bedsvc.services import Services
+from bedsvc.staff.service import StaffService
 from bedsvc.staff.users import (
     IssuedLogin,
     UserDisabled,
@@ -100,24 +100,23 @@ class SessionController(Controller):
     async def sign_in(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        staff: NamedDependency[StaffService],
         data: JSONBody[SignIn],
     ) -> Response[SessionInfo]:
         """Sets the session cookie and returns the CSRF token to send as `X-CSRF-Token` with
         every change. Failed attempts are limited per username and per client address."""
-        settings = services.settings
         # A form of another site can post JSON-looking text/plain; only a script of this
         # origin can send application/json (others need CORS, which bedsvc does not grant).
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise UnsupportedMediaType("Send the sign-in as application/json.")
         username = data.username.strip().lower()
-        async with services.throttle.attempt(staff_login(username), client_address(request)) as (
+        async with staff.throttle.attempt(staff_login(username), client_address(request)) as (
             attempt
         ):
-            async with services.pool.acquire() as conn:
-                user = await find_user(conn, services.queries, username)
+            async with staff.pool.acquire() as conn:
+                user = await find_user(conn, staff.queries, username)
             # The hash is checked even for an unknown user: the answer takes as long either way.
-            matched = await password_matches(user, data.password, settings.password_hash_profile)
+            matched = await password_matches(user, data.password, staff.password_hash_profile)
             if not matched or user is None:
                 attempt.failed()
                 raise NotAuthenticated(_WRONG)
@@ -125,20 +124,20 @@ class SessionController(Controller):
         if user.disabled_at is not None:
             raise Forbidden("This user was disabled: ask the operator for a new login.")
         usable = user
-        async with services.pool.acquire() as conn, conn.transaction():
+        async with staff.pool.acquire() as conn, conn.transaction():
             # Sign-ins are rare: each clears what has expired, so the table does not only grow.
-            await services.queries.delete_expired_sessions(conn)
+            await staff.queries.delete_expired_sessions(conn)
             await rehash_if_needed(
-                conn, services.queries, usable, data.password, settings.password_hash_profile
+                conn, staff.queries, usable, data.password, staff.password_hash_profile
             )
             token, info = await start_session(
                 conn,
-                services.queries,
+                staff.queries,
                 usable.username,
                 HospitalRef(code=usable.hospital_code, name=usable.hospital_name),
-                settings.session_seconds,
+                staff.session_seconds,
             )
-        cookie = session_cookie(token, settings.session_seconds, over_tls(request))
+        cookie = session_cookie(token, staff.session_seconds, over_tls(request))
         return Response(info, cookies=[cookie], headers={"Cache-Control": "no-store"})
 
     @get(
@@ -158,12 +157,12 @@ class SessionController(Controller):
         responses=_SESSION_ERRORS | problem_responses(429, 503),
     )
     async def sign_out(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], staff: NamedDependency[StaffService]
     ) -> Response[SignedOut]:
         """Ends the session at once (it needs the X-CSRF-Token header, like every change)."""
         await current_session(request)
-        async with services.pool.acquire() as conn:
-            await services.queries.delete_session(
+        async with staff.pool.acquire() as conn:
+            await staff.queries.delete_session(
                 conn, token_hash=hash_session_token(request.cookies[COOKIE_NAME])
             )
         return Response(SignedOut(signed_out=True), cookies=[cleared_cookie(over_tls(request))])
@@ -183,13 +182,13 @@ class UsersController(Controller):
     async def add(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        staff: NamedDependency[StaffService],
         data: JSONBody[UserRequest],
     ) -> IssuedLogin:
         """A disabled user of the same name is enabled again with a new password; an enabled
         one is a conflict (409)."""
-        profile = services.settings.password_hash_profile
-        return await add_user(services.pool, services.queries, data, actor, profile)
+        profile = staff.password_hash_profile
+        return await add_user(staff.pool, staff.queries, data, actor, profile)
 
     @delete(
         "/{username:str}",
@@ -200,11 +199,11 @@ class UsersController(Controller):
     async def disable(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        staff: NamedDependency[StaffService],
         username: FromPath[str],
     ) -> UserDisabled:
         """Ends the user's sessions at once."""
-        await disable_user(services.pool, services.queries, username, actor)
+        await disable_user(staff.pool, staff.queries, username, actor)
         return UserDisabled(username=username, disabled=True)
 
     @post(
@@ -216,11 +215,9 @@ class UsersController(Controller):
     async def unlock(
         self,
         actor: NamedDependency[Actor],
-        services: NamedDependency[Services],
+        staff: NamedDependency[StaffService],
         username: FromPath[str],
     ) -> UserUnlocked:
         """Forgets the user's failed sign-ins from every address, so that the user may sign
         in at once."""
-        return await unlock_user(
-            services.pool, services.queries, services.throttle, username, actor
-        )
+        return await unlock_user(staff.pool, staff.queries, staff.throttle, username, actor)
