@@ -39,6 +39,7 @@ from bedsvc.monitor.routes import MonitorController
 from bedsvc.monitor.service import MonitorService
 from bedsvc.notifications.routes import NotificationsController
 from bedsvc.notifications.sender import run_notifications
+from bedsvc.notifications.service import NotificationService
 from bedsvc.notifications.vapid import VapidKey
 from bedsvc.ops.health import Health
 from bedsvc.ops.metrics import FeedMetrics, multiprocess_mode, push_metrics, worker_stopped
@@ -230,14 +231,15 @@ def create_app(
         app.state.live = services.live
         app.state.health = services.health
         app.state.rate_limits = RateLimits(services.rate_limits, settings)
-        app.state.vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
+        vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
+        app.state.notifications = NotificationService(
+            services.pool, services.queries, services.bed_class_codes, vapid_key, settings
+        )
         relay = RelayWorker(
             services.pool, services.queries, settings, services.bed_classes, services.secret_box
         )
         await check_readiness(services.health, services.pool, services.queries, services.redis)
-        loops = (
-            start_background_loops(services, relay, app.state.vapid_key) if background_loops else []
-        )
+        loops = start_background_loops(services, relay, vapid_key) if background_loops else []
         await services.feed.start()
         if settings.public_fast_path:
             fast_path.cache = services.public
@@ -319,6 +321,7 @@ def create_app(
             "health": from_state("health"),
             "ingest": from_state("ingest"),
             "monitor": from_state("monitor"),
+            "notifications": from_state("notifications"),
             "relays": from_state("relays"),
             "staff": from_state("staff"),
             "public": from_state("public"),

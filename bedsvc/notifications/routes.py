@@ -8,7 +8,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -29,8 +28,7 @@ from bedsvc.notifications.schemas import (
     UnsubscribeRequest,
     VapidPublicKey,
 )
-from bedsvc.notifications.vapid import VapidKey
-from bedsvc.services import Services
+from bedsvc.notifications.service import NotificationService
 from bedsvc.store import notifications as store
 
 
@@ -63,11 +61,6 @@ def check_keys(keys: PushKeys) -> None:
         raise invalid("subscription.keys.auth", "not a 16-byte secret")
 
 
-def vapid_key(state: State) -> VapidKey:
-    key: VapidKey = state.vapid_key
-    return key
-
-
 class NotificationsController(Controller):
     path = "/api/v1/notifications"
     tags = ["public"]
@@ -77,9 +70,11 @@ class NotificationsController(Controller):
         summary="The VAPID public key to subscribe with",
         responses=problem_responses(429, 503),
     )
-    async def key(self, state: State) -> Response[VapidPublicKey]:
+    async def key(
+        self, notifications: NamedDependency[NotificationService]
+    ) -> Response[VapidPublicKey]:
         """Give it to PushManager.subscribe as `applicationServerKey`."""
-        public_key = await vapid_key(state).public_key()
+        public_key = await notifications.vapid_key.public_key()
         return Response(
             VapidPublicKey(public_key=public_key), headers={"Cache-Control": "no-cache"}
         )
@@ -93,7 +88,7 @@ class NotificationsController(Controller):
     async def subscribe(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        notifications: NamedDependency[NotificationService],
         data: JSONBody[SubscribeRequest],
     ) -> Subscription:
         """Watches one hospital (`hospital_code`) or every listed hospital of a region
@@ -102,21 +97,21 @@ class NotificationsController(Controller):
         ends; unused, it ends after BEDSVC_WEBPUSH_SUBSCRIPTION_SECONDS. Only a full class
         can be watched (409 when a bed is free now). The endpoint must be a browser push
         service's (BEDSVC_WEBPUSH_ENDPOINT_HOSTS)."""
-        settings = services.settings
+        settings = notifications.settings
         if (data.hospital_code is None) == (data.region is None):
             raise InvalidInput(
                 "Give hospital_code or region, not both.",
                 [FieldError(field="hospital_code", reason="give hospital_code or region")],
             )
-        if data.bed_class not in services.bed_class_codes:
+        if data.bed_class not in notifications.bed_class_codes:
             raise invalid("bed_class", f"unknown bed class '{data.bed_class}'")
         problem = endpoint_problem(data.subscription.endpoint, settings)
         if problem is not None:
             raise invalid("subscription.endpoint", problem)
         check_keys(data.subscription.keys)
         outcome = await store.subscribe(
-            services.pool,
-            services.queries,
+            notifications.pool,
+            notifications.queries,
             store.NewSubscription(
                 endpoint=data.subscription.endpoint,
                 p256dh=data.subscription.keys.p256dh,
@@ -153,7 +148,9 @@ class NotificationsController(Controller):
         responses=problem_responses(413, 422, 429, 503),
     )
     async def unsubscribe(
-        self, services: NamedDependency[Services], data: JSONBody[UnsubscribeRequest]
+        self,
+        notifications: NamedDependency[NotificationService],
+        data: JSONBody[UnsubscribeRequest],
     ) -> None:
         """Ends every subscription of the endpoint (PushSubscription.endpoint)."""
-        await store.unsubscribe(services.pool, services.queries, data.endpoint)
+        await store.unsubscribe(notifications.pool, notifications.queries, data.endpoint)
