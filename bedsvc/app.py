@@ -25,6 +25,7 @@ from bedsvc.admin.routes import AdminController
 from bedsvc.admin.service import AdminService
 from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
+from bedsvc.bridges.service import BridgeService
 from bedsvc.bridges.sirs.routes import sirs_router
 from bedsvc.errors import exception_handlers
 from bedsvc.ingest.fastpath import FastPush
@@ -222,6 +223,16 @@ def create_app(
             settings.password_hash_profile,
             settings.session_seconds,
         )
+        app.state.bridges = BridgeService(
+            services.pool,
+            services.queries,
+            services.sync,
+            settings,
+            services.bed_classes,
+            services.bed_class_codes,
+            services.throttle,
+            services.secret_box,
+        )
         app.state.ingest = IngestService(
             services.pool, services.queries, services.sync, settings, services.bed_class_codes
         )
@@ -318,6 +329,7 @@ def create_app(
         dependencies={
             "services": Provide(get_services, sync_to_thread=False),
             "admin": from_state("admin"),
+            "bridges": from_state("bridges"),
             "health": from_state("health"),
             "ingest": from_state("ingest"),
             "monitor": from_state("monitor"),

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
 
+from bedsvc.bridges.service import BridgeService
 from bedsvc.errors import InvalidInput
 from bedsvc.ingest.schemas import OccupancyReport, WardReport, check_report
 from bedsvc.ingest.service import Written, apply_report
-from bedsvc.services import Services
 
 
 class BridgeWard(msgspec.Struct, frozen=True):
@@ -25,11 +25,11 @@ class BridgeWard(msgspec.Struct, frozen=True):
     received_at: datetime
 
 
-async def open_wards(services: Services, hospital_code: str) -> list[BridgeWard]:
-    async with services.pool.acquire() as conn:
+async def open_wards(bridges: BridgeService, hospital_code: str) -> list[BridgeWard]:
+    async with bridges.pool.acquire() as conn:
         return [
             msgspec.convert(row, BridgeWard, from_attributes=True)
-            async for row in services.queries.bridge_wards(conn, hospital_code=hospital_code)
+            async for row in bridges.queries.bridge_wards(conn, hospital_code=hospital_code)
         ]
 
 
@@ -40,7 +40,7 @@ def local_time(moment: datetime, offset_hours: int) -> str:
 
 
 async def write_ward(
-    services: Services,
+    bridges: BridgeService,
     hospital_code: str,
     ward: WardReport,
     reported_at: datetime,
@@ -50,11 +50,11 @@ async def write_ward(
 ) -> Written:
     """One ward through the same rules and statement as the native push API."""
     report = OccupancyReport(reported_at=reported_at, wards=[ward])
-    settings = services.settings
+    settings = bridges.settings
     try:
         check_report(
             report,
-            services.bed_class_codes,
+            bridges.bed_class_codes,
             now=datetime.now(UTC),
             max_future=timedelta(seconds=settings.max_future_seconds),
             max_wards=settings.max_wards_per_report,
@@ -65,9 +65,9 @@ async def write_ward(
         # The bridges check their own fields first; this only catches what they let through.
         raise InvalidInput(f"Data tidak valid: {exc.detail}", exc.errors) from None
     return await apply_report(
-        services.pool,
-        services.queries,
-        services.sync,
+        bridges.pool,
+        bridges.queries,
+        bridges.sync,
         hospital_code,
         report,
         key_id,

@@ -10,14 +10,33 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from bedsvc.access.accepted import accept_credential
+from bedsvc.access.actor import current_actor, set_actor
 from bedsvc.access.client_address import client_address
+from bedsvc.bridges.actor import BridgeActor
+from bedsvc.bridges.service import bridges_of
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
-from bedsvc.services import get_services
 from bedsvc.text import is_code
+
+
+class AplicaresActor(BridgeActor, frozen=True, kw_only=True):
+    """`reported_at`: the request's X-timestamp, which its signature covers; the report time
+    of what it writes."""
+
+    reported_at: datetime
+
+
+def aplicares_actor(request: Request[Any, Any, Any]) -> AplicaresActor:
+    """The `actor` dependency of the Aplicares bridge's routes."""
+    actor = current_actor(request)
+    if not isinstance(actor, AplicaresActor):
+        # An Aplicares route behind another guard: a bug, refused safely.
+        raise NotAuthenticated("No Aplicares credentials were checked for this route.")
+    return actor
 
 
 def signature(secret: str, cons_id: str, timestamp: str) -> str:
@@ -90,20 +109,20 @@ async def aplicares_guard(
     """401 for a bad signature, time or cons-id (alike), 429 after too many failures; 403
     revoked, another hospital's, an inactive hospital or an address not allowed; 404 for an
     unknown PPK code. Runs before the body is read."""
-    services = get_services(connection.app.state)
-    settings = services.settings
+    bridges = bridges_of(connection)
+    max_skew = bridges.settings.aplicares_max_skew_seconds
     cons_id, stamp, given = _headers(connection)
-    reported_at = parse_timestamp(stamp, datetime.now(UTC), settings.aplicares_max_skew_seconds)
+    reported_at = parse_timestamp(stamp, datetime.now(UTC), max_skew)
     address = client_address(connection)
     login = f"aplicares:{cons_id[:_MAX_CONS_ID]}"
     async with (
-        services.throttle.attempt(login, address) as attempt,
-        services.pool.acquire() as conn,
+        bridges.throttle.attempt(login, address) as attempt,
+        bridges.pool.acquire() as conn,
     ):
         row = None
         if len(cons_id) <= _MAX_CONS_ID:
-            row = await services.queries.find_aplicares_credential(conn, cons_id=cons_id)
-        secret = services.secret_box.decrypt(row.secret_enc) if row else _NO_SECRET
+            row = await bridges.queries.find_aplicares_credential(conn, cons_id=cons_id)
+        secret = bridges.secret_box.decrypt(row.secret_enc) if row else _NO_SECRET
         if not signature_matches(secret, cons_id, stamp, given) or row is None:
             attempt.failed()
             raise NotAuthenticated(_REFUSED)
@@ -116,14 +135,14 @@ async def aplicares_guard(
             raise Forbidden(f"X-cons-id ini tidak boleh dipakai dari alamat {address}.")
         kodeppk = connection.path_params.get("kodeppk")
         if kodeppk is not None and kodeppk != row.bpjs_ppk_code:
-            known = is_code(kodeppk, max_length=32) and await services.queries.hospital_by_ppk_code(
+            known = is_code(kodeppk, max_length=32) and await bridges.queries.hospital_by_ppk_code(
                 conn, bpjs_ppk_code=kodeppk
             )
             if not known:
                 raise NotFound(f"Kode PPK '{kodeppk}' tidak terdaftar.")
             raise Forbidden(f"X-cons-id ini bukan milik PPK '{kodeppk}'.")
-    connection.state.hospital_code = row.hospital_code
-    connection.state.ppk_code = row.bpjs_ppk_code
-    connection.state.key_id = f"aplicares:{cons_id}"
-    connection.state.reported_at = reported_at
+    actor = AplicaresActor(
+        key_id=f"aplicares:{cons_id}", hospital_code=row.hospital_code, reported_at=reported_at
+    )
+    set_actor(connection, actor)
     accept_credential(connection)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from bedsvc.bridges.aplicares.auth import aplicares_guard
+from bedsvc.bridges.aplicares.auth import AplicaresActor, aplicares_actor, aplicares_guard
 from bedsvc.bridges.aplicares.schemas import (
     OPTIONAL_COUNTS,
     BedIn,
@@ -20,7 +20,7 @@ from bedsvc.bridges.aplicares.service import class_reply, delete_bed, read_beds,
 from bedsvc.bridges.body import read_body
 from bedsvc.bridges.envelopes import aplicares_responses
 from bedsvc.bridges.openapi import body_operation
-from bedsvc.services import Services
+from bedsvc.bridges.service import BridgeService
 
 PREFIX = "/aplicaresws/rest"
 _TEXT_FIELDS = frozenset({"kodekelas", "koderuang", "namaruang"})
@@ -44,14 +44,15 @@ class AplicaresController(Controller):
     path = PREFIX
     tags = ["Aplicares bridge"]
     guards = [aplicares_guard]
+    dependencies = {"actor": Provide(aplicares_actor, sync_to_thread=False)}
 
     @get(
         "/ref/kelas",
         summary="Aplicares class codes (kodekelas)",
         responses=aplicares_responses(401, 403, 429, 503),
     )
-    async def classes(self, services: NamedDependency[Services]) -> ClassReply:
-        return class_reply(services)
+    async def classes(self, bridges: NamedDependency[BridgeService]) -> ClassReply:
+        return class_reply(bridges)
 
     @post(
         "/bed/create/{kodeppk:str}",
@@ -63,14 +64,14 @@ class AplicaresController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        actor: NamedDependency[AplicaresActor],
+        bridges: NamedDependency[BridgeService],
         kodeppk: FromPath[str],
     ) -> Reply:
         """The report time is the request's X-timestamp."""
         bed = await read_body(request, BedIn, OPTIONAL_COUNTS, _TEXT_FIELDS)
-        state = request.state
         await save_bed(
-            services, state.hospital_code, bed, state.reported_at, state.key_id, must_exist=False
+            bridges, actor.hospital_code, bed, actor.reported_at, actor.key_id, must_exist=False
         )
         return _ok("Data berhasil disimpan.")
 
@@ -84,15 +85,15 @@ class AplicaresController(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        actor: NamedDependency[AplicaresActor],
+        bridges: NamedDependency[BridgeService],
         kodeppk: FromPath[str],
     ) -> Reply:
         """An update older than the stored one is acknowledged and changes nothing; an unknown
         room is refused with "Data tidak ada di database."."""
         bed = await read_body(request, BedIn, OPTIONAL_COUNTS, _TEXT_FIELDS)
-        state = request.state
         await save_bed(
-            services, state.hospital_code, bed, state.reported_at, state.key_id, must_exist=True
+            bridges, actor.hospital_code, bed, actor.reported_at, actor.key_id, must_exist=True
         )
         return _ok("Data berhasil diupdate.")
 
@@ -106,12 +107,12 @@ class AplicaresController(Controller):
     async def delete(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        actor: NamedDependency[AplicaresActor],
+        bridges: NamedDependency[BridgeService],
         kodeppk: FromPath[str],
     ) -> Reply:
         key = await read_body(request, BedKey, frozenset({"kodekelas"}), _TEXT_FIELDS)
-        state = request.state
-        await delete_bed(services, state.hospital_code, key.koderuang, state.key_id)
+        await delete_bed(bridges, actor.hospital_code, key.koderuang, actor.key_id)
         return _ok("Data berhasil dihapus.")
 
     @get(
@@ -121,12 +122,12 @@ class AplicaresController(Controller):
     )
     async def read(
         self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        actor: NamedDependency[AplicaresActor],
+        bridges: NamedDependency[BridgeService],
         kodeppk: FromPath[str],
         start: FromPath[int],
         limit: FromPath[int],
     ) -> BedReply:
         """`start` is 1-based; `metadata.totalitems` counts every room."""
-        state = request.state
-        return await read_beds(services, state.hospital_code, state.ppk_code, start, limit)
+        # The guard admits the credential's own PPK code only.
+        return await read_beds(bridges, actor.hospital_code, kodeppk, start, limit)

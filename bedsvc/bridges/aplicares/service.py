@@ -17,20 +17,20 @@ from bedsvc.bridges.aplicares.schemas import (
     bed_errors,
 )
 from bedsvc.bridges.classes import aplicares_code, by_aplicares_code, class_map
+from bedsvc.bridges.service import BridgeService
 from bedsvc.bridges.wards import BridgeWard, local_time, open_wards, write_ward
 from bedsvc.errors import FieldError, InvalidInput, NotFound
 from bedsvc.ingest.schemas import WardReport
 from bedsvc.ingest.service import close_ward
-from bedsvc.services import Services
 from bedsvc.store.reference import BedClass
 
 UNKNOWN_ROOM = "Data tidak ada di database."
 
 
-def class_reply(services: Services) -> ClassReply:
+def class_reply(bridges: BridgeService) -> ClassReply:
     items = [
         ClassOut(kodekelas=code, namakelas=c.name_id)
-        for c in services.bed_classes
+        for c in bridges.bed_classes
         for code in c.aplicares_codes
     ]
     return ClassReply(
@@ -46,9 +46,9 @@ def _by_sex(bed: BedIn) -> tuple[int | None, int | None]:
     return bed.tersediapria or 0, bed.tersediawanita or 0
 
 
-def ward_report(services: Services, bed: BedIn) -> WardReport:
+def ward_report(bridges: BridgeService, bed: BedIn) -> WardReport:
     """The room as a ward, or every reason it cannot be one, in Indonesian."""
-    bed_class = by_aplicares_code(services.bed_classes, bed.kodekelas)
+    bed_class = by_aplicares_code(bridges.bed_classes, bed.kodekelas)
     errors = bed_errors(bed)
     if bed_class is None:
         errors.insert(0, f"kodekelas '{bed.kodekelas}' tidak dikenal (lihat ref/kelas)")
@@ -70,7 +70,7 @@ def ward_report(services: Services, bed: BedIn) -> WardReport:
 
 
 async def save_bed(
-    services: Services,
+    bridges: BridgeService,
     hospital_code: str,
     bed: BedIn,
     reported_at: datetime,
@@ -79,17 +79,19 @@ async def save_bed(
 ) -> None:
     """bed/create (an upsert, so a repeated create is harmless) and bed/update, which must
     find the room open (checked in the write itself)."""
-    ward = ward_report(services, bed)
+    ward = ward_report(bridges, bed)
     try:
-        await write_ward(services, hospital_code, ward, reported_at, key_id, only_open=must_exist)
+        await write_ward(bridges, hospital_code, ward, reported_at, key_id, only_open=must_exist)
     except NotFound:
         raise NotFound(UNKNOWN_ROOM) from None
 
 
-async def delete_bed(services: Services, hospital_code: str, koderuang: str, key_id: str) -> None:
+async def delete_bed(
+    bridges: BridgeService, hospital_code: str, koderuang: str, key_id: str
+) -> None:
     try:
         await close_ward(
-            services.pool, services.queries, services.sync, hospital_code, koderuang, key_id
+            bridges.pool, bridges.queries, bridges.sync, hospital_code, koderuang, key_id
         )
     except NotFound:
         raise NotFound(UNKNOWN_ROOM) from None
@@ -116,14 +118,14 @@ def _bed_out(
 
 
 async def read_beds(
-    services: Services, hospital_code: str, ppk_code: str, start: int, limit: int
+    bridges: BridgeService, hospital_code: str, ppk_code: str, start: int, limit: int
 ) -> BedReply:
     """One page of rooms; start is 1-based (0 is read as 1, as some bridges send it)."""
-    wards = await open_wards(services, hospital_code)
+    wards = await open_wards(bridges, hospital_code)
     first = max(start, 1)
     page = wards[first - 1 : first - 1 + max(limit, 0)]
-    classes = class_map(services.bed_classes)
-    offset = services.settings.bridge_utc_offset_hours
+    classes = class_map(bridges.bed_classes)
+    offset = bridges.settings.bridge_utc_offset_hours
     items: BedItems = [
         _bed_out(ward, first + i, classes[ward.bed_class], ppk_code, offset)
         for i, ward in enumerate(page)

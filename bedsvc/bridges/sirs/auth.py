@@ -20,16 +20,18 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from bedsvc.access.accepted import accept_credential
+from bedsvc.access.actor import set_actor
 from bedsvc.access.client_address import client_address
+from bedsvc.bridges.actor import BridgeActor
 from bedsvc.bridges.credentials import (
     SIRS_HASH_SCHEME,
     hash_sirs_password,
     md5_hex,
     sirs_digests,
 )
+from bedsvc.bridges.service import BridgeService, bridges_of
 from bedsvc.errors import Forbidden, NotAuthenticated
 from bedsvc.secret_box import SecretBox
-from bedsvc.services import Services, get_services
 
 log = structlog.get_logger(__name__)
 
@@ -66,29 +68,29 @@ def legacy_match(password_hash: str, sent: str) -> bool:
         return False
 
 
-async def _password_ok(services: Services, rs_id: str, stored: str | None, sent: str) -> bool:
-    box = services.secret_box
+async def _password_ok(bridges: BridgeService, rs_id: str, stored: str | None, sent: str) -> bool:
+    box = bridges.secret_box
     if stored is not None and stored.startswith(_LEGACY_PREFIX):
         # Off the event loop: Argon2 is slow on purpose.
         if not await asyncio.to_thread(legacy_match, stored, sent):
             return False
-        await _upgrade(services, rs_id, stored, sent)
+        await _upgrade(bridges, rs_id, stored, sent)
         return True
     matches, current = keyed_match(box, stored or _NO_CREDENTIAL, sent)
     if matches and not current:
-        await _upgrade(services, rs_id, stored or "", sent)
+        await _upgrade(bridges, rs_id, stored or "", sent)
     return stored is not None and matches
 
 
-async def _upgrade(services: Services, rs_id: str, old_hash: str, sent: str) -> None:
+async def _upgrade(bridges: BridgeService, rs_id: str, old_hash: str, sent: str) -> None:
     """Replaces an Argon2 hash, or one under a retired key, by the keyed hash under the
     current key. Only a plain password can be re-hashed in both forms: an MD5 sign-in
     keeps the old hash until the bridge sends the password itself or it is re-issued."""
     if _MD5_HEX.match(sent):
         return
-    new_hash = hash_sirs_password(services.secret_box, sent)
-    async with services.pool.acquire() as conn:
-        await services.queries.replace_sirs_password_hash(
+    new_hash = hash_sirs_password(bridges.secret_box, sent)
+    async with bridges.pool.acquire() as conn:
+        await bridges.queries.replace_sirs_password_hash(
             conn, hospital_code=rs_id, old_hash=old_hash, new_hash=new_hash
         )
     log.info("SIRS password hash upgraded", hospital_code=rs_id)
@@ -100,19 +102,19 @@ async def sirs_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
 
     X-Timestamp is accepted and not checked: public bridges send it as Unix seconds, as ISO
     text, or shifted by their time zone, so checking it would refuse bridges that work."""
-    services = get_services(connection.app.state)
+    bridges = bridges_of(connection)
     rs_id = connection.headers.get("x-rs-id", "").strip()
     sent = connection.headers.get("x-pass", "").strip()
     if not (rs_id and sent):
         raise NotAuthenticated("Header X-rs-id dan X-pass wajib dikirim.")
     login = f"sirs:{rs_id[:_MAX_LOGIN]}"
-    async with services.throttle.attempt(login, client_address(connection)) as attempt:
+    async with bridges.throttle.attempt(login, client_address(connection)) as attempt:
         row = None
         if len(rs_id) <= _MAX_LOGIN:
-            async with services.pool.acquire() as conn:
-                row = await services.queries.find_sirs_credential(conn, hospital_code=rs_id)
+            async with bridges.pool.acquire() as conn:
+                row = await bridges.queries.find_sirs_credential(conn, hospital_code=rs_id)
         stored = row.password_hash if row is not None else None
-        if not await _password_ok(services, rs_id, stored, sent) or row is None:
+        if not await _password_ok(bridges, rs_id, stored, sent) or row is None:
             attempt.failed()
             raise NotAuthenticated(_REFUSED)
         attempt.succeeded()
@@ -122,6 +124,5 @@ async def sirs_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
         )
     if not row.active:
         raise Forbidden("Rumah sakit ini tidak aktif; data tidak dapat dikirim.")
-    connection.state.hospital_code = rs_id
-    connection.state.key_id = f"sirs:{rs_id}"
+    set_actor(connection, BridgeActor(key_id=f"sirs:{rs_id}", hospital_code=rs_id))
     accept_credential(connection)

@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, delete, get, post, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 
+from bedsvc.bridges.actor import BridgeActor, bridge_actor
 from bedsvc.bridges.body import convert_fields, decode_fields, read_body
 from bedsvc.bridges.envelopes import sirs_responses
 from bedsvc.bridges.openapi import body_operation
+from bedsvc.bridges.service import BridgeService
 from bedsvc.bridges.sirs.auth import sirs_guard
 from bedsvc.bridges.sirs.schemas import (
     OPTIONAL_FIELDS,
@@ -20,7 +22,6 @@ from bedsvc.bridges.sirs.schemas import (
     StatusReply,
 )
 from bedsvc.bridges.sirs.service import add_bed, bed_types, delete_bed, list_beds, update_bed
-from bedsvc.services import Services
 
 _BODY = "JSON, or the same fields as form data; numbers may be strings."
 
@@ -30,8 +31,8 @@ _BODY = "JSON, or the same fields as form data; numbers may be strings."
     summary="Bed types (id_tt) bedsvc accepts",
     responses=sirs_responses(401, 403, 429, 503, reference=True),
 )
-async def reference(services: NamedDependency[Services]) -> BedTypeList:
-    return await bed_types(services)
+async def reference(bridges: NamedDependency[BridgeService]) -> BedTypeList:
+    return await bed_types(bridges)
 
 
 @get(
@@ -40,9 +41,9 @@ async def reference(services: NamedDependency[Services]) -> BedTypeList:
     responses=sirs_responses(401, 403, 429, 503),
 )
 async def list_fasyankes(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    actor: NamedDependency[BridgeActor], bridges: NamedDependency[BridgeService]
 ) -> BedList:
-    return await list_beds(services, request.state.hospital_code)
+    return await list_beds(bridges, actor.hospital_code)
 
 
 @post(
@@ -53,13 +54,15 @@ async def list_fasyankes(
     responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def add_fasyankes(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[BridgeActor],
+    bridges: NamedDependency[BridgeService],
 ) -> StatusReply:
     """Body `id_tt, ruang, jumlah_ruang, jumlah, terpakai` (numbers may be strings), optional
     `antrian` (stored as the waiting count) and the COVID-era fields (accepted, not stored)."""
     bed = await read_body(request, BedIn, OPTIONAL_FIELDS, TEXT_FIELDS)
-    state = request.state
-    return StatusReply(fasyankes=[await add_bed(services, state.hospital_code, bed, state.key_id)])
+    status = await add_bed(bridges, actor.hospital_code, bed, actor.key_id)
+    return StatusReply(fasyankes=[status])
 
 
 @put(
@@ -70,11 +73,12 @@ async def add_fasyankes(
     responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def update_fasyankes(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[BridgeActor],
+    bridges: NamedDependency[BridgeService],
 ) -> StatusReply:
     bed = await read_body(request, BedUpdate, OPTIONAL_FIELDS, TEXT_FIELDS)
-    state = request.state
-    status = await update_bed(services, state.hospital_code, bed, state.key_id)
+    status = await update_bed(bridges, actor.hospital_code, bed, actor.key_id)
     return StatusReply(fasyankes=[status])
 
 
@@ -85,13 +89,14 @@ async def update_fasyankes(
     responses=sirs_responses(400, 401, 403, 404, 413, 422, 429, 503),
 )
 async def delete_fasyankes(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[BridgeActor],
+    bridges: NamedDependency[BridgeService],
 ) -> StatusReply:
     """`id_t_tt` in the body, or as a query parameter."""
     fields = dict(request.query_params) | decode_fields(await request.body())
     key = convert_fields(fields, BedKey)
-    state = request.state
-    status = await delete_bed(services, state.hospital_code, key.id_t_tt, state.key_id)
+    status = await delete_bed(bridges, actor.hospital_code, key.id_t_tt, actor.key_id)
     return StatusReply(fasyankes=[status])
 
 
@@ -111,5 +116,6 @@ def sirs_router(prefix: str) -> Router:
             delete_fasyankes,
         ],
         guards=[sirs_guard],
+        dependencies={"actor": Provide(bridge_actor, sync_to_thread=False)},
         tags=["SIRS Online bridge"],
     )
