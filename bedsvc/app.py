@@ -64,7 +64,7 @@ from bedsvc.runtime.logs import configure_logging
 from bedsvc.runtime.shutdown import on_stop_signal
 from bedsvc.runtime.tasks import cancel
 from bedsvc.secret_box import load_secret_box
-from bedsvc.services import Services, get_services
+from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.staff.csv_upload import OccupancyCsvController
 from bedsvc.staff.routes import SessionController, UsersController
@@ -121,6 +121,64 @@ async def build_services(settings: Settings) -> Services:
         health=Health(check_interval=settings.readiness_interval_seconds),
         rate_limits=RateCounter(client, settings.redis_prefix, batch=settings.rate_limit_batch),
         replica_pool=replica_pool,
+    )
+
+
+# What handlers take by name (`NamedDependency[T]`): built once per worker in the lifespan
+# (`keep_area_services`) and kept on the app's state under that name.
+STATE_DEPENDENCIES = (
+    "admin",
+    "bridges",
+    "health",
+    "ingest",
+    "live",
+    "monitor",
+    "notifications",
+    "public",
+    "relays",
+    "staff",
+)
+
+
+def keep_area_services(state: State, services: Services, vapid_key: VapidKey) -> None:
+    """One object per area of routes, holding what those routes use and nothing else. The
+    guards read theirs (`gate`, `bridges`) from the state as well: guards run before
+    dependencies are resolved."""
+    pool, queries, settings = services.pool, services.queries, services.settings
+    codes = services.bed_class_codes
+    state.gate = Gate(pool, queries, services.keys)
+    state.admin = AdminService(pool, queries, services.sync)
+    state.bridges = BridgeService(
+        pool,
+        queries,
+        services.sync,
+        settings,
+        services.bed_classes,
+        codes,
+        services.throttle,
+        services.secret_box,
+    )
+    state.health = services.health
+    state.ingest = IngestService(pool, queries, services.sync, settings, codes)
+    state.live = services.live
+    state.monitor = MonitorService(
+        pool,
+        services.replica_pool,
+        queries,
+        services.bed_classes,
+        codes,
+        services.stale_after,
+        settings,
+    )
+    state.notifications = NotificationService(pool, queries, codes, vapid_key, settings)
+    state.public = PublicService(services.public, services.bed_classes, pool, queries)
+    state.relays = RelayService(pool, queries, services.secret_box, base_urls(settings))
+    state.staff = StaffService(
+        pool,
+        queries,
+        services.throttle,
+        settings.password_hash_profile,
+        settings.session_seconds,
     )
 
 
@@ -201,51 +259,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
+        # The wiring record, for the lifespan's end and for tests: no route takes it.
         app.state.services = services
-        app.state.gate = Gate(services.pool, services.queries, services.keys)
-        app.state.admin = AdminService(services.pool, services.queries, services.sync)
-        app.state.monitor = MonitorService(
-            services.pool,
-            services.replica_pool,
-            services.queries,
-            services.bed_classes,
-            services.bed_class_codes,
-            services.stale_after,
-            settings,
-        )
-        app.state.relays = RelayService(
-            services.pool, services.queries, services.secret_box, base_urls(settings)
-        )
-        app.state.staff = StaffService(
-            services.pool,
-            services.queries,
-            services.throttle,
-            settings.password_hash_profile,
-            settings.session_seconds,
-        )
-        app.state.bridges = BridgeService(
-            services.pool,
-            services.queries,
-            services.sync,
-            settings,
-            services.bed_classes,
-            services.bed_class_codes,
-            services.throttle,
-            services.secret_box,
-        )
-        app.state.ingest = IngestService(
-            services.pool, services.queries, services.sync, settings, services.bed_class_codes
-        )
-        app.state.public = PublicService(
-            services.public, services.bed_classes, services.pool, services.queries
-        )
-        app.state.live = services.live
-        app.state.health = services.health
         app.state.rate_limits = RateLimits(services.rate_limits, settings)
         vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
-        app.state.notifications = NotificationService(
-            services.pool, services.queries, services.bed_class_codes, vapid_key, settings
-        )
+        keep_area_services(app.state, services, vapid_key)
         relay = RelayWorker(
             services.pool, services.queries, settings, services.bed_classes, services.secret_box
         )
@@ -327,17 +345,7 @@ def create_app(
             *metric_handlers(),
         ],
         dependencies={
-            "services": Provide(get_services, sync_to_thread=False),
-            "admin": from_state("admin"),
-            "bridges": from_state("bridges"),
-            "health": from_state("health"),
-            "ingest": from_state("ingest"),
-            "monitor": from_state("monitor"),
-            "notifications": from_state("notifications"),
-            "relays": from_state("relays"),
-            "staff": from_state("staff"),
-            "public": from_state("public"),
-            "live": from_state("live"),
+            **{name: from_state(name) for name in STATE_DEPENDENCIES},
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "actor": Provide(current_actor, sync_to_thread=False),
         },

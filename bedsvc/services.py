@@ -1,4 +1,7 @@
-"""The resources a running worker shares between requests, built in the app's lifespan."""
+"""Every resource a worker holds, built in the app's lifespan: the record the lifespan wires
+the worker from (the per-area objects the guards and routes take, the background loops) and
+closes at its end. No route takes it: each takes its area's object (bedsvc/app.py
+`keep_area_services`)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from datetime import timedelta
 
 import asyncpg
 import redis.asyncio as aioredis
-from litestar.datastructures import State
 
 from bedsvc.access.keys import KeyCache
 from bedsvc.access.throttle import SignInThrottle
@@ -52,8 +54,3 @@ class Services:
     @property
     def stale_after(self) -> timedelta:
         return timedelta(seconds=self.settings.stale_after_seconds)
-
-
-def get_services(state: State) -> Services:
-    services: Services = state.services
-    return services

@@ -6,7 +6,7 @@ import time
 
 from litestar import Litestar
 
-from bedsvc.services import get_services
+from bedsvc.ratelimit.middleware import RateLimits
 
 
 class StoppedClock:
@@ -27,5 +27,6 @@ def stop_rate_limit_clock(app: Litestar, clock: StoppedClock | None = None) -> S
     """The rate limits of a started app count on a stopped clock (`clock`, to share one
     between apps): every request of the test falls in one window, however long it takes."""
     clock = clock or StoppedClock()
-    get_services(app.state).rate_limits.clock = clock
+    limits: RateLimits = app.state.rate_limits
+    limits.counter.clock = clock
     return clock
