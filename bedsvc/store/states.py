@@ -1,7 +1,9 @@
 """Current availability as PostgreSQL has it: hospital states and their versions.
 
 `HospitalState` is what the cache holds per hospital (every open ward, as PostgreSQL has it);
-the public views are derived from it.
+the public views are derived from it. PostgreSQL builds it with one function,
+hospital_state() (sql/migrations/012_hospital_state.sql), for the hospital_states view and for
+write_report alike.
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 -- hospital takes its next version (its row lock orders its reports and no one else's) and
 -- the history rows are written; nothing at all when no ward is newer.
 --
--- When a ward was newer, it also answers the hospital's new state (`wards` and the registry
--- fields, as the cache holds it), built from the statement's snapshot and the rows it wrote:
--- right when no other change of the hospital committed between that snapshot and this
--- statement's lock on the hospital, that is when `version` = `snapshot_version` + 1 (the
--- caller reads the state again otherwise).
+-- When a ward was newer, it also answers the hospital's new state (`code` to `wards`, as the
+-- cache holds it), built by hospital_state(), the hospital_states view's own definition
+-- (sql/migrations/012_hospital_state.sql), from the statement's snapshot and the rows it
+-- wrote: right when no other change of the hospital committed between that snapshot and
+-- this statement's lock on the hospital, that is when `version` = `snapshot_version` + 1
+-- (the caller reads the state again otherwise).
 --
 -- Refused as a whole, writing nothing: an inactive hospital (`active` false), a report that
 -- would leave the hospital with more than `max_open_wards` open wards (`open_wards` says how
@@ -15,9 +16,9 @@
 -- An unknown hospital fails the wards' foreign key.
 -- not null: version, applied, id_t_tts, active, open_wards, missing
 WITH hospital AS (
-    SELECT active, version, name, kind, region_code, address, phone, lat, lon
-    FROM hospitals
-    WHERE code = :hospital_code
+    SELECT h AS entry, h.active, h.version
+    FROM hospitals h
+    WHERE h.code = :hospital_code
 ),
 report AS (
     SELECT r.*
@@ -68,7 +69,8 @@ applied AS (
         closed_at = NULL
     WHERE w.reported_at < EXCLUDED.reported_at
     RETURNING w.ward_code, w.id_t_tt, w.name, w.bed_class, w.capacity, w.available,
-              w.available_male, w.available_female, w.waiting, w.reported_at, w.received_at
+              w.available_male, w.available_female, w.waiting, w.reported_at, w.received_at,
+              w AS ward
 ),
 bumped AS (
     UPDATE hospitals
@@ -87,37 +89,27 @@ history AS (
     FROM applied a, bumped b
 )
 SELECT coalesce((SELECT version FROM bumped), h.version, 0) AS version,
-       coalesce((SELECT array_agg(ward_code) FROM applied), '{}') AS applied,
-       coalesce((SELECT array_agg(id_t_tt) FROM applied), '{}') AS id_t_tts,
+       coalesce(written.ward_codes, '{}') AS applied,
+       coalesce(written.id_t_tts, '{}') AS id_t_tts,
        c.active, c.open_wards, c.missing,
-       h.version AS snapshot_version, :hospital_code AS code, h.name, h.kind, h.region_code,
-       h.address, h.phone, h.lat, h.lon,
-       CASE WHEN EXISTS (SELECT FROM applied) THEN (
-           -- As the hospital_states view builds it.
-           SELECT jsonb_agg(jsonb_build_object(
-                      'ward_code', x.ward_code, 'name', x.name, 'bed_class', x.bed_class,
-                      'capacity', x.capacity, 'available', x.available,
-                      'available_male', x.available_male,
-                      'available_female', x.available_female, 'waiting', x.waiting,
-                      'reported_at', x.reported_at, 'received_at', x.received_at)
-                  ORDER BY bc.sort_order, x.ward_code)
-           FROM (
-               SELECT w.ward_code, w.name, w.bed_class, w.capacity, w.available,
-                      w.available_male, w.available_female, w.waiting, w.reported_at,
-                      w.received_at
-               FROM wards w
-               WHERE w.hospital_code = :hospital_code AND w.closed_at IS NULL
-                 AND w.ward_code NOT IN (SELECT ward_code FROM applied)
-               UNION ALL
-               SELECT a.ward_code, a.name, a.bed_class, a.capacity, a.available,
-                      a.available_male, a.available_female, a.waiting, a.reported_at,
-                      a.received_at
-               FROM applied a
-           ) x
-           JOIN bed_classes bc ON bc.code = x.bed_class
-       ) END AS wards
+       h.version AS snapshot_version, :hospital_code AS code, s.name, s.kind, s.region_code,
+       s.address, s.phone, s.lat, s.lon, s.wards
 FROM checks c
-LEFT JOIN hospital h ON true;
+LEFT JOIN hospital h ON true
+CROSS JOIN (
+    SELECT array_agg(a.ward_code) AS ward_codes, array_agg(a.id_t_tt) AS id_t_tts,
+           array_agg(a.ward) AS wards
+    FROM applied a
+) written
+LEFT JOIN LATERAL (
+    -- Nothing written, nothing built: a stale report pays for no state. (OFFSET 0 keeps
+    -- this subquery from being merged into the join, where its WHERE would only be checked
+    -- after the state was built.)
+    SELECT s.name, s.kind, s.region_code, s.address, s.phone, s.lat, s.lon, s.wards
+    FROM hospital_state(h.entry, written.wards) s
+    WHERE written.wards IS NOT NULL
+    OFFSET 0
+) s ON true;
 
 -- name: close_ward(hospital_code, ward_code, key_id, username)^
 -- Closes an open ward in one statement, with the hospital's next version and a history row;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import redis.asyncio as aioredis
@@ -12,6 +13,8 @@ from litestar.testing import AsyncTestClient
 from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
+from bedsvc.ingest.schemas import OccupancyReport
+from bedsvc.ingest.service import apply_report, close_ward
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.state.cache import Change, Rebuilt, decode_entry
@@ -161,3 +164,45 @@ async def test_an_empty_cache_takes_no_write_until_rebuilt(services: Services) -
     # One hospital alone in an empty cache would pass for the whole region.
     assert await services.cache.write_hospital("3274011", 5, state) == -1
     assert (await services.cache.snapshot()).position is None
+
+
+async def test_the_state_written_through_is_the_state_rebuilt_from_postgresql(
+    services: Services, factory: Factory
+) -> None:
+    """With every field a ward has (beds by sex, waiting, a ward without them, a closed ward):
+    the document a report writes through is, byte for byte, the one a rebuild writes."""
+    code = await factory.hospital()
+    pool, queries, sync = services.pool, services.queries, services.sync
+    await sync.rebuild()  # no app runs here to fill the cache
+    now = datetime.now(UTC)
+
+    async def push(minutes_ago: int, *wards: dict[str, object]) -> None:
+        at = now - timedelta(minutes=minutes_ago)
+        body = msgspec.convert(report(*wards, at=at), OccupancyReport)
+        await apply_report(pool, queries, sync, code, body, max_open_wards=50)
+
+    await push(
+        10,
+        ward("MAWAR", available=3, available_male=1, available_female=2, waiting=4),
+        ward("MELATI", "KL2", 10, 5, available_male=2, available_female=3, waiting=0),
+        ward("ANGGREK", "VIP", 4, 4),
+    )
+    await close_ward(pool, queries, sync, code, "MELATI")
+    # MELATI's report is older than its closing: it stays closed.
+    await push(
+        5,
+        ward("MAWAR", available=0, available_male=0, available_female=0, waiting=7),
+        ward("ICU", "ICU", 6, 1, available_male=1, available_female=0, waiting=2),
+        ward("MELATI", "KL2", 10, 1),
+    )
+    cache = services.cache
+    written = await services.redis.hget(cache.docs_key, code)
+    [(_, entry)] = await services.redis.xrevrange(cache.stream_key, count=1)
+
+    await sync.rebuild()
+    rebuilt = await services.redis.hget(cache.docs_key, code)
+
+    assert written == entry[b"s"] == rebuilt
+    wards = msgspec.json.decode(rebuilt)["wards"]
+    assert [w["ward_code"] for w in wards] == ["ANGGREK", "MAWAR", "ICU"]
+    assert [w["waiting"] for w in wards] == [None, 7, 2]
