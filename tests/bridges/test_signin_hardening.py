@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import asyncpg
@@ -109,9 +108,10 @@ async def test_an_unknown_login_answers_like_a_wrong_password(
     # Same status and body, whoever the login is.
     assert len(answers) == 1, answers
     assert next(iter(answers))[0] == 401
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    # Timing tells nothing useful: the medians differ by far less than an Argon2 check did.
-    assert max(medians.values()) - min(medians.values()) < 0.02, medians
+    # Timing tells nothing useful: the fastest answers differ by far less than an Argon2
+    # check did. The fastest, not the median: a busy machine only ever adds to a time.
+    fastest = {name: min(values) for name, values in times.items()}
+    assert max(fastest.values()) - min(fastest.values()) < 0.02, fastest
 
 
 async def test_md5_and_plain_forms_both_sign_in_and_others_do_not(
