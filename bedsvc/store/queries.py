@@ -405,8 +405,8 @@ class EscalatedLapsesRow(msgspec.Struct, frozen=True):
     name: str
     region_code: str
     since: datetime
-    escalated_at: datetime | None
-    contacts: int | None
+    escalated_at: datetime
+    contacts: int
 
 
 class ClaimRemindersRow(msgspec.Struct, frozen=True):

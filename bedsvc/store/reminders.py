@@ -8,7 +8,12 @@ from typing import Literal
 import msgspec
 
 from bedsvc.store.db import Conn
-from bedsvc.store.queries import Queries
+from bedsvc.store.queries import (
+    EscalatedLapsesRow,
+    Queries,
+    ReminderContactsRow,
+    StaleWardsRow,
+)
 
 
 class Reminder(msgspec.Struct, frozen=True):
@@ -28,26 +33,11 @@ class Reminder(msgspec.Struct, frozen=True):
     still_listed: bool
 
 
-class StaleWard(msgspec.Struct, frozen=True):
-    ward_code: str
-    name: str
-    bed_class: str
-    class_name: str
-    reported_at: datetime
-
-
-class EscalatedLapse(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    region_code: str
-    since: datetime
-    escalated_at: datetime
-    contacts: int
-
-
-class Contacts(msgspec.Struct, frozen=True):
-    reminder_emails: list[str]
-    telegram_chat_ids: list[str]
+# The rows as the queries give them (bedsvc/store/queries.py), under the names the reminders
+# and alerts speak of.
+StaleWard = StaleWardsRow
+EscalatedLapse = EscalatedLapsesRow
+Contacts = ReminderContactsRow
 
 
 class LapseChanges(msgspec.Struct, frozen=True):
@@ -76,19 +66,12 @@ async def claim_reminders(conn: Conn, queries: Queries, batch: int, lease: float
 async def stale_wards(
     conn: Conn, queries: Queries, code: str, stale_after: timedelta
 ) -> list[StaleWard]:
-    return [
-        msgspec.convert(row, StaleWard, from_attributes=True)
-        async for row in queries.stale_wards(conn, code=code, stale_after=stale_after)
-    ]
+    return [row async for row in queries.stale_wards(conn, code=code, stale_after=stale_after)]
 
 
 async def escalated_lapses(conn: Conn, queries: Queries) -> list[EscalatedLapse]:
-    return [
-        msgspec.convert(row, EscalatedLapse, from_attributes=True)
-        async for row in queries.escalated_lapses(conn)
-    ]
+    return [row async for row in queries.escalated_lapses(conn)]
 
 
 async def reminder_contacts(conn: Conn, queries: Queries, code: str) -> Contacts | None:
-    row = await queries.reminder_contacts(conn, code=code)
-    return None if row is None else msgspec.convert(row, Contacts, from_attributes=True)
+    return await queries.reminder_contacts(conn, code=code)

@@ -96,6 +96,7 @@ SELECT count(*) FROM escalated;
 
 -- name: escalated_lapses()
 -- Open lapses whose second reminder was decided: the health office hears of them.
+-- not null: escalated_at, contacts
 SELECT h.code, h.name, h.region_code, l.since, l.escalated_at,
        cardinality(h.reminder_emails) + cardinality(h.telegram_chat_ids) AS contacts
 FROM stale_lapses l
