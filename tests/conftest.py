@@ -52,6 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[EMBEDDED] = servers
 
 
+# Tests that hold a pytest-xdist worker longest: a browser module's group runs on one worker
+# from end to end, and the fuzzer's shards each take tens of seconds. Handed out first, none
+# of them is the last to start while the other workers run out of tests.
+LONGEST_FIRST = ("tests/web/", "tests/contract/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def turn(item: pytest.Item) -> int:
+        for position, folder in enumerate(LONGEST_FIRST):
+            if item.nodeid.startswith(folder):
+                return position
+        return len(LONGEST_FIRST)
+
+    items.sort(key=turn)  # stable: the order within each part stays as collected
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for stop in config.stash.get(EMBEDDED, []):
         stop()
