@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
@@ -18,12 +19,25 @@ from tests.support.browser import (
     serve_bedsvc,
 )
 from tests.support.servers import empty_state
+from tests.support.waits import eventually
 
 
 @pytest.fixture
-async def clean(settings: Settings) -> None:
-    """Empty tables, and the cache left as rebuilt from them: the module's server reloads."""
+async def clean(settings: Settings, request: pytest.FixtureRequest) -> None:
+    """Empty tables, and the cache left as rebuilt from them; a test on the module's server
+    starts once that server has followed (its pages read what its worker holds, and a hospital
+    of the test before would otherwise show until the worker's change feed caught up)."""
     await empty_state(settings, rebuilt=True)
+    if "server" not in request.fixturenames:
+        return
+    base_url: str = request.getfixturevalue("server")
+
+    async def listed() -> list[object]:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            hospitals: list[object] = (await http.get("/api/v1/availability")).json()["hospitals"]
+            return hospitals
+
+    await eventually(listed, lambda hospitals: not hospitals, "the server to list no hospital")
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,9 @@ async def seed(factory: Factory, base_url: str) -> dict[str, str]:
         HOSPITAL: report(
             ward("MAWAR", "KL3", 20, 3, available_male=1, available_female=2, waiting=5),
             ward("ICU", "ICU", 6, 2, waiting=0),
-            at=now - timedelta(minutes=1),
+            # Ninety seconds: "1 menit lalu" on a page whose clock (the Date header, whole
+            # seconds) may run up to a second behind, for the half minute a test may take.
+            at=now - timedelta(seconds=90),
         ),
         "3274022": report(ward("KENANGA", "KL3", 12, 5), at=now),
         "3209011": report(ward("MELATI", "KL2", 10, 4), at=now),
@@ -454,7 +456,7 @@ async def test_wards_show_their_age_long_codes_wrap_and_refusals_mark_the_field(
 ) -> None:
     keys = await seed(factory, server)
     hospital_key = await factory.key(hospital_code=HOSPITAL)
-    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    long_ago = datetime.now(UTC) - timedelta(hours=3, seconds=30)  # clear of the hour's edge
     async with httpx.AsyncClient(base_url=server) as http:
         old = await http.post(
             f"/api/v1/hospitals/{HOSPITAL}/occupancy",
