@@ -70,10 +70,10 @@ class Limits:
     @classmethod
     def of(cls, settings: Settings) -> Limits:
         return cls(
-            per_pair=settings.sign_in_max_failures,
-            per_address=settings.sign_in_max_failures_per_address,
-            window_seconds=settings.sign_in_window_seconds,
-            max_delay_seconds=settings.sign_in_max_delay_seconds,
+            per_pair=settings.access.sign_in_max_failures,
+            per_address=settings.access.sign_in_max_failures_per_address,
+            window_seconds=settings.access.sign_in_window_seconds,
+            max_delay_seconds=settings.access.sign_in_max_delay_seconds,
         )
 
     def delay(self, login_failures: int) -> float:
@@ -111,7 +111,7 @@ class SignInThrottle:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.limits = Limits.of(settings)
-        self._ipv6_prefix = settings.ipv6_prefix_length
+        self._ipv6_prefix = settings.access.ipv6_prefix_length
         self._prefix = f"{prefix}:signin"
         self._redis = client
         self._attempt: AsyncScript = client.register_script(_lua("sign_in_attempt.lua"))

@@ -136,10 +136,10 @@ class IngestService:
             report,
             self.bed_class_codes,
             now=datetime.now(UTC),
-            max_future=timedelta(seconds=settings.max_future_seconds),
-            max_wards=settings.max_wards_per_report,
-            max_capacity=settings.max_ward_capacity,
-            max_age=timedelta(seconds=settings.max_report_age_seconds),
+            max_future=timedelta(seconds=settings.ingest.max_future_seconds),
+            max_wards=settings.ingest.max_wards_per_report,
+            max_capacity=settings.ingest.max_ward_capacity,
+            max_age=timedelta(seconds=settings.ingest.max_report_age_seconds),
         )
         written = await apply_report(
             self.pool,
@@ -147,7 +147,7 @@ class IngestService:
             self.sync,
             hospital_code,
             report,
-            max_open_wards=settings.max_wards_per_hospital,
+            max_open_wards=settings.ingest.max_wards_per_hospital,
             **attribution(actor),
         )
         return written.result

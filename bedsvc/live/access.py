@@ -17,7 +17,9 @@ class TooManyFromAddress(TooManyRequests):
 
 def allowed_origins(settings: Settings) -> frozenset[str] | None:
     """None when every Origin is allowed."""
-    origins = frozenset(o.strip().rstrip("/") for o in settings.live_allowed_origins.split(","))
+    origins = frozenset(
+        o.strip().rstrip("/") for o in settings.live.live_allowed_origins.split(",")
+    )
     return None if "*" in origins else origins - {""}
 
 

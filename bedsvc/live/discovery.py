@@ -31,8 +31,8 @@ class LiveEndpoints(msgspec.Struct, frozen=True):
 
 def websocket_url(settings: Settings, scheme: str, host: str | None, server: Any) -> str:
     """The advertised live WebSocket URL for a request with this scheme and Host header."""
-    if settings.live_public_url:
-        return settings.live_public_url
+    if settings.live.live_public_url:
+        return settings.live.live_public_url
     name, port = "127.0.0.1", None
     match = _HOST.fullmatch(host or "")
     if match is not None:
@@ -41,7 +41,7 @@ def websocket_url(settings: Settings, scheme: str, host: str | None, server: Any
         name = str(server[0])
     if port is None and isinstance(server, tuple | list) and len(server) == 2:
         port = str(server[1])
-    live_port = settings.live_port or int(port or (443 if scheme == "https" else 80)) + 1
+    live_port = settings.live.live_port or int(port or (443 if scheme == "https" else 80)) + 1
     ws = "wss" if scheme in ("https", "wss") else "ws"
     return f"{ws}://{name}:{live_port}{LIVE_PATH}"
 

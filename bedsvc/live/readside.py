@@ -41,13 +41,15 @@ def change_feed(
     settings: Settings, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
 ) -> ChangeFeed:
     """A process's change feed over the Redis cache."""
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
+    cache = AvailabilityCache(
+        client, settings.redis.redis_prefix, settings.redis.change_stream_length
+    )
     return ChangeFeed(
         CacheSync(pool, cache, queries),
         partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
         cache.stream_key,
         block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
+        poll_interval=settings.redis.cache_reconcile_seconds,
     )
 
 

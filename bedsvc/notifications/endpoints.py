@@ -28,11 +28,13 @@ def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return "not a URL"
-    schemes = ("https", "http") if settings.webpush_allow_http else ("https",)
+    schemes = ("https", "http") if settings.notifications.webpush_allow_http else ("https",)
     if parts.scheme not in schemes:
         return "must be an https:// URL of a browser push service"
     if parts.username is not None or parts.password is not None:
         return "must not carry credentials"
-    if not parts.hostname or not host_allowed(parts.hostname, settings.webpush_endpoint_hosts):
+    if not parts.hostname or not host_allowed(
+        parts.hostname, settings.notifications.webpush_endpoint_hosts
+    ):
         return "is not on a push service bedsvc sends to (BEDSVC_WEBPUSH_ENDPOINT_HOSTS)"
     return None

@@ -121,8 +121,8 @@ class NotificationsController(Controller):
                 region_code=data.region,
                 client_address=client_address(request),
             ),
-            max_per_address=settings.webpush_max_per_address,
-            lifetime_seconds=settings.webpush_subscription_seconds,
+            max_per_address=settings.notifications.webpush_max_per_address,
+            lifetime_seconds=settings.notifications.webpush_subscription_seconds,
         )
         if outcome is store.Refusal.NOTHING_WATCHED:
             if data.hospital_code is not None:
@@ -132,7 +132,8 @@ class NotificationsController(Controller):
             raise AlreadyFree(f"A {data.bed_class} bed is free now: no need to wait.")
         if outcome is store.Refusal.TOO_MANY:
             raise TooManySubscriptions(
-                f"This address holds {settings.webpush_max_per_address} waiting subscriptions."
+                f"This address holds {settings.notifications.webpush_max_per_address} "
+                "waiting subscriptions."
             )
         return Subscription(
             bed_class=data.bed_class,

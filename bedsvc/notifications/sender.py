@@ -80,14 +80,14 @@ async def send(
     body = WebPusher(subscription).encode(_encoder.encode(message(due)), "aes128gcm")["body"]
     signer = await vapid.signer()
     claims = {
-        "sub": settings.webpush_subject,
+        "sub": settings.notifications.webpush_subject,
         "aud": _origin(due.endpoint),
         "exp": int(time.time()) + 12 * 3600,
     }
     headers = signer.sign(claims) | {
         "Content-Encoding": "aes128gcm",
         "Content-Type": "application/octet-stream",
-        "TTL": str(settings.webpush_ttl_seconds),
+        "TTL": str(settings.notifications.webpush_ttl_seconds),
         "Urgency": "high",
     }
     try:
@@ -106,7 +106,7 @@ async def deliver_due(
     client: httpx.AsyncClient,
 ) -> int:
     """One attempt at each due notification no other worker holds; how many."""
-    lease = settings.webpush_timeout_seconds + 5
+    lease = settings.notifications.webpush_timeout_seconds + 5
     claimed = await store.claim_due(pool, queries, _BATCH, lease)
     if not claimed:
         return 0
@@ -130,8 +130,8 @@ async def deliver_due(
                 queries,
                 due.id,
                 error,
-                max_attempts=settings.webpush_max_attempts,
-                backoff=settings.webpush_backoff_seconds,
+                max_attempts=settings.notifications.webpush_max_attempts,
+                backoff=settings.notifications.webpush_backoff_seconds,
                 backoff_max=_BACKOFF_MAX_SECONDS,
             )
     return len(claimed)
@@ -141,7 +141,7 @@ async def run_notifications(
     pool: asyncpg.Pool, queries: Queries, settings: Settings, vapid: VapidKey
 ) -> None:
     """The worker's background task: send what is due, drop what expired, repeat."""
-    timeout = httpx.Timeout(settings.webpush_timeout_seconds)
+    timeout = httpx.Timeout(settings.notifications.webpush_timeout_seconds)
     loop = asyncio.get_running_loop()
     next_expiry = 0.0
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:

@@ -64,9 +64,9 @@ class RateLimits:
 
     def __init__(self, counter: RateCounter, settings: Settings) -> None:
         self.counter = counter
-        self.per_credential = settings.write_rate_limit_per_minute
-        self.per_address = settings.unauthenticated_rate_limit_per_minute
-        self.ipv6_prefix = settings.ipv6_prefix_length
+        self.per_credential = settings.access.write_rate_limit_per_minute
+        self.per_address = settings.access.unauthenticated_rate_limit_per_minute
+        self.ipv6_prefix = settings.access.ipv6_prefix_length
 
     async def admit(self, scope: Scope, credential: str | None) -> str | None:
         """Counts the request, or refuses it (TooManyRequests). Returns the bucket its

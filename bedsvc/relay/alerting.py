@@ -25,7 +25,7 @@ async def relay_failures(conn: Conn, queries: Queries, settings: Settings) -> li
     urls = base_urls(settings)
     if not urls:
         return []
-    older_than = timedelta(seconds=settings.relay_alert_after_seconds)
+    older_than = timedelta(seconds=settings.relay.relay_alert_after_seconds)
     failing = await relays.failing(conn, queries, list(urls), older_than)
     return [
         RelayFailing(

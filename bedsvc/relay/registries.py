@@ -14,5 +14,5 @@ NAMES: dict[str, str] = {"sirs": "SIRS Online", "aplicares": "Aplicares"}
 
 def base_urls(settings: Settings) -> dict[str, str]:
     """Registry → base URL (no trailing slash) of the registries whose relay is on."""
-    urls = {"sirs": settings.relay_sirs_url, "aplicares": settings.relay_aplicares_url}
+    urls = {"sirs": settings.relay.relay_sirs_url, "aplicares": settings.relay.relay_aplicares_url}
     return {name: url.rstrip("/") for name, url in urls.items() if url}

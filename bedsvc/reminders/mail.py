@@ -29,17 +29,17 @@ class MailServer:
 
 def mail_server(settings: Settings) -> MailServer | None:
     """The server in BEDSVC_SMTP_URL, or None when mail is off."""
-    if settings.smtp_url is None:
+    if settings.reminders.smtp_url is None:
         return None
-    parts = urlsplit(settings.smtp_url.get_secret_value())
+    parts = urlsplit(settings.reminders.smtp_url.get_secret_value())
     return MailServer(
         hostname=parts.hostname or "localhost",
         port=parts.port or _DEFAULT_PORTS[parts.scheme],
         use_tls=parts.scheme == "smtps",
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        sender=settings.smtp_from,
-        timeout=settings.smtp_timeout_seconds,
+        sender=settings.reminders.smtp_from,
+        timeout=settings.reminders.smtp_timeout_seconds,
     )
 
 

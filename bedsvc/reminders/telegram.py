@@ -11,10 +11,10 @@ from bedsvc.settings import Settings
 def bot_url(settings: Settings) -> str | None:
     """`<api>/bot<token>/sendMessage`, or None when Telegram is off. It holds the token: it is
     never logged, and errors name their kind only."""
-    if settings.telegram_bot_token is None:
+    if settings.reminders.telegram_bot_token is None:
         return None
-    base = settings.telegram_api_url.rstrip("/")
-    return f"{base}/bot{settings.telegram_bot_token.get_secret_value()}/sendMessage"
+    base = settings.reminders.telegram_api_url.rstrip("/")
+    return f"{base}/bot{settings.reminders.telegram_bot_token.get_secret_value()}/sendMessage"
 
 
 async def send_telegram(

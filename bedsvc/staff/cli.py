@@ -50,7 +50,7 @@ async def unlock_from_cli(settings: Settings, username: str) -> None:
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     client = connect_redis(settings)
     try:
-        throttle = SignInThrottle(client, settings.redis_prefix, settings)
+        throttle = SignInThrottle(client, settings.redis.redis_prefix, settings)
         await unlock_user(pool, load_queries(), throttle, username, OPERATOR)
     finally:
         await client.aclose()

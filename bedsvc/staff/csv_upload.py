@@ -359,9 +359,9 @@ class OccupancyCsvController(Controller):
         current = {w.ward_code: w for w in state.wards} if state is not None else {}
         wards, lines = parse_wards(
             text,
-            settings.max_wards_per_report,
+            settings.ingest.max_wards_per_report,
             ingest.bed_class_codes,
-            settings.max_ward_capacity,
+            settings.ingest.max_ward_capacity,
             current,
         )
         now = datetime.now(UTC)
@@ -371,9 +371,9 @@ class OccupancyCsvController(Controller):
                 csv_report,
                 ingest.bed_class_codes,
                 now=now,
-                max_future=timedelta(seconds=settings.max_future_seconds),
-                max_wards=settings.max_wards_per_report,
-                max_capacity=settings.max_ward_capacity,
+                max_future=timedelta(seconds=settings.ingest.max_future_seconds),
+                max_wards=settings.ingest.max_wards_per_report,
+                max_capacity=settings.ingest.max_ward_capacity,
             )
         except InvalidInput as exc:
             raise _by_line(exc, lines) from None
@@ -383,7 +383,7 @@ class OccupancyCsvController(Controller):
             ingest.sync,
             hospital_code,
             csv_report,
-            max_open_wards=settings.max_wards_per_hospital,
+            max_open_wards=settings.ingest.max_wards_per_hospital,
             **attribution(actor),
         )
         return written.result

@@ -72,7 +72,7 @@ def sentinel_options(settings: Settings) -> dict[str, Any]:
         "retry": bounded_retry(0),
     }
     return timeouts | credentials(
-        settings.redis_sentinel_username, settings.redis_sentinel_password
+        settings.redis.redis_sentinel_username, settings.redis.redis_sentinel_password
     )
 
 
@@ -80,15 +80,15 @@ def connect_redis(settings: Settings, **options: Any) -> aioredis.Redis:
     """A client per the settings; `options` override the connection defaults (the change
     feed's blocking read, for one, waits longer than a plain call)."""
     kwargs = DEFAULTS | {"retry": bounded_retry()} | options
-    if settings.redis_sentinels:
+    if settings.redis.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-            settings.sentinel_addresses(), sentinel_kwargs=sentinel_options(settings)
+            settings.redis.sentinel_addresses(), sentinel_kwargs=sentinel_options(settings)
         )
-        kwargs |= credentials(settings.redis_username, settings.redis_password)
+        kwargs |= credentials(settings.redis.redis_username, settings.redis.redis_password)
         client: aioredis.Redis = sentinel.master_for(
-            str(settings.redis_sentinel_master), redis_class=SentinelRedis, **kwargs
+            str(settings.redis.redis_sentinel_master), redis_class=SentinelRedis, **kwargs
         )
         return client
-    if settings.redis_url is None:
+    if settings.redis.redis_url is None:
         raise RuntimeError("BEDSVC_REDIS_URL (or BEDSVC_REDIS_SENTINELS) is unset")
-    return aioredis.Redis.from_url(settings.redis_url, **kwargs)
+    return aioredis.Redis.from_url(settings.redis.redis_url, **kwargs)

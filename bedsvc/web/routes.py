@@ -75,16 +75,16 @@ def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> 
 def web_handlers(settings: Settings) -> list[Any]:
     versions = asset_versions()
     values = {
-        "stale_after": str(settings.stale_after_seconds),
+        "stale_after": str(settings.ingest.stale_after_seconds),
         # Attribute values: escaped here, read back by the map's script.
-        "tile_url": html.escape(settings.map_tile_url),
-        "tile_attribution": html.escape(settings.map_tile_attribution),
-        "max_ward_capacity": str(settings.max_ward_capacity),
+        "tile_url": html.escape(settings.public.map_tile_url),
+        "tile_attribution": html.escape(settings.public.map_tile_attribution),
+        "max_ward_capacity": str(settings.ingest.max_ward_capacity),
     }
     citizen = render_page("citizen.html", versions, values)
     map_page = render_page("peta.html", versions, values)
     map_policy = CONTENT_SECURITY_POLICY.format(
-        connect="'self'", tiles=f" {tile_source(settings.map_tile_url)}"
+        connect="'self'", tiles=f" {tile_source(settings.public.map_tile_url)}"
     )
     dashboard = render_page("dashboard.html", versions, values)
     entry = render_page("rs.html", versions, values)
