@@ -106,7 +106,7 @@ async def build_services(settings: Settings) -> Services:
         settings.database.db_monitor_pool_max,
         **bounds,
     )
-    client = connect_redis(settings)
+    client = connect_redis(settings.redis)
     reads = await build_read_side(settings, pool, queries, client)
     reads.feed.add_listener(FeedMetrics())
     return Services(
@@ -122,7 +122,7 @@ async def build_services(settings: Settings) -> Services:
         public=reads.public,
         live=reads.live,
         keys=KeyCache(settings.access.key_cache_seconds),
-        throttle=SignInThrottle(client, settings.redis.redis_prefix, settings),
+        throttle=SignInThrottle(client, settings.redis.redis_prefix, settings.access),
         health=Health(check_interval=settings.server.readiness_interval_seconds),
         rate_limits=RateCounter(
             client, settings.redis.redis_prefix, batch=settings.access.rate_limit_batch
@@ -166,7 +166,7 @@ def keep_area_services(state: State, services: Services, vapid_key: VapidKey) ->
         services.secret_box,
     )
     state.health = services.health
-    state.ingest = IngestService(pool, queries, services.sync, settings, codes)
+    state.ingest = IngestService(pool, queries, services.sync, settings.ingest, codes)
     state.live = services.live
     state.monitor = MonitorService(
         pool,
@@ -177,9 +177,11 @@ def keep_area_services(state: State, services: Services, vapid_key: VapidKey) ->
         services.stale_after,
         settings,
     )
-    state.notifications = NotificationService(pool, queries, codes, vapid_key, settings)
+    state.notifications = NotificationService(
+        pool, queries, codes, vapid_key, settings.notifications
+    )
     state.public = PublicService(services.public, services.bed_classes, pool, queries)
-    state.relays = RelayService(pool, queries, services.secret_box, base_urls(settings))
+    state.relays = RelayService(pool, queries, services.secret_box, base_urls(settings.relay))
     state.staff = StaffService(
         pool,
         queries,
@@ -227,7 +229,7 @@ def start_background_loops(
             )
         ),
         asyncio.create_task(
-            run_notifications(services.pool, services.queries, settings, vapid_key)
+            run_notifications(services.pool, services.queries, settings.notifications, vapid_key)
         ),
         asyncio.create_task(relay.run()),
         asyncio.create_task(
@@ -268,11 +270,15 @@ def create_app(
         services = await build_services(settings)
         # The wiring record, for the lifespan's end and for tests: no route takes it.
         app.state.services = services
-        app.state.rate_limits = RateLimits(services.rate_limits, settings)
+        app.state.rate_limits = RateLimits(services.rate_limits, settings.access)
         vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
         keep_area_services(app.state, services, vapid_key)
         relay = RelayWorker(
-            services.pool, services.queries, settings, services.bed_classes, services.secret_box
+            services.pool,
+            services.queries,
+            settings.relay,
+            services.bed_classes,
+            services.secret_box,
         )
         await check_readiness(services.health, services.pool, services.queries, services.redis)
         loops = start_background_loops(services, relay, vapid_key) if background_loops else []

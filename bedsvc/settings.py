@@ -488,8 +488,8 @@ class LiveSettings(Area):
         description="Largest message a WebSocket client may send (`max_size`); larger "
         "closes with 1009 before it is buffered.",
     )
-    live_allowed_origins: str = Field(
-        default="*",
+    live_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
         description="Comma-separated `Origin`s allowed to subscribe "
         "(`https://lengko.example,https://rs.example`); `*` for any. Clients "
         "that send no `Origin` (not browsers) are always let in.",
@@ -506,6 +506,13 @@ class LiveSettings(Area):
         description="A live client busy (taking nothing) this long, or a WebSocket not "
         "answering a ping within it, is closed (4008 / 1011).",
     )
+
+    @field_validator("live_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        # An Origin header never ends in "/"; a configured one may.
+        origins = _comma_separated(value)
+        return [origin.rstrip("/") for origin in origins] if isinstance(origins, list) else origins
 
 
 class MonitorSettings(Area):

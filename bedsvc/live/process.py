@@ -66,7 +66,7 @@ async def build_live(settings: Settings) -> LiveProcess:
     database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, 1, 2)
-    client = connect_redis(settings)
+    client = connect_redis(settings.redis)
     reads = await build_read_side(settings, pool, queries, client)
     return LiveProcess(settings, pool, client, reads.feed, reads.public, reads.live)
 

@@ -172,7 +172,7 @@ async def failing_relays(conn: Conn, queries: Queries, settings: Settings) -> li
             region_code=failure.region_code,
             hospital_code=failure.hospital_code,
         )
-        for failure in await relay_failures(conn, queries, settings)
+        for failure in await relay_failures(conn, queries, settings.relay)
     ]
 
 

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_box
-from bedsvc.settings import Settings
+from bedsvc.settings import RedisSettings, Settings
 from bedsvc.store import load_queries
 from bedsvc.store.migrate import migration_files
 from bedsvc.store.redis import connect_redis, sentinel_options
@@ -147,18 +147,16 @@ async def database_findings(url: str) -> list[Finding]:
     return found
 
 
-async def sentinel_finding(settings: Settings, host: str, port: int) -> Finding:
+async def sentinel_finding(redis: RedisSettings, host: str, port: int) -> Finding:
     """One sentinel: reached with BEDSVC_REDIS_SENTINEL_PASSWORD, and naming the primary."""
     subject = f"Redis sentinel at {host}:{port}"
-    options = sentinel_options(settings) | {
+    options = sentinel_options(redis) | {
         "socket_timeout": TIMEOUT_SECONDS,
         "socket_connect_timeout": TIMEOUT_SECONDS,
     }
     client = aioredis.Redis(host=host, port=port, **options)
     try:
-        primary = await client.sentinel_get_master_addr_by_name(
-            settings.redis.redis_sentinel_master
-        )
+        primary = await client.sentinel_get_master_addr_by_name(redis.redis_sentinel_master)
     except AuthenticationError:
         return Finding(
             "FAIL", subject, "refuses BEDSVC_REDIS_SENTINEL_USERNAME/_PASSWORD (or needs them)"
@@ -170,29 +168,27 @@ async def sentinel_finding(settings: Settings, host: str, port: int) -> Finding:
     finally:
         await client.aclose()
     if not isinstance(primary, tuple):
-        return Finding(
-            "FAIL", subject, f"watches no group {settings.redis.redis_sentinel_master!r}"
-        )
+        return Finding("FAIL", subject, f"watches no group {redis.redis_sentinel_master!r}")
     host_name, primary_port = primary
     shown = host_name.decode() if isinstance(host_name, bytes) else host_name
     return Finding("ok", subject, f"reached; the primary is {shown}:{primary_port}")
 
 
-async def redis_findings(settings: Settings) -> list[Finding]:
+async def redis_findings(redis: RedisSettings) -> list[Finding]:
     found = []
-    if settings.redis.redis_url is not None:
-        subject = f"Redis at {where(settings.redis.redis_url)}"
+    if redis.redis_url is not None:
+        subject = f"Redis at {where(redis.redis_url)}"
         refused = "the user or password in BEDSVC_REDIS_URL is refused (or needed)"
     else:
-        subject = f"Redis primary of Sentinel group {settings.redis.redis_sentinel_master!r}"
+        subject = f"Redis primary of Sentinel group {redis.redis_sentinel_master!r}"
         refused = "the primary refuses BEDSVC_REDIS_USERNAME/_PASSWORD (or needs them)"
         found = list(
             await asyncio.gather(
-                *(sentinel_finding(settings, h, p) for h, p in settings.redis.sentinel_addresses())
+                *(sentinel_finding(redis, h, p) for h, p in redis.sentinel_addresses())
             )
         )
     client = connect_redis(
-        settings, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        redis, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
     )
     try:
         info = await client.info("server")
@@ -217,7 +213,7 @@ async def run_check(load: Callable[[], Settings]) -> list[Finding]:
     if settings.database.database_replica_url is not None:
         servers.append(database_findings(settings.database.database_replica_url))
     if settings.redis.redis_url is not None or settings.redis.redis_sentinels:
-        servers.append(redis_findings(settings))
+        servers.append(redis_findings(settings.redis))
     for findings in await asyncio.gather(*servers):
         found += findings
     if settings.server.data_dir.exists() and not os.access(settings.server.data_dir, os.W_OK):

@@ -32,7 +32,7 @@ from bedsvc.relay import aplicares, sirs
 from bedsvc.relay.failures import KEY_UNUSABLE, TIMEOUT, UNREACHABLE, SendFailed, backoff
 from bedsvc.relay.registries import base_urls
 from bedsvc.secret_box import SecretBox, SecretKeyError
-from bedsvc.settings import Settings
+from bedsvc.settings import RelaySettings
 from bedsvc.store import Queries, relays
 from bedsvc.store.reference import BedClass
 from bedsvc.store.relays import Claim, RelayHospital
@@ -69,7 +69,7 @@ class RelayWorker:
         self,
         pool: asyncpg.Pool,
         queries: Queries,
-        settings: Settings,
+        settings: RelaySettings,
         bed_classes: list[BedClass],
         box: SecretBox,
     ) -> None:
@@ -79,12 +79,12 @@ class RelayWorker:
         self.classes: Mapping[str, BedClass] = {c.code: c for c in bed_classes}
         self.box = box
         self.urls = base_urls(settings)
-        self.deadline = settings.relay.relay_timeout_seconds * _SEND_TIMEOUTS
+        self.deadline = settings.relay_timeout_seconds * _SEND_TIMEOUTS
         # Past the deadline of a send, so that no second worker sends while it still runs.
-        self.lease = self.deadline + max(5.0, settings.relay.relay_timeout_seconds)
+        self.lease = self.deadline + max(5.0, settings.relay_timeout_seconds)
         # Due relays are found by polling too: a minimum interval or a backoff runs out
         # without any change to wake the loop.
-        self.poll = min(1.0, max(0.1, settings.relay.relay_min_interval_seconds / 4))
+        self.poll = min(1.0, max(0.1, settings.relay_min_interval_seconds / 4))
         self._wake = asyncio.Event()
 
     def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
@@ -101,7 +101,7 @@ class RelayWorker:
         hospitals."""
         if not self.urls:
             return
-        timeout = httpx.Timeout(self.settings.relay.relay_timeout_seconds)
+        timeout = httpx.Timeout(self.settings.relay_timeout_seconds)
         sending: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
             try:
@@ -187,7 +187,7 @@ class RelayWorker:
                     claimed,
                     state,
                     _next_stamp(),
-                    self.settings.relay.relay_min_interval_seconds,
+                    self.settings.relay_min_interval_seconds,
                     sent_keys,
                 )
                 if claimed.failures:
@@ -228,10 +228,10 @@ class RelayWorker:
         settings = self.settings
         retry_in = failure.retry_after
         if retry_in is None:
-            cap = settings.relay.relay_backoff_max_seconds
+            cap = settings.relay_backoff_max_seconds
             if failure.kind == UNREACHABLE:
                 cap = min(cap, _UNREACHABLE_BACKOFF_MAX)
-            retry_in = backoff(claimed.failures + 1, settings.relay.relay_backoff_seconds, cap)
+            retry_in = backoff(claimed.failures + 1, settings.relay_backoff_seconds, cap)
         fields = {
             "hospital_code": claimed.hospital_code,
             "registry": claimed.registry,

@@ -110,7 +110,7 @@ async def deliver(
             code: await stale_wards(conn, queries, code, stale_after)
             for code in sorted({r.hospital_code for r in claimed})
         }
-    server, bot = mail_server(settings), bot_url(settings)
+    server, bot = mail_server(settings.reminders), bot_url(settings.reminders)
     outcomes = await asyncio.gather(
         *(_send(settings, client, server, bot, r, wards[r.hospital_code]) for r in claimed)
     )

@@ -94,7 +94,7 @@ def web_handlers(settings: Settings) -> list[Any]:
 
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def citizen_page(request: Request[Any, Any, Any]) -> Response[bytes]:
-        live = live_origin(request_websocket_url(request, settings))
+        live = live_origin(request_websocket_url(request, settings.live))
         policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}", tiles="")
         headers = PAGE_HEADERS | {"Content-Security-Policy": policy}
         return Response(citizen, media_type=MediaType.HTML, headers=headers)

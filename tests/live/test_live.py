@@ -85,12 +85,12 @@ async def test_the_client_finds_the_websocket_through_the_http_origin(
     )
     # Over https (as a TLS front end passes it on): wss on the request's host.
     tls = settings.replace(live_port=8443)
-    assert websocket_url(tls, "https", "rs.example:443", None) == (
+    assert websocket_url(tls.live, "https", "rs.example:443", None) == (
         "wss://rs.example:8443/api/v1/live"
     )
-    assert websocket_url(settings, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
+    assert websocket_url(settings.live, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
     # A Host header that is not a host name is not copied into the URL.
-    assert websocket_url(settings, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
+    assert websocket_url(settings.live, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
         "ws://10.0.0.5:8001/api/v1/live"
     )
 
