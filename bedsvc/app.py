@@ -91,17 +91,22 @@ async def build_services(settings: Settings) -> Services:
     database_url, _ = settings.urls()
     queries = load_queries()
     bounds = {
-        "acquire_timeout": settings.db_acquire_timeout_seconds,
-        "idle_in_transaction_seconds": settings.db_idle_in_transaction_timeout_seconds,
+        "acquire_timeout": settings.database.db_acquire_timeout_seconds,
+        "idle_in_transaction_seconds": settings.database.db_idle_in_transaction_timeout_seconds,
     }
-    pool = await connect_pool(database_url, settings.db_pool_min, settings.db_pool_max, **bounds)
+    pool = await connect_pool(
+        database_url, settings.database.db_pool_min, settings.database.db_pool_max, **bounds
+    )
     # The monitor's reads and exports take their own few connections (on the replica when
     # there is one): however many run or stall, the pushes' connections stay free.
     # Opened when the monitor is used, not kept open by every worker.
     replica_pool = await connect_pool(
-        settings.database_replica_url or database_url, 0, settings.db_monitor_pool_max, **bounds
+        settings.database.database_replica_url or database_url,
+        0,
+        settings.database.db_monitor_pool_max,
+        **bounds,
     )
-    client = connect_redis(settings)
+    client = connect_redis(settings.redis)
     reads = await build_read_side(settings, pool, queries, client)
     reads.feed.add_listener(FeedMetrics())
     return Services(
@@ -116,10 +121,12 @@ async def build_services(settings: Settings) -> Services:
         secret_box=load_secret_box(settings),
         public=reads.public,
         live=reads.live,
-        keys=KeyCache(settings.key_cache_seconds),
-        throttle=SignInThrottle(client, settings.redis_prefix, settings),
-        health=Health(check_interval=settings.readiness_interval_seconds),
-        rate_limits=RateCounter(client, settings.redis_prefix, batch=settings.rate_limit_batch),
+        keys=KeyCache(settings.access.key_cache_seconds),
+        throttle=SignInThrottle(client, settings.redis.redis_prefix, settings.access),
+        health=Health(check_interval=settings.server.readiness_interval_seconds),
+        rate_limits=RateCounter(
+            client, settings.redis.redis_prefix, batch=settings.access.rate_limit_batch
+        ),
         replica_pool=replica_pool,
     )
 
@@ -159,7 +166,7 @@ def keep_area_services(state: State, services: Services, vapid_key: VapidKey) ->
         services.secret_box,
     )
     state.health = services.health
-    state.ingest = IngestService(pool, queries, services.sync, settings, codes)
+    state.ingest = IngestService(pool, queries, services.sync, settings.ingest, codes)
     state.live = services.live
     state.monitor = MonitorService(
         pool,
@@ -170,15 +177,17 @@ def keep_area_services(state: State, services: Services, vapid_key: VapidKey) ->
         services.stale_after,
         settings,
     )
-    state.notifications = NotificationService(pool, queries, codes, vapid_key, settings)
+    state.notifications = NotificationService(
+        pool, queries, codes, vapid_key, settings.notifications
+    )
     state.public = PublicService(services.public, services.bed_classes, pool, queries)
-    state.relays = RelayService(pool, queries, services.secret_box, base_urls(settings))
+    state.relays = RelayService(pool, queries, services.secret_box, base_urls(settings.relay))
     state.staff = StaffService(
         pool,
         queries,
         services.throttle,
-        settings.password_hash_profile,
-        settings.session_seconds,
+        settings.access.password_hash_profile,
+        settings.access.session_seconds,
     )
 
 
@@ -213,14 +222,14 @@ def start_background_loops(
     loops = [asyncio.create_task(move_counts(METRICS_MOVE_SECONDS))] if multiprocess_mode() else []
     return [
         *loops,
-        asyncio.create_task(services.sync.run_reconciler(settings.cache_reconcile_seconds)),
+        asyncio.create_task(services.sync.run_reconciler(settings.redis.cache_reconcile_seconds)),
         asyncio.create_task(
             run_alerts(
                 services.pool, services.queries, settings, services.stale_after, services.health
             )
         ),
         asyncio.create_task(
-            run_notifications(services.pool, services.queries, settings, vapid_key)
+            run_notifications(services.pool, services.queries, settings.notifications, vapid_key)
         ),
         asyncio.create_task(relay.run()),
         asyncio.create_task(
@@ -229,7 +238,7 @@ def start_background_loops(
                 services.pool,
                 services.queries,
                 services.redis,
-                settings.readiness_interval_seconds,
+                settings.server.readiness_interval_seconds,
             )
         ),
         asyncio.create_task(
@@ -238,7 +247,7 @@ def start_background_loops(
                 services.pool,
                 services.queries,
                 lambda: len(services.live.subscribers),
-                settings.live_max_connections,
+                settings.live.live_max_connections,
                 METRICS_SAMPLE_SECONDS,
             )
         ),
@@ -253,24 +262,28 @@ def create_app(
     `background_loops` (tests that run those steps themselves) the worker starts none of its
     own loops."""
     fast_path = FastPath()
-    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
-    fast_push = FastPush(proxies) if settings.push_fast_path else None
+    proxies = TrustedProxies(parse_networks(settings.access.trusted_proxies))
+    fast_push = FastPush(proxies) if settings.ingest.push_fast_path else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await build_services(settings)
         # The wiring record, for the lifespan's end and for tests: no route takes it.
         app.state.services = services
-        app.state.rate_limits = RateLimits(services.rate_limits, settings)
+        app.state.rate_limits = RateLimits(services.rate_limits, settings.access)
         vapid_key = VapidKey(services.pool, services.queries, services.secret_box)
         keep_area_services(app.state, services, vapid_key)
         relay = RelayWorker(
-            services.pool, services.queries, settings, services.bed_classes, services.secret_box
+            services.pool,
+            services.queries,
+            settings.relay,
+            services.bed_classes,
+            services.secret_box,
         )
         await check_readiness(services.health, services.pool, services.queries, services.redis)
         loops = start_background_loops(services, relay, vapid_key) if background_loops else []
         await services.feed.start()
-        if settings.public_fast_path:
+        if settings.public.public_fast_path:
             fast_path.cache = services.public
         if fast_push is not None:
             fast_push.start(app.state.gate, app.state.ingest, app.state.rate_limits)
@@ -304,7 +317,7 @@ def create_app(
             worker_stopped()
             log.info("worker stopped")
 
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.server.log_level, settings.server.log_json)
     # Rate limits are attached to the routers they limit (bedsvc/ratelimit/middleware.py);
     # pushes are counted outside them, so that refused ones count too.
     middleware: list[Middleware] = [push_metrics]
@@ -323,7 +336,7 @@ def create_app(
                     IngestController,
                     AdminController,
                     AplicaresController,
-                    sirs_router(settings.sirs_prefix),
+                    sirs_router(settings.bridges.sirs_prefix),
                     MonitorController,
                     AuditController,
                     SessionController,
@@ -349,10 +362,10 @@ def create_app(
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "actor": Provide(current_actor, sync_to_thread=False),
         },
-        exception_handlers=with_bridge_envelopes(exception_handlers, settings.sirs_prefix),
+        exception_handlers=with_bridge_envelopes(exception_handlers, settings.bridges.sirs_prefix),
         lifespan=[lifespan],
         middleware=[*middleware, prometheus_config().middleware],
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.ingest.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="bedsvc",
             version=__version__,

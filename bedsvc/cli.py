@@ -21,15 +21,15 @@ T = TypeVar("T")
 
 def _run_with_database(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     settings = load_settings()
-    configure_logging(settings.log_level, json=False, stream=sys.stderr)
+    configure_logging(settings.server.log_level, json=False, stream=sys.stderr)
     with EmbeddedServers(settings, need_redis=False) as servers:
         return asyncio.run(work(servers.settings))
 
 
 def _database_url(settings: Settings) -> str:
-    if settings.database_url is None:
+    if settings.database.database_url is None:
         raise click.ClickException("no database: set BEDSVC_DATABASE_URL")
-    return settings.database_url
+    return settings.database.database_url
 
 
 @click.group()
@@ -65,7 +65,7 @@ def serve(host: str, port: int, workers: int, live_workers: int | None) -> None:
     from bedsvc.runtime.server import run_server
 
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.server.log_level, settings.server.log_json)
     with EmbeddedServers(settings) as servers:
         run_server(servers.settings, host, port, workers, live_workers)
 
@@ -344,7 +344,10 @@ def add_user(hospital_code: str, username: str) -> None:
     async def work(settings: Settings) -> Any:
         return await _cli_errors(
             add_from_cli(
-                _database_url(settings), hospital_code, username, settings.password_hash_profile
+                _database_url(settings),
+                hospital_code,
+                username,
+                settings.access.password_hash_profile,
             )
         )
 
@@ -373,7 +376,7 @@ def unlock_user(username: str) -> None:
     from bedsvc.staff.cli import unlock_from_cli
 
     settings = load_settings()
-    configure_logging(settings.log_level, json=False, stream=sys.stderr)
+    configure_logging(settings.server.log_level, json=False, stream=sys.stderr)
     with EmbeddedServers(settings) as servers:
         asyncio.run(_cli_errors(unlock_from_cli(servers.settings, username)))
     click.echo(f"unlocked: {username}")
@@ -390,7 +393,7 @@ def demo(host: str, port: int, interval: float) -> None:
     signals = StopSignals()
     signals.install()
     settings = load_settings()
-    configure_logging(settings.log_level, json=False, stream=sys.stderr)
+    configure_logging(settings.server.log_level, json=False, stream=sys.stderr)
     os.environ.setdefault("BEDSVC_LOG_JSON", "false")
     with EmbeddedServers(settings) as servers:
         run_demo(servers.settings, host, port, interval, signals)

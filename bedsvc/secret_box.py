@@ -95,7 +95,7 @@ def _create_key_file(path: Path) -> None:
 
 
 def key_file(settings: Settings) -> Path:
-    return settings.data_dir / KEY_FILE_NAME
+    return settings.server.data_dir / KEY_FILE_NAME
 
 
 def _key_file_keys(path: Path) -> list[bytes]:
@@ -112,8 +112,8 @@ def _key_file_keys(path: Path) -> list[bytes]:
 
 def load_secret_box(settings: Settings) -> SecretBox:
     """A configured key is checked now, so a malformed one stops the start-up."""
-    if settings.secret_key is not None:
-        text = settings.secret_key.get_secret_value()
+    if settings.server.secret_key is not None:
+        text = settings.server.secret_key.get_secret_value()
         keys = [k.strip().encode() for k in text.split(",") if k.strip()]
         box = SecretBox(lambda: keys)
         box.check()

@@ -53,4 +53,4 @@ class Services:
 
     @property
     def stale_after(self) -> timedelta:
-        return timedelta(seconds=self.settings.stale_after_seconds)
+        return timedelta(seconds=self.settings.ingest.stale_after_seconds)

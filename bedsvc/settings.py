@@ -1,22 +1,37 @@
-"""Every setting of bedsvc, parsed once from ``BEDSVC_*`` environment variables."""
+"""Every setting of bedsvc, parsed once from ``BEDSVC_*`` environment variables.
+
+The settings are grouped by area (``settings.database``, ``settings.live`` ...) so that a part
+of bedsvc can be handed its own group only, while each field keeps its variable's full name:
+``BEDSVC_`` + the field name, upper case. pydantic-settings only maps flat variables onto nested
+models through a delimiter (``BEDSVC_LIVE__PORT``), so one small source reads each field's flat
+variable and the flat names given in code are grouped by area before validation.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 AlertRule = Literal[
     "class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"
 ]
 
+PREFIX = "BEDSVC_"
 
 # Names of earlier releases -> the setting now read instead.
 OLD_NAMES = {
@@ -34,10 +49,15 @@ def _comma_separated(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
-    """Typed settings; docs/operations.md lists each one with its default."""
+class Area(BaseModel):
+    """The settings of one area; every field is read from ``BEDSVC_`` + its name."""
 
-    model_config = SettingsConfigDict(env_prefix="BEDSVC_", frozen=True, extra="ignore")
+    # Unknown names are refused so that a misspelt override fails instead of doing nothing.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(Area):
+    """PostgreSQL: where it is and how many connections each worker keeps."""
 
     database_url: str | None = Field(
         default=None,
@@ -48,6 +68,36 @@ class Settings(BaseSettings):
         description="PostgreSQL streaming replica that the monitor's history and exports "
         "read from. Unset: the primary.",
     )
+    db_pool_min: int = Field(
+        default=1, ge=0, description="PostgreSQL connections each worker process keeps open."
+    )
+    db_pool_max: int = Field(
+        default=10, ge=1, description="Most PostgreSQL connections one worker process opens."
+    )
+    db_monitor_pool_max: int = Field(
+        default=2,
+        ge=1,
+        description="Most connections each worker opens for the monitor's history and exports, "
+        "in a pool of their own (on the replica when one is set), so that they never take the "
+        "connections pushes need.",
+    )
+    db_acquire_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="Longest wait for a free database connection; past it the request is "
+        "answered 503 with Retry-After.",
+    )
+    db_idle_in_transaction_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL idle_in_transaction_session_timeout of bedsvc's connections: "
+        "a transaction left waiting this long is ended by the server.",
+    )
+
+
+class RedisSettings(Area):
+    """Redis, the shared cache and change stream."""
+
     redis_url: str | None = Field(
         default=None,
         description="Redis URL (`redis://`, `rediss://`, `unix://`). Unset, and no "
@@ -82,39 +132,106 @@ class Settings(BaseSettings):
         description="Password for the sentinels themselves (their requirepass), which may "
         "differ from the primary's.",
     )
-    data_dir: Path = Field(
-        default=Path(".bedsvc"), description="Folder of the embedded servers' data."
-    )
     redis_prefix: str = Field(
         default="bedsvc",
         description="Prefix of every Redis key (cache and change stream), so instances of "
         "several regions can share one Redis.",
     )
-    db_pool_min: int = Field(
-        default=1, ge=0, description="PostgreSQL connections each worker process keeps open."
+    change_stream_length: int = Field(
+        default=10_000,
+        ge=100,
+        description="Entries the Redis change stream keeps (about; trimmed as it grows). A "
+        "worker that falls further behind reloads from the cache.",
     )
-    db_pool_max: int = Field(
-        default=10, ge=1, description="Most PostgreSQL connections one worker process opens."
-    )
-    db_monitor_pool_max: int = Field(
-        default=2,
-        ge=1,
-        description="Most connections each worker opens for the monitor's history and exports, "
-        "in a pool of their own (on the replica when one is set), so that they never take the "
-        "connections pushes need.",
-    )
-    db_acquire_timeout_seconds: float = Field(
-        default=3.0,
+    cache_reconcile_seconds: float = Field(
+        default=2.0,
         gt=0,
-        description="Longest wait for a free database connection; past it the request is "
-        "answered 503 with Retry-After.",
+        description="How often each worker compares the hospital versions in Redis with "
+        "PostgreSQL's and writes again those Redis lags on (and, with Redis "
+        "down, how often the feed polls PostgreSQL).",
     )
-    db_idle_in_transaction_timeout_seconds: float = Field(
-        default=30.0,
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"sentinel address must be host:port: {address!r}")
+        return addresses
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> Self:
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError("BEDSVC_REDIS_SENTINELS needs BEDSVC_REDIS_SENTINEL_MASTER")
+        if self.redis_sentinels and self.redis_url:
+            raise ValueError("set BEDSVC_REDIS_URL or BEDSVC_REDIS_SENTINELS, not both")
+        if self.redis_url and (self.redis_password or self.redis_username):
+            raise ValueError(
+                "with BEDSVC_REDIS_URL give the user and password in the URL "
+                "(redis://user:password@host:6379/0); BEDSVC_REDIS_PASSWORD and "
+                "BEDSVC_REDIS_USERNAME are for the primary found through Sentinel"
+            )
+        return self
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        addresses = []
+        for address in self.redis_sentinels:
+            host, _, port = address.rpartition(":")
+            addresses.append((host.strip("[]"), int(port)))
+        return addresses
+
+
+class ServerSettings(Area):
+    """The processes themselves: data folder, logs, readiness, clock and keys."""
+
+    data_dir: Path = Field(
+        default=Path(".bedsvc"), description="Folder of the embedded servers' data."
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_json: bool = Field(
+        default=True,
+        description="One JSON object per log line; `false` for readable console lines.",
+    )
+    readiness_interval_seconds: float = Field(
+        default=2.0,
         gt=0,
-        description="PostgreSQL idle_in_transaction_session_timeout of bedsvc's connections: "
-        "a transaction left waiting this long is ended by the server.",
+        description="How often each worker checks PostgreSQL and Redis for `/readyz`.",
     )
+    timezone: str = Field(
+        default="Asia/Jakarta",
+        description="Time zone that history buckets of a day or more start at midnight of.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The address people reach bedsvc at (`https://beds.example.go.id`); "
+        "alert messages link the entry page with it.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) that encrypt the Aplicares secrets at rest, "
+        "comma-separated (the first encrypts, all decrypt). Unset: `secret.key` "
+        "in the data folder, generated once with mode 0600.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+
+class IngestSettings(Area):
+    """What a report may hold, and how pushes are answered."""
+
     stale_after_seconds: int = Field(
         default=1800,
         ge=1,
@@ -149,6 +266,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Most beds one ward may report; a larger capacity is refused as a typo.",
     )
+    push_fast_path: bool = Field(
+        default=True,
+        description="Answer the native push with an API key before the framework's "
+        "middleware and routing (the same checks, limits, metrics and answers); `false` "
+        "sends it through Litestar's handler (slower).",
+    )
+
+
+class AccessSettings(Area):
+    """Rate limits, proxies, API keys and ward-staff sign-in."""
+
     write_rate_limit_per_minute: int = Field(
         default=600,
         ge=1,
@@ -192,103 +320,64 @@ class Settings(BaseSettings):
         "revocation (or a hospital set inactive) takes effect within this time. "
         "`0` checks every request.",
     )
-    change_stream_length: int = Field(
-        default=10_000,
-        ge=100,
-        description="Entries the Redis change stream keeps (about; trimmed as it grows). A "
-        "worker that falls further behind reloads from the cache.",
+    password_hash_profile: Literal["rfc_9106_low_memory", "cheapest"] = Field(
+        default="rfc_9106_low_memory",
+        description="Argon2 parameters of ward-staff passwords: `rfc_9106_low_memory`, RFC "
+        "9106's recommendation for machines with little memory; `cheapest` is for test suites "
+        "only, and leaves stolen password hashes open to guessing.",
     )
-    cache_reconcile_seconds: float = Field(
+    session_seconds: int = Field(
+        default=43_200,
+        ge=60,
+        description="How long a ward-staff sign-in lasts (a shift); then the entry page "
+        "asks again.",
+    )
+    sign_in_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins of one login (staff username, SIRS X-rs-id, Aplicares "
+        "X-cons-id) from one client address per window, after which that pair is refused (429); "
+        "the same login from another address is not.",
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins from one client address per window, whatever the login, "
+        "after which that address's sign-ins are refused (429).",
+    )
+    sign_in_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="How long failed sign-ins are counted, from the first failure of a login "
+        "or address.",
+    )
+    sign_in_max_delay_seconds: float = Field(
         default=2.0,
-        gt=0,
-        description="How often each worker compares the hospital versions in Redis with "
-        "PostgreSQL's and writes again those Redis lags on (and, with Redis "
-        "down, how often the feed polls PostgreSQL).",
-    )
-    timezone: str = Field(
-        default="Asia/Jakarta",
-        description="Time zone that history buckets of a day or more start at midnight of.",
-    )
-    alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
-        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"],
-        description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
-    )
-    alert_bed_classes: Annotated[list[str], NoDecode] = Field(
-        default=[],
-        description="Bed classes `class_exhausted` watches, comma-separated, e.g. `ICU,NICU,PICU`.",
-    )
-    alert_interval_seconds: float = Field(
-        default=30.0, gt=0, description="How often each worker evaluates the alert rules."
-    )
-    alert_hold_seconds: float = Field(
-        default=120.0,
         ge=0,
-        description="An alert rule fires only after its condition has held this long, and "
-        "fires again only after the condition has been clear this long (no alert per flap).",
+        description="Longest delay before a login's password is checked once it has failed "
+        "BEDSVC_SIGN_IN_MAX_FAILURES times from all addresses together: the delay doubles with "
+        "each failure up to this, and the right password still passes.",
     )
-    stale_escalate_seconds: int = Field(
-        default=7200,
-        ge=1,
-        description="A hospital still stale this long after its first reminder gets a second "
-        "one, and the health office an alert (hospital_stale_escalated) that says so.",
-    )
-    smtp_url: SecretStr | None = Field(
-        default=None,
-        description="Mail server of the stale reminders: smtp://user:password@host:587 "
-        "(STARTTLS when the server offers it) or smtps://user:password@host:465; unset: no mail.",
-    )
-    smtp_from: str = Field(
-        default="",
-        description="Sender address of the reminder mails, e.g. "
-        "'Dinas Kesehatan <bedsvc@dinkes.example.go.id>'.",
-    )
-    smtp_timeout_seconds: float = Field(
-        default=20.0, gt=0, description="How long one reminder mail may take to send."
-    )
-    telegram_bot_token: SecretStr | None = Field(
-        default=None,
-        description="Token of the Telegram bot that sends stale reminders to the chats in "
-        "the registry's telegram_chat_ids; unset: no Telegram messages.",
-    )
-    telegram_api_url: str = Field(
-        default="https://api.telegram.org",
-        pattern=r"^https?://",
-        description="Base URL of the Telegram Bot API (another server speaking it in tests).",
-    )
-    reminder_max_attempts: int = Field(
-        default=8,
-        ge=1,
-        description="Attempts at one reminder (mail or Telegram) before it is given up.",
-    )
-    reminder_backoff_seconds: float = Field(
-        default=30.0, gt=0, description="Wait before a reminder's first retry; doubles per attempt."
-    )
-    reminder_backoff_max_seconds: float = Field(
-        default=900.0, gt=0, description="Longest wait between two attempts at a reminder."
-    )
-    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
-        default=[], description="URLs every alert transition is POSTed to, comma-separated."
-    )
-    alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
-        default=[],
-        description="One signing secret per webhook URL, same order, comma-separated (see "
-        "[Alerts](api.md#alerts)).",
-    )
-    alert_webhook_allow_http: bool = Field(
-        default=False, description="Allow `http://` webhook URLs; otherwise only `https://`."
-    )
-    alert_webhook_max_attempts: int = Field(
-        default=6, ge=1, description="Attempts per webhook delivery before it is given up."
-    )
-    alert_webhook_backoff_seconds: float = Field(
-        default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
-    )
-    alert_webhook_backoff_max_seconds: float = Field(
-        default=300.0, gt=0, description="Longest wait between two attempts."
-    )
-    alert_webhook_timeout_seconds: float = Field(
-        default=5.0, gt=0, description="Timeout of one webhook call."
-    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {value!r}") from None
+        return values
+
+
+class PublicSettings(Area):
+    """The public reads and pages."""
+
     public_max_age_seconds: int = Field(
         default=1,
         ge=0,
@@ -316,40 +405,22 @@ class Settings(BaseSettings):
         description="Answer the cached public reads before the framework's routing; `false` "
         "sends them through Litestar's handlers (same answers, slower).",
     )
-    push_fast_path: bool = Field(
-        default=True,
-        description="Answer the native push with an API key before the framework's "
-        "middleware and routing (the same checks, limits, metrics and answers); `false` "
-        "sends it through Litestar's handler (slower).",
+    map_tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        pattern=r"^https?://[^/]+/",
+        description="Map tiles of the /peta page, as a Leaflet URL template ({z}/{x}/{y}); "
+        "its host is allowed in the pages' Content-Security-Policy.",
     )
-    monitor_max_points: int = Field(
-        default=100_000,
-        ge=1,
-        description="Most points (series x buckets) one JSON history answer may hold; more "
-        "is refused (422).",
+    map_tile_attribution: str = Field(
+        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
+        description="Attribution shown on the map, as the tiles' licence requires (HTML).",
     )
-    monitor_max_export_rows: int = Field(
-        default=1_000_000,
-        ge=1,
-        description="Most rows one CSV export may stream; more is refused (422).",
-    )
-    monitor_statement_timeout_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        description="PostgreSQL `statement_timeout` of the monitor queries; longer ones are "
-        "stopped (503).",
-    )
-    readiness_interval_seconds: float = Field(
-        default=2.0,
-        gt=0,
-        description="How often each worker checks PostgreSQL and Redis for `/readyz`.",
-    )
-    password_hash_profile: Literal["rfc_9106_low_memory", "cheapest"] = Field(
-        default="rfc_9106_low_memory",
-        description="Argon2 parameters of ward-staff passwords: `rfc_9106_low_memory`, RFC "
-        "9106's recommendation for machines with little memory; `cheapest` is for test suites "
-        "only, and leaves stolen password hashes open to guessing.",
-    )
+
+
+class LiveSettings(Area):
+    """The live WebSocket and event-stream subscriptions."""
+
     live_max_connections: int = Field(
         default=10_000,
         ge=1,
@@ -417,8 +488,8 @@ class Settings(BaseSettings):
         description="Largest message a WebSocket client may send (`max_size`); larger "
         "closes with 1009 before it is buffered.",
     )
-    live_allowed_origins: str = Field(
-        default="*",
+    live_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
         description="Comma-separated `Origin`s allowed to subscribe "
         "(`https://lengko.example,https://rs.example`); `*` for any. Clients "
         "that send no `Origin` (not browsers) are always let in.",
@@ -435,43 +506,178 @@ class Settings(BaseSettings):
         description="A live client busy (taking nothing) this long, or a WebSocket not "
         "answering a ping within it, is closed (4008 / 1011).",
     )
-    session_seconds: int = Field(
-        default=43_200,
-        ge=60,
-        description="How long a ward-staff sign-in lasts (a shift); then the entry page "
-        "asks again.",
-    )
-    sign_in_max_failures: int = Field(
-        default=5,
+
+    @field_validator("live_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        # An Origin header never ends in "/"; a configured one may.
+        origins = _comma_separated(value)
+        return [origin.rstrip("/") for origin in origins] if isinstance(origins, list) else origins
+
+
+class MonitorSettings(Area):
+    """The health office's monitor: history queries, alert rules and webhooks."""
+
+    monitor_max_points: int = Field(
+        default=100_000,
         ge=1,
-        description="Failed sign-ins of one login (staff username, SIRS X-rs-id, Aplicares "
-        "X-cons-id) from one client address per window, after which that pair is refused (429); "
-        "the same login from another address is not.",
+        description="Most points (series x buckets) one JSON history answer may hold; more "
+        "is refused (422).",
     )
-    sign_in_max_failures_per_address: int = Field(
-        default=10,
+    monitor_max_export_rows: int = Field(
+        default=1_000_000,
         ge=1,
-        description="Failed sign-ins from one client address per window, whatever the login, "
-        "after which that address's sign-ins are refused (429).",
+        description="Most rows one CSV export may stream; more is refused (422).",
     )
-    sign_in_window_seconds: int = Field(
-        default=900,
-        ge=1,
-        description="How long failed sign-ins are counted, from the first failure of a login "
-        "or address.",
+    monitor_statement_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL `statement_timeout` of the monitor queries; longer ones are "
+        "stopped (503).",
     )
-    sign_in_max_delay_seconds: float = Field(
-        default=2.0,
+    alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
+        default=["class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"],
+        description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
+    )
+    alert_bed_classes: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Bed classes `class_exhausted` watches, comma-separated, e.g. `ICU,NICU,PICU`.",
+    )
+    alert_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often each worker evaluates the alert rules."
+    )
+    alert_hold_seconds: float = Field(
+        default=120.0,
         ge=0,
-        description="Longest delay before a login's password is checked once it has failed "
-        "BEDSVC_SIGN_IN_MAX_FAILURES times from all addresses together: the delay doubles with "
-        "each failure up to this, and the right password still passes.",
+        description="An alert rule fires only after its condition has held this long, and "
+        "fires again only after the condition has been clear this long (no alert per flap).",
     )
-    public_url: str = Field(
+    stale_escalate_seconds: int = Field(
+        default=7200,
+        ge=1,
+        description="A hospital still stale this long after its first reminder gets a second "
+        "one, and the health office an alert (hospital_stale_escalated) that says so.",
+    )
+    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default=[], description="URLs every alert transition is POSTed to, comma-separated."
+    )
+    alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default=[],
+        description="One signing secret per webhook URL, same order, comma-separated (see "
+        "[Alerts](api.md#alerts)).",
+    )
+    alert_webhook_allow_http: bool = Field(
+        default=False, description="Allow `http://` webhook URLs; otherwise only `https://`."
+    )
+    alert_webhook_max_attempts: int = Field(
+        default=6, ge=1, description="Attempts per webhook delivery before it is given up."
+    )
+    alert_webhook_backoff_seconds: float = Field(
+        default=5.0, gt=0, description="Wait before the first retry; doubles per attempt."
+    )
+    alert_webhook_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between two attempts."
+    )
+    alert_webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Timeout of one webhook call."
+    )
+
+    @field_validator(
+        "alert_rules",
+        "alert_bed_classes",
+        "alert_webhook_urls",
+        "alert_webhook_secrets",
+        mode="before",
+    )
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @model_validator(mode="after")
+    def _check_webhooks(self) -> Self:
+        schemes = ("http://", "https://") if self.alert_webhook_allow_http else ("https://",)
+        for url in self.alert_webhook_urls:
+            parts = urlsplit(url)
+            # The URL is shown in logs and the alerts API: no credentials in it.
+            shown = parts._replace(netloc=parts.hostname or "").geturl()
+            if not url.startswith(schemes):
+                raise ValueError(
+                    f"webhook URL must start with {' or '.join(schemes)}: {shown!r} "
+                    "(BEDSVC_ALERT_WEBHOOK_ALLOW_HTTP=true allows http://)"
+                )
+            if parts.username is not None or parts.password is not None:
+                raise ValueError(
+                    f"webhook URL {shown!r} carries credentials: the receiver checks the "
+                    "signature made with BEDSVC_ALERT_WEBHOOK_SECRETS instead"
+                )
+        if len(self.alert_webhook_secrets) != len(self.alert_webhook_urls):
+            raise ValueError(
+                f"BEDSVC_ALERT_WEBHOOK_SECRETS holds {len(self.alert_webhook_secrets)} secrets "
+                f"for {len(self.alert_webhook_urls)} webhook URLs: give one per URL, same order"
+            )
+        return self
+
+    def webhook_secret(self, url: str) -> bytes:
+        """The signing secret of one webhook URL."""
+        index = self.alert_webhook_urls.index(url)
+        return self.alert_webhook_secrets[index].get_secret_value().encode()
+
+
+class RemindersSettings(Area):
+    """Stale reminders to hospitals by mail and Telegram."""
+
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server of the stale reminders: smtp://user:password@host:587 "
+        "(STARTTLS when the server offers it) or smtps://user:password@host:465; unset: no mail.",
+    )
+    smtp_from: str = Field(
         default="",
-        description="The address people reach bedsvc at (`https://beds.example.go.id`); "
-        "alert messages link the entry page with it.",
+        description="Sender address of the reminder mails, e.g. "
+        "'Dinas Kesehatan <bedsvc@dinkes.example.go.id>'.",
     )
+    smtp_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="How long one reminder mail may take to send."
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Token of the Telegram bot that sends stale reminders to the chats in "
+        "the registry's telegram_chat_ids; unset: no Telegram messages.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        pattern=r"^https?://",
+        description="Base URL of the Telegram Bot API (another server speaking it in tests).",
+    )
+    reminder_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Attempts at one reminder (mail or Telegram) before it is given up.",
+    )
+    reminder_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Wait before a reminder's first retry; doubles per attempt."
+    )
+    reminder_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="Longest wait between two attempts at a reminder."
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                # The URL may hold a password: name the scheme only.
+                raise ValueError(
+                    f"BEDSVC_SMTP_URL must be smtp://host[:port] or smtps://host[:port], "
+                    f"not {parts.scheme or 'no scheme'}://..."
+                )
+        return value
+
+
+class NotificationsSettings(Area):
+    """Citizens' Web Push notifications."""
+
     webpush_endpoint_hosts: Annotated[list[str], NoDecode] = Field(
         default=[
             "fcm.googleapis.com",
@@ -522,28 +728,16 @@ class Settings(BaseSettings):
         description="Wait before a failed notification is sent again, doubling per attempt "
         "up to five minutes.",
     )
-    map_tile_url: str = Field(
-        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        pattern=r"^https?://[^/]+/",
-        description="Map tiles of the /peta page, as a Leaflet URL template ({z}/{x}/{y}); "
-        "its host is allowed in the pages' Content-Security-Policy.",
-    )
-    map_tile_attribution: str = Field(
-        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-        "contributors",
-        description="Attribution shown on the map, as the tiles' licence requires (HTML).",
-    )
-    log_level: str = Field(default="INFO", description="Log level.")
-    log_json: bool = Field(
-        default=True,
-        description="One JSON object per log line; `false` for readable console lines.",
-    )
-    secret_key: SecretStr | None = Field(
-        default=None,
-        description="Fernet key(s) that encrypt the Aplicares secrets at rest, "
-        "comma-separated (the first encrypts, all decrypt). Unset: `secret.key` "
-        "in the data folder, generated once with mode 0600.",
-    )
+
+    @field_validator("webpush_endpoint_hosts", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+
+class BridgesSettings(Area):
+    """The SIRS Online- and Aplicares-compatible bridges."""
+
     sirs_prefix: str = Field(
         default="/sirs/fo/index.php/",
         pattern=r"^/[\w.\-/]*$",
@@ -563,6 +757,11 @@ class Settings(BaseSettings):
         description="Time zone (WIB 7, WITA 8, WIT 9) of the times the bridges report back "
         "(`lastupdate`, `tglupdate`).",
     )
+
+
+class RelaySettings(Area):
+    """Relaying reports to SIRS Online and Aplicares."""
+
     relay_sirs_url: str | None = Field(
         default=None,
         pattern=r"^https?://",
@@ -605,142 +804,101 @@ class Settings(BaseSettings):
         "credential fires it at once).",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _old_names(cls, data: Any) -> Any:
-        """Variables of earlier releases still read, with a warning naming the new one."""
-        if not isinstance(data, dict):
-            return data
-        for old, field in OLD_NAMES.items():
-            value = os.environ.get(old)
-            if value is None:
-                continue
-            new = f"BEDSVC_{field.upper()}"
-            warnings.warn(f"{old} is deprecated: set {new} instead", FutureWarning, stacklevel=2)
-            if field not in data and new not in os.environ:
-                data = {**data, field: value}
-        return data
-
-    @field_validator(
-        "alert_rules",
-        "alert_bed_classes",
-        "alert_webhook_urls",
-        "alert_webhook_secrets",
-        "redis_sentinels",
-        "trusted_proxies",
-        "webpush_endpoint_hosts",
-        mode="before",
-    )
-    @classmethod
-    def _split_lists(cls, value: Any) -> Any:
-        return _comma_separated(value)
-
     @field_validator("relay_sirs_url", "relay_aplicares_url", mode="before")
     @classmethod
     def _empty_is_off(cls, value: Any) -> Any:
         """An empty value switches a relay off, as leaving it unset does."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @model_validator(mode="after")
-    def _check_webhooks(self) -> Settings:
-        schemes = ("http://", "https://") if self.alert_webhook_allow_http else ("https://",)
-        for url in self.alert_webhook_urls:
-            parts = urlsplit(url)
-            # The URL is shown in logs and the alerts API: no credentials in it.
-            shown = parts._replace(netloc=parts.hostname or "").geturl()
-            if not url.startswith(schemes):
-                raise ValueError(
-                    f"webhook URL must start with {' or '.join(schemes)}: {shown!r} "
-                    "(BEDSVC_ALERT_WEBHOOK_ALLOW_HTTP=true allows http://)"
-                )
-            if parts.username is not None or parts.password is not None:
-                raise ValueError(
-                    f"webhook URL {shown!r} carries credentials: the receiver checks the "
-                    "signature made with BEDSVC_ALERT_WEBHOOK_SECRETS instead"
-                )
-        if len(self.alert_webhook_secrets) != len(self.alert_webhook_urls):
-            raise ValueError(
-                f"BEDSVC_ALERT_WEBHOOK_SECRETS holds {len(self.alert_webhook_secrets)} secrets "
-                f"for {len(self.alert_webhook_urls)} webhook URLs: give one per URL, same order"
-            )
-        return self
 
-    def webhook_secret(self, url: str) -> bytes:
-        """The signing secret of one webhook URL."""
-        index = self.alert_webhook_urls.index(url)
-        return self.alert_webhook_secrets[index].get_secret_value().encode()
+class _FlatEnvironment(PydanticBaseSettingsSource):
+    """Each field of every area from its own ``BEDSVC_*`` variable (names in any case, as
+    pydantic-settings reads them), and the variables of earlier releases with a warning."""
 
-    @field_validator("smtp_url")
-    @classmethod
-    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            parts = urlsplit(value.get_secret_value())
-            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                # The URL may hold a password: name the scheme only.
-                raise ValueError(
-                    f"BEDSVC_SMTP_URL must be smtp://host[:port] or smtps://host[:port], "
-                    f"not {parts.scheme or 'no scheme'}://..."
-                )
-        return value
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Abstract in the base class, which asks it per top-level field (per area); the
+        # variables are per setting, so __call__ reads them all at once instead.
+        return None, field_name, False
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _check_proxies(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                ipaddress.ip_network(value, strict=False)
-            except ValueError:
-                raise ValueError(f"not an address or CIDR: {value!r}") from None
+    def __call__(self) -> dict[str, Any]:
+        environment = {name.upper(): value for name, value in os.environ.items()}
+        values = {
+            name: environment[f"{PREFIX}{name.upper()}"]
+            for name in AREA_OF
+            if f"{PREFIX}{name.upper()}" in environment
+        }
+        for old, name in OLD_NAMES.items():
+            if old not in environment:
+                continue
+            new = f"{PREFIX}{name.upper()}"
+            warnings.warn(f"{old} is deprecated: set {new} instead", FutureWarning, stacklevel=2)
+            values.setdefault(name, environment[old])
         return values
 
-    @field_validator("redis_sentinels")
-    @classmethod
-    def _check_sentinels(cls, addresses: list[str]) -> list[str]:
-        for address in addresses:
-            host, _, port = address.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"sentinel address must be host:port: {address!r}")
-        return addresses
 
-    @model_validator(mode="after")
-    def _one_redis(self) -> Settings:
-        if self.redis_sentinels and not self.redis_sentinel_master:
-            raise ValueError("BEDSVC_REDIS_SENTINELS needs BEDSVC_REDIS_SENTINEL_MASTER")
-        if self.redis_sentinels and self.redis_url:
-            raise ValueError("set BEDSVC_REDIS_URL or BEDSVC_REDIS_SENTINELS, not both")
-        if self.redis_url and (self.redis_password or self.redis_username):
-            raise ValueError(
-                "with BEDSVC_REDIS_URL give the user and password in the URL "
-                "(redis://user:password@host:6379/0); BEDSVC_REDIS_PASSWORD and "
-                "BEDSVC_REDIS_USERNAME are for the primary found through Sentinel"
-            )
-        return self
+class Settings(BaseSettings):
+    """Typed settings, one group per area; docs/operations.md lists each one with its default.
 
-    @field_validator("timezone")
+    ``Settings(database_url=..., public_fast_path=False)`` and ``settings.replace(...)`` take
+    the flat names; a name that no area has is refused.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    public: PublicSettings = Field(default_factory=PublicSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    reminders: RemindersSettings = Field(default_factory=RemindersSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
+    bridges: BridgesSettings = Field(default_factory=BridgesSettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+
     @classmethod
-    def _check_timezone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r}") from None
-        return name
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (_Grouped(settings_cls, init_settings, _FlatEnvironment(settings_cls)),)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, by their flat names, validated like the
+        environment's values (``model_copy`` would check neither names nor values); the
+        environment is not read again."""
+        grouped = _group(changes)
+        areas = {
+            area: AREAS[area].model_validate({**getattr(self, area).model_dump(), **values})
+            for area, values in grouped.items()
+            if values
+        }
+        return self.model_copy(update=areas)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name."""
+        return {
+            name: value
+            for area in AREAS
+            for name, value in getattr(self, area).model_dump().items()
+        }
 
     def urls(self) -> tuple[str, str | None]:
         """Both server URLs, once the embedded servers (if any) have filled them in; no
         Redis URL when Redis is found through Sentinel."""
-        if self.database_url is None or (self.redis_url is None and not self.redis_sentinels):
+        database_url, redis = self.database.database_url, self.redis
+        if database_url is None or (redis.redis_url is None and not redis.redis_sentinels):
             raise RuntimeError(
                 "BEDSVC_DATABASE_URL and BEDSVC_REDIS_URL are unset: "
                 "'bedsvc serve' starts embedded servers for them."
             )
-        return self.database_url, self.redis_url
-
-    def sentinel_addresses(self) -> list[tuple[str, int]]:
-        addresses = []
-        for address in self.redis_sentinels:
-            host, _, port = address.rpartition(":")
-            addresses.append((host.strip("[]"), int(port)))
-        return addresses
+        return database_url, redis.redis_url
 
     def server_environment(self) -> dict[str, str]:
         """The settings that processes started from this one (workers, the demo's server)
@@ -750,6 +908,47 @@ class Settings(BaseSettings):
         if redis_url is not None:
             env["BEDSVC_REDIS_URL"] = redis_url
         return env
+
+
+AREAS = {name: cast(type[Area], field.annotation) for name, field in Settings.model_fields.items()}
+# Flat setting name -> the area holding it.
+AREA_OF = {name: area for area, model in AREAS.items() for name in model.model_fields}
+
+
+def _group(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Flat names (and whole areas) -> one mapping per area; an unknown name is refused."""
+    grouped: dict[str, dict[str, Any]] = {area: {} for area in AREAS}
+    for name, value in values.items():
+        if name in AREAS:
+            given = value.model_dump() if isinstance(value, Area) else value
+            grouped[name].update(given)
+            continue
+        area = AREA_OF.get(name.lower())
+        if area is None:
+            raise ValueError(f"no setting is named {name!r} (BEDSVC_{name.upper()})")
+        grouped[area][name.lower()] = value
+    return grouped
+
+
+class _Grouped(PydanticBaseSettingsSource):
+    """Values given in code win over the environment's; both use the flat names."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        given: PydanticBaseSettingsSource,
+        environment: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._given = given
+        self._environment = environment
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ merges the two sources it wraps.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _group({**self._environment(), **self._given()})
 
 
 def load_settings() -> Settings:

@@ -176,7 +176,7 @@ async def load(services: Services, hospitals: list[Hospital]) -> dict[str, str]:
             hospital.code,
             hospital.report(now - age),
             key_id=None,
-            max_open_wards=services.settings.max_wards_per_hospital,
+            max_open_wards=services.settings.ingest.max_wards_per_hospital,
         )
         async with services.pool.acquire() as conn:
             issued = await issue_key(conn, services.queries, "hospital", hospital.code)

@@ -178,6 +178,6 @@ async def own_redis_client(
     settings: Settings, clean: None, redis_process: RedisProcess
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app on a Redis server the test can stop and start."""
-    app = create_app(settings.model_copy(update={"redis_url": redis_process.url}))
+    app = create_app(settings.replace(redis_url=redis_process.url))
     async with AsyncTestClient(app=app) as client:
         yield client

@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 
 from bedsvc.access.client_address import address_group
 from bedsvc.errors import TooManyRequests
-from bedsvc.settings import Settings
+from bedsvc.settings import AccessSettings
 
 log = structlog.get_logger(__name__)
 
@@ -68,12 +68,12 @@ class Limits:
     max_delay_seconds: float
 
     @classmethod
-    def of(cls, settings: Settings) -> Limits:
+    def of(cls, access: AccessSettings) -> Limits:
         return cls(
-            per_pair=settings.sign_in_max_failures,
-            per_address=settings.sign_in_max_failures_per_address,
-            window_seconds=settings.sign_in_window_seconds,
-            max_delay_seconds=settings.sign_in_max_delay_seconds,
+            per_pair=access.sign_in_max_failures,
+            per_address=access.sign_in_max_failures_per_address,
+            window_seconds=access.sign_in_window_seconds,
+            max_delay_seconds=access.sign_in_max_delay_seconds,
         )
 
     def delay(self, login_failures: int) -> float:
@@ -106,12 +106,12 @@ class SignInThrottle:
         self,
         client: aioredis.Redis,
         prefix: str,
-        settings: Settings,
+        access: AccessSettings,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.limits = Limits.of(settings)
-        self._ipv6_prefix = settings.ipv6_prefix_length
+        self.limits = Limits.of(access)
+        self._ipv6_prefix = access.ipv6_prefix_length
         self._prefix = f"{prefix}:signin"
         self._redis = client
         self._attempt: AsyncScript = client.register_script(_lua("sign_in_attempt.lua"))

@@ -56,10 +56,10 @@ async def write_ward(
             report,
             bridges.bed_class_codes,
             now=datetime.now(UTC),
-            max_future=timedelta(seconds=settings.max_future_seconds),
-            max_wards=settings.max_wards_per_report,
-            max_capacity=settings.max_ward_capacity,
-            max_age=timedelta(seconds=settings.max_report_age_seconds),
+            max_future=timedelta(seconds=settings.ingest.max_future_seconds),
+            max_wards=settings.ingest.max_wards_per_report,
+            max_capacity=settings.ingest.max_ward_capacity,
+            max_age=timedelta(seconds=settings.ingest.max_report_age_seconds),
         )
     except InvalidInput as exc:
         # The bridges check their own fields first; this only catches what they let through.
@@ -71,6 +71,6 @@ async def write_ward(
         hospital_code,
         report,
         key_id,
-        max_open_wards=settings.max_wards_per_hospital,
+        max_open_wards=settings.ingest.max_wards_per_hospital,
         only_open=only_open,
     )

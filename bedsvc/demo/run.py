@@ -224,7 +224,7 @@ def run_demo(
         | settings.server_environment()
         | {
             # the server must decrypt the Aplicares secrets with the key they were stored with
-            "BEDSVC_DATA_DIR": str(settings.data_dir.resolve()),
+            "BEDSVC_DATA_DIR": str(settings.server.data_dir.resolve()),
         }
     )
     # Every simulated hospital posts from this one address, and bridges send one request per
@@ -239,11 +239,11 @@ def run_demo(
     )
     base_url = f"http://{host}:{port}"
     try:
-        live_port = settings.live_port or port + 1
+        live_port = settings.live.live_port or port + 1
         wait_until_ready(base_url, server, 60, f"http://{host}:{live_port}/healthz")
         asyncio.run(report_entry_hospital_once(base_url, entry_hospital))
         print(banner(base_url, len(simulated), interval, logins))  # noqa: T201
-        attach = bridge_attacher(simulated, credentials, settings.sirs_prefix)
+        attach = bridge_attacher(simulated, credentials, settings.bridges.sirs_prefix)
         # Until a signal: asyncio.run then cancels the simulated hospitals and waits for them.
         asyncio.run(simulate(base_url, simulated, interval, attach))
     except KeyboardInterrupt:

@@ -187,7 +187,7 @@ class FastPush:
         try:
             actor = await _actor(scope, gate, code)
             accepted = True
-            body = await _read_body(scope, receive, ingest.settings.max_body_bytes)
+            body = await _read_body(scope, receive, ingest.limits.max_body_bytes)
             try:
                 report = _decode_report(body.data)
             except (msgspec.DecodeError, RecursionError):

@@ -15,7 +15,7 @@ import asyncpg
 from bedsvc.access.actor import Actor, attribution
 from bedsvc.errors import NotFound, inactive_hospital, invalid, unknown_hospital
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed, check_report
-from bedsvc.settings import Settings
+from bedsvc.settings import IngestSettings
 from bedsvc.state.sync import CacheSync
 from bedsvc.store import Queries
 from bedsvc.store.states import HospitalState, load_state, state_from_row
@@ -123,7 +123,7 @@ class IngestService:
     pool: asyncpg.Pool
     queries: Queries
     sync: CacheSync
-    settings: Settings
+    limits: IngestSettings
     bed_class_codes: frozenset[str]
 
     async def take_report(
@@ -131,15 +131,15 @@ class IngestService:
     ) -> IngestResult:
         """A native push once its caller is authorized and its body read: the route and its
         fast path (bedsvc/ingest/fastpath.py) both answer with this."""
-        settings = self.settings
+        limits = self.limits
         check_report(
             report,
             self.bed_class_codes,
             now=datetime.now(UTC),
-            max_future=timedelta(seconds=settings.max_future_seconds),
-            max_wards=settings.max_wards_per_report,
-            max_capacity=settings.max_ward_capacity,
-            max_age=timedelta(seconds=settings.max_report_age_seconds),
+            max_future=timedelta(seconds=limits.max_future_seconds),
+            max_wards=limits.max_wards_per_report,
+            max_capacity=limits.max_ward_capacity,
+            max_age=timedelta(seconds=limits.max_report_age_seconds),
         )
         written = await apply_report(
             self.pool,
@@ -147,7 +147,7 @@ class IngestService:
             self.sync,
             hospital_code,
             report,
-            max_open_wards=settings.max_wards_per_hospital,
+            max_open_wards=limits.max_wards_per_hospital,
             **attribution(actor),
         )
         return written.result

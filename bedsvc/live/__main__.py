@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.server.log_level, settings.server.log_json)
     # uvloop, as the HTTP workers: cheaper per socket write.
     uvloop.run(run_live(settings, args.host, args.port))
 

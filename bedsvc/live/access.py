@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bedsvc.errors import BedsvcError, TooManyRequests
-from bedsvc.settings import Settings
+from bedsvc.settings import LiveSettings
 
 
 class TooManyConnections(BedsvcError):
@@ -15,10 +15,10 @@ class TooManyFromAddress(TooManyRequests):
     title = "Too many live connections from this address"
 
 
-def allowed_origins(settings: Settings) -> frozenset[str] | None:
+def allowed_origins(live: LiveSettings) -> frozenset[str] | None:
     """None when every Origin is allowed."""
-    origins = frozenset(o.strip().rstrip("/") for o in settings.live_allowed_origins.split(","))
-    return None if "*" in origins else origins - {""}
+    origins = frozenset(live.live_allowed_origins)
+    return None if "*" in origins else origins
 
 
 def origin_allowed(origin: str | None, allowed: frozenset[str] | None) -> bool:

@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 
-from bedsvc.settings import Settings
+from bedsvc.settings import LiveSettings, Settings
 
 LIVE_PATH = "/api/v1/live"
 EVENTS_PATH = "/api/v1/live/events"
@@ -29,10 +29,10 @@ class LiveEndpoints(msgspec.Struct, frozen=True):
     events: str
 
 
-def websocket_url(settings: Settings, scheme: str, host: str | None, server: Any) -> str:
+def websocket_url(live: LiveSettings, scheme: str, host: str | None, server: Any) -> str:
     """The advertised live WebSocket URL for a request with this scheme and Host header."""
-    if settings.live_public_url:
-        return settings.live_public_url
+    if live.live_public_url:
+        return live.live_public_url
     name, port = "127.0.0.1", None
     match = _HOST.fullmatch(host or "")
     if match is not None:
@@ -41,7 +41,7 @@ def websocket_url(settings: Settings, scheme: str, host: str | None, server: Any
         name = str(server[0])
     if port is None and isinstance(server, tuple | list) and len(server) == 2:
         port = str(server[1])
-    live_port = settings.live_port or int(port or (443 if scheme == "https" else 80)) + 1
+    live_port = live.live_port or int(port or (443 if scheme == "https" else 80)) + 1
     ws = "wss" if scheme in ("https", "wss") else "ws"
     return f"{ws}://{name}:{live_port}{LIVE_PATH}"
 
@@ -52,9 +52,9 @@ def live_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def request_websocket_url(request: Request[Any, Any, Any], settings: Settings) -> str:
+def request_websocket_url(request: Request[Any, Any, Any], live: LiveSettings) -> str:
     return websocket_url(
-        settings, request.url.scheme, request.headers.get("host"), request.scope.get("server")
+        live, request.url.scheme, request.headers.get("host"), request.scope.get("server")
     )
 
 
@@ -70,4 +70,6 @@ def request_websocket_url(request: Request[Any, Any, Any], settings: Settings) -
 async def live_endpoints(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings]
 ) -> LiveEndpoints:
-    return LiveEndpoints(websocket=request_websocket_url(request, settings), events=EVENTS_PATH)
+    return LiveEndpoints(
+        websocket=request_websocket_url(request, settings.live), events=EVENTS_PATH
+    )

@@ -57,13 +57,13 @@ RETRY_AFTER_SECONDS = 5
 
 class LiveLimits:
     def __init__(self, settings: Settings) -> None:
-        self.max_connections = settings.live_max_connections
-        self.max_per_address = settings.live_max_connections_per_address
-        self.ping_seconds = settings.live_ping_seconds
-        self.send_timeout_seconds = settings.live_send_timeout_seconds
-        self.resync_min_seconds = settings.live_resync_min_seconds
-        self.tick_seconds = settings.live_tick_ms / 1000
-        self.ipv6_prefix_length = settings.ipv6_prefix_length
+        self.max_connections = settings.live.live_max_connections
+        self.max_per_address = settings.live.live_max_connections_per_address
+        self.ping_seconds = settings.live.live_ping_seconds
+        self.send_timeout_seconds = settings.live.live_send_timeout_seconds
+        self.resync_min_seconds = settings.live.live_resync_min_seconds
+        self.tick_seconds = settings.live.live_tick_ms / 1000
+        self.ipv6_prefix_length = settings.access.ipv6_prefix_length
 
     def address_group(self, host: str) -> str:
         """What the limit per address counts: IPv6 clients by their network."""

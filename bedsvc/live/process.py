@@ -66,7 +66,7 @@ async def build_live(settings: Settings) -> LiveProcess:
     database_url, _ = settings.urls()
     queries = load_queries()
     pool = await connect_pool(database_url, 1, 2)
-    client = connect_redis(settings)
+    client = connect_redis(settings.redis)
     reads = await build_read_side(settings, pool, queries, client)
     return LiveProcess(settings, pool, client, reads.feed, reads.public, reads.live)
 
@@ -76,7 +76,9 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
     live = await build_live(settings)
     await live.feed.start()
     live.hub.start()
-    endpoint = LiveSocketServer(live.hub, TrustedProxies(parse_networks(settings.trusted_proxies)))
+    endpoint = LiveSocketServer(
+        live.hub, TrustedProxies(parse_networks(settings.access.trusted_proxies))
+    )
     live.server = await serve(
         endpoint.handler,
         host,
@@ -87,11 +89,11 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
         # Measured (docs/performance.md, live): per-message deflate costs more CPU and memory
         # per connection than the bytes it saves are worth here.
         compression=None,
-        max_size=settings.live_max_message_bytes,
+        max_size=settings.live.live_max_message_bytes,
         max_queue=MAX_QUEUE,
-        write_limit=settings.live_write_buffer_bytes,
-        ping_interval=settings.live_ping_seconds,
-        ping_timeout=settings.live_send_timeout_seconds,
+        write_limit=settings.live.live_write_buffer_bytes,
+        ping_interval=settings.live.live_ping_seconds,
+        ping_timeout=settings.live.live_send_timeout_seconds,
         close_timeout=CLOSE_TIMEOUT_SECONDS,
         logger=_connections_log,
     )

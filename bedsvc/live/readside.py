@@ -41,13 +41,15 @@ def change_feed(
     settings: Settings, pool: asyncpg.Pool, queries: Queries, client: aioredis.Redis
 ) -> ChangeFeed:
     """A process's change feed over the Redis cache."""
-    cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
+    cache = AvailabilityCache(
+        client, settings.redis.redis_prefix, settings.redis.change_stream_length
+    )
     return ChangeFeed(
         CacheSync(pool, cache, queries),
-        partial(connect_redis, settings, socket_timeout=FEED_BLOCK_SECONDS + 5),
+        partial(connect_redis, settings.redis, socket_timeout=FEED_BLOCK_SECONDS + 5),
         cache.stream_key,
         block_seconds=FEED_BLOCK_SECONDS,
-        poll_interval=settings.cache_reconcile_seconds,
+        poll_interval=settings.redis.cache_reconcile_seconds,
     )
 
 
@@ -62,5 +64,5 @@ async def build_read_side(
     feed = change_feed(settings, pool, queries, client)
     public = PublicCache(feed, settings, codes)
     feed.add_listener(public)
-    live = LiveHub(feed, public, codes, LiveLimits(settings), allowed_origins(settings))
+    live = LiveHub(feed, public, codes, LiveLimits(settings), allowed_origins(settings.live))
     return ReadSide(bed_classes, feed, public, live)

@@ -99,10 +99,12 @@ async def current_conditions(
     """Every rule's conditions holding now, with a message in Bahasa Indonesia for the health
     office (times in the region's local time)."""
     now = datetime.now(UTC)
-    zone = settings.timezone
+    zone = settings.server.timezone
     conditions = []
-    if "class_exhausted" in settings.alert_rules:
-        async for row in queries.exhausted_classes(conn, bed_classes=settings.alert_bed_classes):
+    if "class_exhausted" in settings.monitor.alert_rules:
+        async for row in queries.exhausted_classes(
+            conn, bed_classes=settings.monitor.alert_bed_classes
+        ):
             region, bed_class = row.region_code, row.bed_class
             conditions.append(
                 Condition(
@@ -116,7 +118,7 @@ async def current_conditions(
                     bed_class=bed_class,
                 )
             )
-    if "hospital_stale" in settings.alert_rules:
+    if "hospital_stale" in settings.monitor.alert_rules:
         async for silent in queries.silent_hospitals(conn, older_than=stale_after):
             last = silent.last_report_at
             region = silent.region_code
@@ -132,16 +134,16 @@ async def current_conditions(
                     hospital_webhook=silent.alert_webhook_url,
                 )
             )
-    if "relay_failing" in settings.alert_rules:
+    if "relay_failing" in settings.monitor.alert_rules:
         conditions += await failing_relays(conn, queries, settings)
-    if "hospital_stale_escalated" in settings.alert_rules:
+    if "hospital_stale_escalated" in settings.monitor.alert_rules:
         lapses = await escalated_lapses(conn, queries)
         conditions.extend(_escalated(lapse, settings) for lapse in lapses)
     return conditions
 
 
 def _escalated(lapse: EscalatedLapse, settings: Settings) -> Condition:
-    zone = settings.timezone
+    zone = settings.server.timezone
     reminded = (
         f"pengingat kedua dikirim ke {lapse.contacts} alamat surel/obrolan Telegram rumah "
         f"sakit pada {local_time(lapse.escalated_at, lapse.region_code, zone)}"
@@ -154,7 +156,8 @@ def _escalated(lapse: EscalatedLapse, settings: Settings) -> Condition:
         subject=lapse.code,
         message=f"{lapse.name} ({lapse.code}) masih belum melapor sejak "
         f"{local_time(lapse.since, lapse.region_code, zone)}, lebih dari "
-        f"{duration(settings.stale_escalate_seconds)} setelah pengingat pertama; {reminded}.",
+        f"{duration(settings.monitor.stale_escalate_seconds)} setelah pengingat pertama; "
+        f"{reminded}.",
         region_code=lapse.region_code,
         hospital_code=lapse.code,
     )
@@ -169,7 +172,7 @@ async def failing_relays(conn: Conn, queries: Queries, settings: Settings) -> li
             region_code=failure.region_code,
             hospital_code=failure.hospital_code,
         )
-        for failure in await relay_failures(conn, queries, settings)
+        for failure in await relay_failures(conn, queries, settings.relay)
     ]
 
 
@@ -183,9 +186,9 @@ async def evaluate(
     every worker), so a flapping condition makes one alert, not one per flap. Nothing here
     knows a rule by name except the receivers of hospital rules: a new rule only adds its
     conditions to `current_conditions`."""
-    rules: list[str] = list(settings.alert_rules)
-    urls = list(settings.alert_webhook_urls)
-    hold = timedelta(seconds=settings.alert_hold_seconds)
+    rules: list[str] = list(settings.monitor.alert_rules)
+    urls = list(settings.monitor.alert_webhook_urls)
+    hold = timedelta(seconds=settings.monitor.alert_hold_seconds)
     fired: list[int] = []
     resolved: list[int] = []
     async with pool.acquire() as conn:
@@ -266,14 +269,14 @@ def _secret(settings: Settings, row: ClaimDeliveriesRow) -> bytes | None:
     a health-office URL in the settings nor the hospital's registered one (and `https://`
     unless plain http is allowed, as for the settings' URLs)."""
     url = row.url
-    if url in settings.alert_webhook_urls:
-        return settings.webhook_secret(url)
+    if url in settings.monitor.alert_webhook_urls:
+        return settings.monitor.webhook_secret(url)
     hospital = row.hospital_code
     own = hospital is not None and url == row.hospital_webhook_url
     if (
         hospital is not None
         and own
-        and (url.startswith("https://") or settings.alert_webhook_allow_http)
+        and (url.startswith("https://") or settings.monitor.alert_webhook_allow_http)
     ):
         return hospital_webhook_secret(load_secret_box(settings), hospital)
     return None
@@ -322,7 +325,7 @@ async def deliver_due(
             async for row in queries.claim_deliveries(
                 conn,
                 batch=20,
-                lease=settings.alert_webhook_timeout_seconds + 5,
+                lease=settings.monitor.alert_webhook_timeout_seconds + 5,
             )
         ]
     if not claimed:
@@ -340,9 +343,9 @@ async def deliver_due(
                 conn,
                 id=row.id,
                 error=error,
-                max_attempts=settings.alert_webhook_max_attempts,
-                backoff=settings.alert_webhook_backoff_seconds,
-                backoff_max=settings.alert_webhook_backoff_max_seconds,
+                max_attempts=settings.monitor.alert_webhook_max_attempts,
+                backoff=settings.monitor.alert_webhook_backoff_seconds,
+                backoff_max=settings.monitor.alert_webhook_backoff_max_seconds,
             )
     return len(claimed)
 
@@ -368,14 +371,14 @@ async def run_alerts(
 ) -> None:
     """The worker's background task: track stale lapses, evaluate the rules, deliver the
     webhooks and reminders that are due, repeat."""
-    timeout = httpx.Timeout(settings.alert_webhook_timeout_seconds)
+    timeout = httpx.Timeout(settings.monitor.alert_webhook_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         next_evaluation = 0.0
         loop = asyncio.get_running_loop()
         while True:
             try:
                 if loop.time() >= next_evaluation:
-                    next_evaluation = loop.time() + settings.alert_interval_seconds
+                    next_evaluation = loop.time() + settings.monitor.alert_interval_seconds
                     # Lapses first: the escalation rule sees this round's escalations.
                     await reminders.track(pool, queries, settings, stale_after)
                     await evaluate(pool, queries, settings, stale_after)
@@ -389,4 +392,6 @@ async def run_alerts(
                 log.error("alert cycle failed", error=type(exc).__name__, exc_info=exc)
             else:
                 health.alerts_evaluated()
-            await asyncio.sleep(min(_DELIVERY_POLL_SECONDS, settings.alert_interval_seconds))
+            await asyncio.sleep(
+                min(_DELIVERY_POLL_SECONDS, settings.monitor.alert_interval_seconds)
+            )

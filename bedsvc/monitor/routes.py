@@ -49,7 +49,7 @@ async def _summary(pool: asyncpg.Pool, monitor: MonitorService, region: str | No
         region,
         [c.code for c in monitor.bed_classes],
         monitor.stale_after,
-        monitor.settings.monitor_statement_timeout_seconds,
+        monitor.settings.monitor.monitor_statement_timeout_seconds,
     )
 
 
@@ -104,7 +104,7 @@ class MonitorController(Controller):
         """Hospitals whose newest report (or any open ward's report) is older than `older_than`,
         oldest first; a hospital that never reported has no `last_report_at`."""
         threshold = parse_duration("older_than", older_than) if older_than else monitor.stale_after
-        timeout = monitor.settings.monitor_statement_timeout_seconds
+        timeout = monitor.settings.monitor.monitor_statement_timeout_seconds
         work = stale(monitor.pool, monitor.queries, threshold, region, timeout)
         return await unless_disconnected(request, work)
 
@@ -136,9 +136,11 @@ class MonitorController(Controller):
                 "use a larger bucket or export.csv",
             )
         settings = monitor.settings
-        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        flt = HistoryFilter(hospital, region, bed_class, settings.server.timezone)
         budget = Budget(
-            settings.monitor_max_points, settings.monitor_statement_timeout_seconds, "points"
+            settings.monitor.monitor_max_points,
+            settings.monitor.monitor_statement_timeout_seconds,
+            "points",
         )
         work = history(monitor.replica_pool, monitor.queries, span, flt, budget)
         return await unless_disconnected(request, work)
@@ -165,9 +167,11 @@ class MonitorController(Controller):
         _check_class(monitor, bed_class)
         span = time_range(start, stop, bucket)
         settings = monitor.settings
-        flt = HistoryFilter(hospital, region, bed_class, settings.timezone)
+        flt = HistoryFilter(hospital, region, bed_class, settings.server.timezone)
         budget = Budget(
-            settings.monitor_max_export_rows, settings.monitor_statement_timeout_seconds, "rows"
+            settings.monitor.monitor_max_export_rows,
+            settings.monitor.monitor_statement_timeout_seconds,
+            "rows",
         )
         await check_size(monitor.replica_pool, monitor.queries, span, flt, budget)
         work = history_csv(monitor.replica_pool, monitor.queries, span, flt, budget)

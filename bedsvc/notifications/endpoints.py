@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from bedsvc.settings import Settings
+from bedsvc.settings import NotificationsSettings
 
 
 def host_allowed(host: str, patterns: list[str]) -> bool:
@@ -21,18 +21,18 @@ def host_allowed(host: str, patterns: list[str]) -> bool:
     return False
 
 
-def endpoint_problem(endpoint: str, settings: Settings) -> str | None:
+def endpoint_problem(endpoint: str, webpush: NotificationsSettings) -> str | None:
     """Why bedsvc will not send to `endpoint`, or None when it may."""
     try:
         parts = urlsplit(endpoint)
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return "not a URL"
-    schemes = ("https", "http") if settings.webpush_allow_http else ("https",)
+    schemes = ("https", "http") if webpush.webpush_allow_http else ("https",)
     if parts.scheme not in schemes:
         return "must be an https:// URL of a browser push service"
     if parts.username is not None or parts.password is not None:
         return "must not carry credentials"
-    if not parts.hostname or not host_allowed(parts.hostname, settings.webpush_endpoint_hosts):
+    if not parts.hostname or not host_allowed(parts.hostname, webpush.webpush_endpoint_hosts):
         return "is not on a push service bedsvc sends to (BEDSVC_WEBPUSH_ENDPOINT_HOSTS)"
     return None

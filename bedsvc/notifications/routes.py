@@ -97,7 +97,7 @@ class NotificationsController(Controller):
         ends; unused, it ends after BEDSVC_WEBPUSH_SUBSCRIPTION_SECONDS. Only a full class
         can be watched (409 when a bed is free now). The endpoint must be a browser push
         service's (BEDSVC_WEBPUSH_ENDPOINT_HOSTS)."""
-        settings = notifications.settings
+        webpush = notifications.webpush
         if (data.hospital_code is None) == (data.region is None):
             raise InvalidInput(
                 "Give hospital_code or region, not both.",
@@ -105,7 +105,7 @@ class NotificationsController(Controller):
             )
         if data.bed_class not in notifications.bed_class_codes:
             raise invalid("bed_class", f"unknown bed class '{data.bed_class}'")
-        problem = endpoint_problem(data.subscription.endpoint, settings)
+        problem = endpoint_problem(data.subscription.endpoint, webpush)
         if problem is not None:
             raise invalid("subscription.endpoint", problem)
         check_keys(data.subscription.keys)
@@ -121,8 +121,8 @@ class NotificationsController(Controller):
                 region_code=data.region,
                 client_address=client_address(request),
             ),
-            max_per_address=settings.webpush_max_per_address,
-            lifetime_seconds=settings.webpush_subscription_seconds,
+            max_per_address=webpush.webpush_max_per_address,
+            lifetime_seconds=webpush.webpush_subscription_seconds,
         )
         if outcome is store.Refusal.NOTHING_WATCHED:
             if data.hospital_code is not None:
@@ -132,7 +132,7 @@ class NotificationsController(Controller):
             raise AlreadyFree(f"A {data.bed_class} bed is free now: no need to wait.")
         if outcome is store.Refusal.TOO_MANY:
             raise TooManySubscriptions(
-                f"This address holds {settings.webpush_max_per_address} waiting subscriptions."
+                f"This address holds {webpush.webpush_max_per_address} waiting subscriptions."
             )
         return Subscription(
             bed_class=data.bed_class,

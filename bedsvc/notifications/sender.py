@@ -26,7 +26,7 @@ from bedsvc.notifications.endpoints import endpoint_problem
 from bedsvc.notifications.schemas import PushMessage
 from bedsvc.notifications.vapid import VapidKey
 from bedsvc.runtime.tasks import raise_if_cancelled
-from bedsvc.settings import Settings
+from bedsvc.settings import NotificationsSettings
 from bedsvc.store import Queries
 from bedsvc.store import notifications as store
 
@@ -70,24 +70,27 @@ def _origin(endpoint: str) -> str:
 
 
 async def send(
-    client: httpx.AsyncClient, vapid: VapidKey, settings: Settings, due: store.DueNotification
+    client: httpx.AsyncClient,
+    vapid: VapidKey,
+    webpush: NotificationsSettings,
+    due: store.DueNotification,
 ) -> int | str:
     """One push: the push service's status, or why none was sent."""
-    problem = endpoint_problem(due.endpoint, settings)
+    problem = endpoint_problem(due.endpoint, webpush)
     if problem is not None:
         return f"endpoint {problem}"
     subscription = {"endpoint": due.endpoint, "keys": {"p256dh": due.p256dh, "auth": due.auth}}
     body = WebPusher(subscription).encode(_encoder.encode(message(due)), "aes128gcm")["body"]
     signer = await vapid.signer()
     claims = {
-        "sub": settings.webpush_subject,
+        "sub": webpush.webpush_subject,
         "aud": _origin(due.endpoint),
         "exp": int(time.time()) + 12 * 3600,
     }
     headers = signer.sign(claims) | {
         "Content-Encoding": "aes128gcm",
         "Content-Type": "application/octet-stream",
-        "TTL": str(settings.webpush_ttl_seconds),
+        "TTL": str(webpush.webpush_ttl_seconds),
         "Urgency": "high",
     }
     try:
@@ -101,16 +104,16 @@ async def send(
 async def deliver_due(
     pool: asyncpg.Pool,
     queries: Queries,
-    settings: Settings,
+    webpush: NotificationsSettings,
     vapid: VapidKey,
     client: httpx.AsyncClient,
 ) -> int:
     """One attempt at each due notification no other worker holds; how many."""
-    lease = settings.webpush_timeout_seconds + 5
+    lease = webpush.webpush_timeout_seconds + 5
     claimed = await store.claim_due(pool, queries, _BATCH, lease)
     if not claimed:
         return 0
-    outcomes = await asyncio.gather(*(send(client, vapid, settings, due) for due in claimed))
+    outcomes = await asyncio.gather(*(send(client, vapid, webpush, due) for due in claimed))
     for due, outcome in zip(claimed, outcomes, strict=True):
         if isinstance(outcome, int) and 200 <= outcome < 300:
             pushes.labels("sent").inc()
@@ -130,18 +133,18 @@ async def deliver_due(
                 queries,
                 due.id,
                 error,
-                max_attempts=settings.webpush_max_attempts,
-                backoff=settings.webpush_backoff_seconds,
+                max_attempts=webpush.webpush_max_attempts,
+                backoff=webpush.webpush_backoff_seconds,
                 backoff_max=_BACKOFF_MAX_SECONDS,
             )
     return len(claimed)
 
 
 async def run_notifications(
-    pool: asyncpg.Pool, queries: Queries, settings: Settings, vapid: VapidKey
+    pool: asyncpg.Pool, queries: Queries, webpush: NotificationsSettings, vapid: VapidKey
 ) -> None:
     """The worker's background task: send what is due, drop what expired, repeat."""
-    timeout = httpx.Timeout(settings.webpush_timeout_seconds)
+    timeout = httpx.Timeout(webpush.webpush_timeout_seconds)
     loop = asyncio.get_running_loop()
     next_expiry = 0.0
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
@@ -149,7 +152,7 @@ async def run_notifications(
             try:
                 # Made at the first start (by the first worker): every worker then uses it.
                 await vapid.public_key()
-                await deliver_due(pool, queries, settings, vapid, client)
+                await deliver_due(pool, queries, webpush, vapid, client)
                 if loop.time() >= next_expiry:
                     next_expiry = loop.time() + _EXPIRE_EVERY_SECONDS
                     await store.expire(pool, queries)

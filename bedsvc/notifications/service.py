@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from bedsvc.notifications.vapid import VapidKey
-from bedsvc.settings import Settings
+from bedsvc.settings import NotificationsSettings
 from bedsvc.store import Queries
 
 
@@ -18,4 +18,4 @@ class NotificationService:
     queries: Queries
     bed_class_codes: frozenset[str]
     vapid_key: VapidKey
-    settings: Settings
+    webpush: NotificationsSettings

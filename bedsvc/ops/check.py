@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from bedsvc.secret_box import SecretBox, SecretKeyError, key_file, load_secret_box
-from bedsvc.settings import Settings
+from bedsvc.settings import RedisSettings, Settings
 from bedsvc.store import load_queries
 from bedsvc.store.migrate import migration_files
 from bedsvc.store.redis import connect_redis, sentinel_options
@@ -51,16 +51,17 @@ def settings_findings(load: Callable[[], Settings]) -> tuple[Settings | None, li
     except ValidationError as exc:
         return None, [_setting_error(error) for error in exc.errors()]
     found = [Finding("ok", "settings", "every BEDSVC_* variable parses")]
-    if settings.database_url is None or settings.redis_url is None:
+    if settings.database.database_url is None or settings.redis.redis_url is None:
         found.append(
             Finding(
                 "note",
                 "servers",
                 "BEDSVC_DATABASE_URL or BEDSVC_REDIS_URL is unset: `bedsvc serve` starts "
-                f"embedded servers under {settings.data_dir} (for a demo, not for production)",
+                f"embedded servers under {settings.server.data_dir} "
+                "(for a demo, not for production)",
             )
         )
-    if not settings.trusted_proxies:
+    if not settings.access.trusted_proxies:
         found.append(
             Finding(
                 "note",
@@ -73,7 +74,11 @@ def settings_findings(load: Callable[[], Settings]) -> tuple[Settings | None, li
 
 
 def _setting_error(error: ErrorDetails) -> Finding:
-    name = str(error["loc"][0]) if error["loc"] else "settings"
+    # A setting's error is located at (area, setting, ...); a check across one area's settings
+    # at (area,) only, with the whole area, passwords included, as its input: not shown.
+    if len(error["loc"]) < 2:
+        return Finding("FAIL", "settings", error["msg"])
+    name = str(error["loc"][1])
     text = error["msg"]
     if not any(word in name for word in ("secret", "url")):  # they may hold a password
         text += f" (got {error['input']!r})"
@@ -84,7 +89,7 @@ def secret_key_finding(settings: Settings) -> Finding:
     """The key the bridge secrets are encrypted with; the default key file is read, never
     created here (created by root, the service's user could not read it)."""
     try:
-        if settings.secret_key is not None:
+        if settings.server.secret_key is not None:
             load_secret_box(settings)  # checks a configured key at once
             return Finding("ok", "secret key", "BEDSVC_SECRET_KEY is usable")
         path = key_file(settings)
@@ -142,16 +147,16 @@ async def database_findings(url: str) -> list[Finding]:
     return found
 
 
-async def sentinel_finding(settings: Settings, host: str, port: int) -> Finding:
+async def sentinel_finding(redis: RedisSettings, host: str, port: int) -> Finding:
     """One sentinel: reached with BEDSVC_REDIS_SENTINEL_PASSWORD, and naming the primary."""
     subject = f"Redis sentinel at {host}:{port}"
-    options = sentinel_options(settings) | {
+    options = sentinel_options(redis) | {
         "socket_timeout": TIMEOUT_SECONDS,
         "socket_connect_timeout": TIMEOUT_SECONDS,
     }
     client = aioredis.Redis(host=host, port=port, **options)
     try:
-        primary = await client.sentinel_get_master_addr_by_name(settings.redis_sentinel_master)
+        primary = await client.sentinel_get_master_addr_by_name(redis.redis_sentinel_master)
     except AuthenticationError:
         return Finding(
             "FAIL", subject, "refuses BEDSVC_REDIS_SENTINEL_USERNAME/_PASSWORD (or needs them)"
@@ -163,27 +168,27 @@ async def sentinel_finding(settings: Settings, host: str, port: int) -> Finding:
     finally:
         await client.aclose()
     if not isinstance(primary, tuple):
-        return Finding("FAIL", subject, f"watches no group {settings.redis_sentinel_master!r}")
+        return Finding("FAIL", subject, f"watches no group {redis.redis_sentinel_master!r}")
     host_name, primary_port = primary
     shown = host_name.decode() if isinstance(host_name, bytes) else host_name
     return Finding("ok", subject, f"reached; the primary is {shown}:{primary_port}")
 
 
-async def redis_findings(settings: Settings) -> list[Finding]:
+async def redis_findings(redis: RedisSettings) -> list[Finding]:
     found = []
-    if settings.redis_url is not None:
-        subject = f"Redis at {where(settings.redis_url)}"
+    if redis.redis_url is not None:
+        subject = f"Redis at {where(redis.redis_url)}"
         refused = "the user or password in BEDSVC_REDIS_URL is refused (or needed)"
     else:
-        subject = f"Redis primary of Sentinel group {settings.redis_sentinel_master!r}"
+        subject = f"Redis primary of Sentinel group {redis.redis_sentinel_master!r}"
         refused = "the primary refuses BEDSVC_REDIS_USERNAME/_PASSWORD (or needs them)"
         found = list(
             await asyncio.gather(
-                *(sentinel_finding(settings, h, p) for h, p in settings.sentinel_addresses())
+                *(sentinel_finding(redis, h, p) for h, p in redis.sentinel_addresses())
             )
         )
     client = connect_redis(
-        settings, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        redis, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
     )
     try:
         info = await client.info("server")
@@ -203,14 +208,16 @@ async def run_check(load: Callable[[], Settings]) -> list[Finding]:
     if settings is None:
         return found
     servers = []
-    if settings.database_url is not None:
-        servers.append(database_findings(settings.database_url))
-    if settings.database_replica_url is not None:
-        servers.append(database_findings(settings.database_replica_url))
-    if settings.redis_url is not None or settings.redis_sentinels:
-        servers.append(redis_findings(settings))
+    if settings.database.database_url is not None:
+        servers.append(database_findings(settings.database.database_url))
+    if settings.database.database_replica_url is not None:
+        servers.append(database_findings(settings.database.database_replica_url))
+    if settings.redis.redis_url is not None or settings.redis.redis_sentinels:
+        servers.append(redis_findings(settings.redis))
     for findings in await asyncio.gather(*servers):
         found += findings
-    if settings.data_dir.exists() and not os.access(settings.data_dir, os.W_OK):
-        found.append(Finding("note", "BEDSVC_DATA_DIR", f"{settings.data_dir} is not writable"))
+    if settings.server.data_dir.exists() and not os.access(settings.server.data_dir, os.W_OK):
+        found.append(
+            Finding("note", "BEDSVC_DATA_DIR", f"{settings.server.data_dir} is not writable")
+        )
     return found

@@ -171,14 +171,14 @@ class PublicCache:
         self.feed = feed
         self.bed_classes = bed_classes
         self.encoding = Encoding(
-            settings.public_gzip_level,
-            settings.public_max_age_seconds,
-            settings.public_stale_while_revalidate_seconds,
+            settings.public.public_gzip_level,
+            settings.public.public_max_age_seconds,
+            settings.public.public_stale_while_revalidate_seconds,
         )
-        self.staleness = Staleness(timedelta(seconds=settings.stale_after_seconds))
+        self.staleness = Staleness(timedelta(seconds=settings.ingest.stale_after_seconds))
         self._fragments: dict[FilterKey, dict[str, _Fragment]] = {}
         self._documents: LRUCache[DocumentKey, _Variant | _Detail] = LRUCache(
-            settings.public_cache_max_bytes, getsizeof=_cost
+            settings.public.public_cache_max_bytes, getsizeof=_cost
         )
         self._regions: dict[str, str] = {}
         self._known_regions: frozenset[str] = frozenset()

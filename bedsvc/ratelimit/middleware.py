@@ -34,7 +34,7 @@ from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.client_address import address_group
 from bedsvc.errors import TooManyRequests
 from bedsvc.ratelimit.counter import RateCounter
-from bedsvc.settings import Settings
+from bedsvc.settings import AccessSettings
 
 
 def _digest(*parts: str) -> str:
@@ -62,11 +62,11 @@ def credential_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 class RateLimits:
     """The limits of one worker, applied by `rate_limited` and by the push's fast path."""
 
-    def __init__(self, counter: RateCounter, settings: Settings) -> None:
+    def __init__(self, counter: RateCounter, access: AccessSettings) -> None:
         self.counter = counter
-        self.per_credential = settings.write_rate_limit_per_minute
-        self.per_address = settings.unauthenticated_rate_limit_per_minute
-        self.ipv6_prefix = settings.ipv6_prefix_length
+        self.per_credential = access.write_rate_limit_per_minute
+        self.per_address = access.unauthenticated_rate_limit_per_minute
+        self.ipv6_prefix = access.ipv6_prefix_length
 
     async def admit(self, scope: Scope, credential: str | None) -> str | None:
         """Counts the request, or refuses it (TooManyRequests). Returns the bucket its

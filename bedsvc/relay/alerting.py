@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bedsvc.relay.registries import NAMES, base_urls
 from bedsvc.relay.words import ERROR_WORDS
-from bedsvc.settings import Settings
+from bedsvc.settings import RelaySettings
 from bedsvc.store import Conn, Queries, relays
 from bedsvc.store.queries import FailingRelaysRow
 
@@ -21,11 +21,11 @@ class RelayFailing:
     hospital_code: str
 
 
-async def relay_failures(conn: Conn, queries: Queries, settings: Settings) -> list[RelayFailing]:
-    urls = base_urls(settings)
+async def relay_failures(conn: Conn, queries: Queries, relay: RelaySettings) -> list[RelayFailing]:
+    urls = base_urls(relay)
     if not urls:
         return []
-    older_than = timedelta(seconds=settings.relay_alert_after_seconds)
+    older_than = timedelta(seconds=relay.relay_alert_after_seconds)
     failing = await relays.failing(conn, queries, list(urls), older_than)
     return [
         RelayFailing(

@@ -44,7 +44,7 @@ async def clear_from_cli(database_url: str, hospital_code: str, registry: Regist
 async def status_from_cli(settings: Settings, database_url: str) -> RelayList:
     pool = await connect_pool(database_url, min_size=1, max_size=1)
     try:
-        return await relay_list(pool, load_queries(), base_urls(settings), None)
+        return await relay_list(pool, load_queries(), base_urls(settings.relay), None)
     finally:
         await pool.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bedsvc.settings import Settings
+from bedsvc.settings import RelaySettings
 
 Registry = Literal["sirs", "aplicares"]
 REGISTRIES: tuple[Registry, ...] = ("sirs", "aplicares")
@@ -12,7 +12,7 @@ REGISTRIES: tuple[Registry, ...] = ("sirs", "aplicares")
 NAMES: dict[str, str] = {"sirs": "SIRS Online", "aplicares": "Aplicares"}
 
 
-def base_urls(settings: Settings) -> dict[str, str]:
+def base_urls(relay: RelaySettings) -> dict[str, str]:
     """Registry → base URL (no trailing slash) of the registries whose relay is on."""
-    urls = {"sirs": settings.relay_sirs_url, "aplicares": settings.relay_aplicares_url}
+    urls = {"sirs": relay.relay_sirs_url, "aplicares": relay.relay_aplicares_url}
     return {name: url.rstrip("/") for name, url in urls.items() if url}

@@ -32,7 +32,7 @@ from bedsvc.relay import aplicares, sirs
 from bedsvc.relay.failures import KEY_UNUSABLE, TIMEOUT, UNREACHABLE, SendFailed, backoff
 from bedsvc.relay.registries import base_urls
 from bedsvc.secret_box import SecretBox, SecretKeyError
-from bedsvc.settings import Settings
+from bedsvc.settings import RelaySettings
 from bedsvc.store import Queries, relays
 from bedsvc.store.reference import BedClass
 from bedsvc.store.relays import Claim, RelayHospital
@@ -69,7 +69,7 @@ class RelayWorker:
         self,
         pool: asyncpg.Pool,
         queries: Queries,
-        settings: Settings,
+        settings: RelaySettings,
         bed_classes: list[BedClass],
         box: SecretBox,
     ) -> None:

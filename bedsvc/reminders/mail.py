@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from bedsvc.reminders.message import ReminderText
-from bedsvc.settings import Settings
+from bedsvc.settings import RemindersSettings
 
 # Message submission with STARTTLS, and SMTP over TLS (RFC 8314).
 _DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
@@ -27,19 +27,19 @@ class MailServer:
     timeout: float
 
 
-def mail_server(settings: Settings) -> MailServer | None:
+def mail_server(reminders: RemindersSettings) -> MailServer | None:
     """The server in BEDSVC_SMTP_URL, or None when mail is off."""
-    if settings.smtp_url is None:
+    if reminders.smtp_url is None:
         return None
-    parts = urlsplit(settings.smtp_url.get_secret_value())
+    parts = urlsplit(reminders.smtp_url.get_secret_value())
     return MailServer(
         hostname=parts.hostname or "localhost",
         port=parts.port or _DEFAULT_PORTS[parts.scheme],
         use_tls=parts.scheme == "smtps",
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        sender=settings.smtp_from,
-        timeout=settings.smtp_timeout_seconds,
+        sender=reminders.smtp_from,
+        timeout=reminders.smtp_timeout_seconds,
     )
 
 

@@ -14,7 +14,7 @@ from bedsvc.store.reminders import Reminder, StaleWard
 
 def entry_page_url(settings: Settings) -> str:
     """The ward-staff entry page, absolute when BEDSVC_PUBLIC_URL is set."""
-    return settings.public_url.rstrip("/") + "/rs"
+    return settings.server.public_url.rstrip("/") + "/rs"
 
 
 class ReminderText(msgspec.Struct, frozen=True):

@@ -46,7 +46,7 @@ class Cancel(str):
 async def track(
     pool: asyncpg.Pool, queries: Queries, settings: Settings, stale_after: timedelta
 ) -> LapseChanges:
-    escalate_after = timedelta(seconds=settings.stale_escalate_seconds)
+    escalate_after = timedelta(seconds=settings.monitor.stale_escalate_seconds)
     async with pool.acquire() as conn:
         changes = await track_lapses(conn, queries, stale_after, escalate_after)
     if changes.opened or changes.closed or changes.escalated:
@@ -60,7 +60,10 @@ async def track(
 
 
 def _lease(settings: Settings) -> float:
-    return max(settings.smtp_timeout_seconds, settings.alert_webhook_timeout_seconds) + 5
+    return (
+        max(settings.reminders.smtp_timeout_seconds, settings.monitor.alert_webhook_timeout_seconds)
+        + 5
+    )
 
 
 async def _send(
@@ -79,8 +82,8 @@ async def _send(
         reminder,
         wards,
         entry_page_url(settings),
-        settings.timezone,
-        settings.stale_escalate_seconds,
+        settings.server.timezone,
+        settings.monitor.stale_escalate_seconds,
     )
     if reminder.channel == "email":
         if server is None:
@@ -107,7 +110,7 @@ async def deliver(
             code: await stale_wards(conn, queries, code, stale_after)
             for code in sorted({r.hospital_code for r in claimed})
         }
-    server, bot = mail_server(settings), bot_url(settings)
+    server, bot = mail_server(settings.reminders), bot_url(settings.reminders)
     outcomes = await asyncio.gather(
         *(_send(settings, client, server, bot, r, wards[r.hospital_code]) for r in claimed)
     )
@@ -141,14 +144,16 @@ async def _record(
         record_reminder(reminder.channel, "cancelled")
         log.info("reminder cancelled", reason=str(outcome), **fields)
         return
-    last = outcome.permanent or reminder.attempts >= settings.reminder_max_attempts
+    last = outcome.permanent or reminder.attempts >= settings.reminders.reminder_max_attempts
     await queries.reminder_failed(
         conn,
         id=reminder.id,
         error=outcome.error,
-        max_attempts=reminder.attempts if outcome.permanent else settings.reminder_max_attempts,
-        backoff=settings.reminder_backoff_seconds,
-        backoff_max=settings.reminder_backoff_max_seconds,
+        max_attempts=reminder.attempts
+        if outcome.permanent
+        else settings.reminders.reminder_max_attempts,
+        backoff=settings.reminders.reminder_backoff_seconds,
+        backoff_max=settings.reminders.reminder_backoff_max_seconds,
     )
     record_reminder(reminder.channel, "failed" if last else "retry")
     log.warning("reminder failed", error=outcome.error, given_up=last, **fields)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import httpx
 
 from bedsvc.reminders.mail import SendError
-from bedsvc.settings import Settings
+from bedsvc.settings import RemindersSettings
 
 
-def bot_url(settings: Settings) -> str | None:
+def bot_url(reminders: RemindersSettings) -> str | None:
     """`<api>/bot<token>/sendMessage`, or None when Telegram is off. It holds the token: it is
     never logged, and errors name their kind only."""
-    if settings.telegram_bot_token is None:
+    if reminders.telegram_bot_token is None:
         return None
-    base = settings.telegram_api_url.rstrip("/")
-    return f"{base}/bot{settings.telegram_bot_token.get_secret_value()}/sendMessage"
+    base = reminders.telegram_api_url.rstrip("/")
+    return f"{base}/bot{reminders.telegram_bot_token.get_secret_value()}/sendMessage"
 
 
 async def send_telegram(

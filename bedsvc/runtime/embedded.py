@@ -60,19 +60,23 @@ class EmbeddedServers(contextlib.AbstractContextManager["EmbeddedServers"]):
         self._handles: list[Any] = []
         updates: dict[str, str] = {}
         try:
-            if settings.database_url is None:
-                url, handle = start_postgres(settings.data_dir)
+            if settings.database.database_url is None:
+                url, handle = start_postgres(settings.server.data_dir)
                 updates["database_url"] = url
                 self._handles.append(handle)
-            if need_redis and settings.redis_url is None and not settings.redis_sentinels:
-                url, handle = start_redis(settings.data_dir)
+            if (
+                need_redis
+                and settings.redis.redis_url is None
+                and not settings.redis.redis_sentinels
+            ):
+                url, handle = start_redis(settings.server.data_dir)
                 updates["redis_url"] = url
                 self._handles.append(handle)
         except BaseException:
             # Interrupted (Ctrl-C) or failed half-way: what started must not outlive us.
             self.__exit__()
             raise
-        self.settings = settings.model_copy(update=updates)
+        self.settings = settings.replace(**updates)
 
     def __exit__(self, *exc_info: object) -> None:
         for handle in reversed(self._handles):

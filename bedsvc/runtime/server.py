@@ -110,20 +110,22 @@ def run_server(
 ) -> None:
     asyncio.run(migrate(settings.urls()[0]))
     export_urls(settings)
-    live_port = settings.live_port or port + 1
+    live_port = settings.live.live_port or port + 1
     # The HTTP workers advertise it (GET /api/v1/live).
     os.environ["BEDSVC_LIVE_PORT"] = str(live_port)
-    count = settings.live_workers if live_workers is None else live_workers
-    raise_open_files_limit(count * settings.live_max_connections + 1024)
+    count = settings.live.live_workers if live_workers is None else live_workers
+    raise_open_files_limit(count * settings.live.live_max_connections + 1024)
     # The live processes start inside the metrics folder, so one scrape counts them too.
-    with metrics_folder(settings.data_dir):
+    with metrics_folder(settings.server.data_dir):
         live = start_live_processes(host, live_port, count)
-        split = split_cores(os.sched_getaffinity(0), count) if settings.live_cpu_affinity else None
+        split = (
+            split_cores(os.sched_getaffinity(0), count) if settings.live.live_cpu_affinity else None
+        )
         if split is not None:
             apply_split(split, live)
         try:
             serve_granian(
-                "bedsvc.asgi:app_from_env", host, port, workers, settings.live_max_connections
+                "bedsvc.asgi:app_from_env", host, port, workers, settings.live.live_max_connections
             )
         finally:
             stop_live_processes(live)

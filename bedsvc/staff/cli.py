@@ -48,9 +48,9 @@ async def disable_from_cli(database_url: str, username: str) -> None:
 async def unlock_from_cli(settings: Settings, username: str) -> None:
     database_url, _ = settings.urls()
     pool = await connect_pool(database_url, min_size=1, max_size=1)
-    client = connect_redis(settings)
+    client = connect_redis(settings.redis)
     try:
-        throttle = SignInThrottle(client, settings.redis_prefix, settings)
+        throttle = SignInThrottle(client, settings.redis.redis_prefix, settings.access)
         await unlock_user(pool, load_queries(), throttle, username, OPERATOR)
     finally:
         await client.aclose()

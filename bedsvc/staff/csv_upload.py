@@ -347,7 +347,7 @@ class OccupancyCsvController(Controller):
     ) -> IngestResult:
         """The same as the JSON push, reported now, with the API key or the ward-staff session
         (and `X-CSRF-Token`). A bad line applies nothing; each error names its line."""
-        settings = ingest.settings
+        limits = ingest.limits
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -359,9 +359,9 @@ class OccupancyCsvController(Controller):
         current = {w.ward_code: w for w in state.wards} if state is not None else {}
         wards, lines = parse_wards(
             text,
-            settings.max_wards_per_report,
+            limits.max_wards_per_report,
             ingest.bed_class_codes,
-            settings.max_ward_capacity,
+            limits.max_ward_capacity,
             current,
         )
         now = datetime.now(UTC)
@@ -371,9 +371,9 @@ class OccupancyCsvController(Controller):
                 csv_report,
                 ingest.bed_class_codes,
                 now=now,
-                max_future=timedelta(seconds=settings.max_future_seconds),
-                max_wards=settings.max_wards_per_report,
-                max_capacity=settings.max_ward_capacity,
+                max_future=timedelta(seconds=limits.max_future_seconds),
+                max_wards=limits.max_wards_per_report,
+                max_capacity=limits.max_ward_capacity,
             )
         except InvalidInput as exc:
             raise _by_line(exc, lines) from None
@@ -383,7 +383,7 @@ class OccupancyCsvController(Controller):
             ingest.sync,
             hospital_code,
             csv_report,
-            max_open_wards=settings.max_wards_per_hospital,
+            max_open_wards=limits.max_wards_per_hospital,
             **attribution(actor),
         )
         return written.result

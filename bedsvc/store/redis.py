@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 
-from bedsvc.settings import Settings
+from bedsvc.settings import RedisSettings
 
 # Short timeouts: with Redis down, a request must fall back quickly, not hang.
 DEFAULTS: dict[str, Any] = {
@@ -63,7 +63,7 @@ def credentials(username: str | None, password: SecretStr | None) -> dict[str, s
     return found
 
 
-def sentinel_options(settings: Settings) -> dict[str, Any]:
+def sentinel_options(redis: RedisSettings) -> dict[str, Any]:
     """How to reach a sentinel: its timeouts, no retries (a sentinel that does not answer is
     skipped for the next one) and its own credentials."""
     timeouts: dict[str, Any] = {
@@ -71,24 +71,22 @@ def sentinel_options(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": SENTINEL_TIMEOUT,
         "retry": bounded_retry(0),
     }
-    return timeouts | credentials(
-        settings.redis_sentinel_username, settings.redis_sentinel_password
-    )
+    return timeouts | credentials(redis.redis_sentinel_username, redis.redis_sentinel_password)
 
 
-def connect_redis(settings: Settings, **options: Any) -> aioredis.Redis:
+def connect_redis(redis: RedisSettings, **options: Any) -> aioredis.Redis:
     """A client per the settings; `options` override the connection defaults (the change
     feed's blocking read, for one, waits longer than a plain call)."""
     kwargs = DEFAULTS | {"retry": bounded_retry()} | options
-    if settings.redis_sentinels:
+    if redis.redis_sentinels:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
-            settings.sentinel_addresses(), sentinel_kwargs=sentinel_options(settings)
+            redis.sentinel_addresses(), sentinel_kwargs=sentinel_options(redis)
         )
-        kwargs |= credentials(settings.redis_username, settings.redis_password)
+        kwargs |= credentials(redis.redis_username, redis.redis_password)
         client: aioredis.Redis = sentinel.master_for(
-            str(settings.redis_sentinel_master), redis_class=SentinelRedis, **kwargs
+            str(redis.redis_sentinel_master), redis_class=SentinelRedis, **kwargs
         )
         return client
-    if settings.redis_url is None:
+    if redis.redis_url is None:
         raise RuntimeError("BEDSVC_REDIS_URL (or BEDSVC_REDIS_SENTINELS) is unset")
-    return aioredis.Redis.from_url(settings.redis_url, **kwargs)
+    return aioredis.Redis.from_url(redis.redis_url, **kwargs)

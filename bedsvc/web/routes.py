@@ -75,16 +75,16 @@ def render_page(name: str, versions: dict[str, str], values: dict[str, str]) -> 
 def web_handlers(settings: Settings) -> list[Any]:
     versions = asset_versions()
     values = {
-        "stale_after": str(settings.stale_after_seconds),
+        "stale_after": str(settings.ingest.stale_after_seconds),
         # Attribute values: escaped here, read back by the map's script.
-        "tile_url": html.escape(settings.map_tile_url),
-        "tile_attribution": html.escape(settings.map_tile_attribution),
-        "max_ward_capacity": str(settings.max_ward_capacity),
+        "tile_url": html.escape(settings.public.map_tile_url),
+        "tile_attribution": html.escape(settings.public.map_tile_attribution),
+        "max_ward_capacity": str(settings.ingest.max_ward_capacity),
     }
     citizen = render_page("citizen.html", versions, values)
     map_page = render_page("peta.html", versions, values)
     map_policy = CONTENT_SECURITY_POLICY.format(
-        connect="'self'", tiles=f" {tile_source(settings.map_tile_url)}"
+        connect="'self'", tiles=f" {tile_source(settings.public.map_tile_url)}"
     )
     dashboard = render_page("dashboard.html", versions, values)
     entry = render_page("rs.html", versions, values)
@@ -94,7 +94,7 @@ def web_handlers(settings: Settings) -> list[Any]:
 
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def citizen_page(request: Request[Any, Any, Any]) -> Response[bytes]:
-        live = live_origin(request_websocket_url(request, settings))
+        live = live_origin(request_websocket_url(request, settings.live))
         policy = CONTENT_SECURITY_POLICY.format(connect=f"'self' {live}", tiles="")
         headers = PAGE_HEADERS | {"Content-Security-Policy": policy}
         return Response(citizen, media_type=MediaType.HTML, headers=headers)

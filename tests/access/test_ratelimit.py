@@ -22,11 +22,8 @@ Client = AsyncTestClient[Litestar]
 
 def limited(settings: Settings, per_key: int = 1000, per_address: int = 1000) -> Settings:
     # The counts live under the session's Redis prefix, which `clean` empties before each test.
-    return settings.model_copy(
-        update={
-            "write_rate_limit_per_minute": per_key,
-            "unauthenticated_rate_limit_per_minute": per_address,
-        }
+    return settings.replace(
+        write_rate_limit_per_minute=per_key, unauthenticated_rate_limit_per_minute=per_address
     )
 
 
@@ -114,9 +111,7 @@ async def test_limits_hold_per_process_while_redis_is_down(
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    app = create_app(
-        limited(settings, per_key=3).model_copy(update={"redis_url": redis_process.url})
-    )
+    app = create_app(limited(settings, per_key=3).replace(redis_url=redis_process.url))
     url = f"/api/v1/hospitals/{code}/occupancy"
     async with AsyncTestClient(app=app) as client:
         stop_rate_limit_clock(client.app)
@@ -161,10 +156,10 @@ async def test_workers_exceed_a_limit_by_at_most_a_batch_each(
     """Three workers counting one credential's requests, taken in turn (the worst order for
     counts kept in each worker): together they let through the limit, and at most a batch
     less one more per worker; with batches of one, exactly the limit."""
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = aioredis.Redis.from_url(settings.redis.redis_url)
     clock = StoppedClock()
     workers = [
-        RateCounter(client, settings.redis_prefix, clock=clock, batch=batch) for _ in range(3)
+        RateCounter(client, settings.redis.redis_prefix, clock=clock, batch=batch) for _ in range(3)
     ]
     limit = 100
     try:
@@ -181,15 +176,15 @@ async def test_workers_exceed_a_limit_by_at_most_a_batch_each(
 async def test_counts_reach_redis_in_batches(settings: Settings, clean: None) -> None:
     """A worker far from the limit counts in memory; a flush hands the counts to Redis, where
     every other worker reads them."""
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = aioredis.Redis.from_url(settings.redis.redis_url)
     clock = StoppedClock()
-    one = RateCounter(client, settings.redis_prefix, clock=clock, batch=32)
-    two = RateCounter(client, settings.redis_prefix, clock=clock, batch=32)
+    one = RateCounter(client, settings.redis.redis_prefix, clock=clock, batch=32)
+    two = RateCounter(client, settings.redis.redis_prefix, clock=clock, batch=32)
     try:
         for _ in range(20):
             await one.add("key:one", 1000)
         window = int(clock() // 60)
-        key = f"{settings.redis_prefix}:ratelimit:key:one:{window}"
+        key = f"{settings.redis.redis_prefix}:ratelimit:key:one:{window}"
         assert await client.get(key) is None  # counted in the worker only
         await one.flush()
         assert int(await client.get(key)) == 20
@@ -234,11 +229,11 @@ async def test_a_count_read_while_another_is_sent_is_counted_once(
 ) -> None:
     """A refusal counted after its answer went out, and the next request's look at the same
     count, both in flight at once, the look answered first: it sees one refusal, not two."""
-    relay = await slow_to_count(str(settings.redis_url), delay=0.3)
+    relay = await slow_to_count(str(settings.redis.redis_url), delay=0.3)
     port = relay.sockets[0].getsockname()[1]
-    database = urlsplit(str(settings.redis_url)).path or "/0"
+    database = urlsplit(str(settings.redis.redis_url)).path or "/0"
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}{database}")
-    counter = RateCounter(client, settings.redis_prefix, clock=StoppedClock(), batch=32)
+    counter = RateCounter(client, settings.redis.redis_prefix, clock=StoppedClock(), batch=32)
     try:
         # Two connections, ready: the refusal's count goes out first and is answered last.
         await asyncio.gather(client.ping(), client.ping())

@@ -209,9 +209,9 @@ async def test_an_operator_unlocks_a_user(
             assert (await sign_in(nurse, "siti", f"lupa{i}")).status_code == 401
         assert (await sign_in(nurse, "siti", password)).status_code == 429
         env = {
-            "BEDSVC_DATABASE_URL": settings.database_url,
-            "BEDSVC_REDIS_URL": settings.redis_url,
-            "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
+            "BEDSVC_DATABASE_URL": settings.database.database_url,
+            "BEDSVC_REDIS_URL": settings.redis.redis_url,
+            "BEDSVC_REDIS_PREFIX": settings.redis.redis_prefix,
             "BEDSVC_LOG_LEVEL": "WARNING",
         }
         result = await asyncio.to_thread(

@@ -70,7 +70,7 @@ async def test_import_keeps_good_rows_and_reports_bad_ones_by_line(
     csv_file.write_text(CSV_HEADER + "3274011,RSUD Gunung Jati,RSUD,3274,,,,,0122R001\n")
     again = await run_cli(settings, "hospitals", "import", str(csv_file))
     assert again.exit_code == 0, again.output
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         rows = await conn.fetch("SELECT code, name, lat FROM hospitals ORDER BY code")
     finally:
@@ -96,7 +96,9 @@ async def test_issued_key_pushes_until_revoked(
     assert (await client.post(url, json=report(ward()), headers=bearer(key))).status_code == 200
     revoked = await run_cli(settings, "keys", "revoke", key_id)
     assert revoked.exit_code == 0, revoked.output
-    refused = await push_until_refused(client, code, key, within=settings.key_cache_seconds + 0.5)
+    refused = await push_until_refused(
+        client, code, key, within=settings.access.key_cache_seconds + 0.5
+    )
     assert refused.status_code == 403
 
 

@@ -148,9 +148,9 @@ async def test_signature_time_and_cons_id_are_checked(
     forged = await simrs.post("create", room(), secret="not-the-secret")
     refused(forged, 401, "X-signature salah")
     past = await simrs.post("create", room(), at=time.time() - 600)
-    refused(past, 401, f"(batas {settings.aplicares_max_skew_seconds} detik)")
+    refused(past, 401, f"(batas {settings.bridges.aplicares_max_skew_seconds} detik)")
     future = await simrs.post("create", room(), at=time.time() + 600)
-    refused(future, 401, f"(batas {settings.aplicares_max_skew_seconds} detik)")
+    refused(future, 401, f"(batas {settings.bridges.aplicares_max_skew_seconds} detik)")
     stranger = Simrs(client, AplicaresCredential(cons_id="99999", secret=credential.secret))
     unknown = await stranger.post("create", room())
     # An unknown cons-id answers as a wrong signature does: cons-ids cannot be probed.
@@ -254,7 +254,7 @@ async def test_cli_issues_credentials_a_simrs_can_sign_with(
     assert cons_line.startswith("cons_id: ")
     assert secret_line.startswith("secret: ")
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
-    app = create_app(settings.model_copy(update={"data_dir": tmp_path}))
+    app = create_app(settings.replace(data_dir=tmp_path))
     async with AsyncTestClient(app=app) as client:
         simrs = Simrs(client, credential)
         assert (await simrs.post("create", room())).status_code == 200

@@ -37,7 +37,7 @@ async def test_a_timestamp_ahead_of_the_clock_is_read_as_now(
     client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
     simrs = Simrs(client, await hospital_with_bridge(factory, services))
-    ahead = time.time() + settings.aplicares_max_skew_seconds - 5
+    ahead = time.time() + settings.bridges.aplicares_max_skew_seconds - 5
 
     response = await simrs.post("create", room(), at=ahead)
     answered = datetime.now(UTC)
@@ -70,7 +70,7 @@ async def test_wrong_signatures_are_throttled_per_cons_id(
     client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
     simrs = Simrs(client, await hospital_with_bridge(factory, services))
-    limit = settings.sign_in_max_failures
+    limit = settings.access.sign_in_max_failures
     statuses = [
         (await simrs.post("create", room(), secret=f"guess{i}")).status_code
         for i in range(limit + 1)

@@ -24,7 +24,7 @@ async def test_a_flood_of_wrong_passwords_is_cheap_and_refused(
 ) -> None:
     credential = await hospital_with_bridge(factory, services)
     simrs = Simrs(client, credential)
-    limit = settings.sign_in_max_failures
+    limit = settings.access.sign_in_max_failures
 
     started = time.perf_counter()
     statuses = [
@@ -39,7 +39,7 @@ async def test_a_flood_of_wrong_passwords_is_cheap_and_refused(
     assert elapsed / len(statuses) < 0.05, f"{elapsed / len(statuses) * 1000:.1f} ms a sign-in"
     throttled = await simrs.send("GET", "Fasyankes", password="tebakan-lagi")
     refused(throttled, 429, "Terlalu banyak")
-    assert 0 < int(throttled.headers["retry-after"]) <= settings.sign_in_window_seconds
+    assert 0 < int(throttled.headers["retry-after"]) <= settings.access.sign_in_window_seconds
     # The hospital is locked out for the window too: that is the price of the limit.
     refused(await simrs.send("GET", "Fasyankes"), 429, "Terlalu banyak")
 
@@ -49,7 +49,7 @@ async def test_the_limit_per_login_is_shared_by_workers(
 ) -> None:
     """Failures counted by one worker are seen by another (Redis), not per process."""
     credential = await hospital_with_bridge(factory, services)
-    limit = settings.sign_in_max_failures
+    limit = settings.access.sign_in_max_failures
     async with (
         AsyncTestClient(app=create_app(settings)) as first,
         AsyncTestClient(app=create_app(settings)) as second,
@@ -74,7 +74,7 @@ async def test_the_limit_holds_in_process_while_redis_is_down(
     redis_process.stop()
 
     assert (await simrs.send("GET", "Fasyankes")).status_code == 200
-    limit = settings.sign_in_max_failures
+    limit = settings.access.sign_in_max_failures
     statuses = [
         (await simrs.send("GET", "Fasyankes", password=f"x{i}")).status_code
         for i in range(limit + 1)
@@ -96,7 +96,8 @@ async def test_an_unknown_login_answers_like_a_wrong_password(
     times: dict[str, list[float]] = {name: [] for name in logins}
     answers = set()
     rounds = min(
-        settings.sign_in_max_failures, settings.sign_in_max_failures_per_address // len(logins)
+        settings.access.sign_in_max_failures,
+        settings.access.sign_in_max_failures_per_address // len(logins),
     )
     for i in range(rounds):
         for name, simrs in logins.items():
@@ -144,7 +145,7 @@ async def test_an_argon2_hash_works_once_and_is_replaced(
     await factory.hospital("3274011")
     password = "LegacyPassword0123456789"
     legacy = PasswordHasher().hash(md5_hex(password))
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute(
             "INSERT INTO sirs_credentials (hospital_code, password_hash) VALUES ($1, $2)",

@@ -30,7 +30,7 @@ async def public_wards(client: Client, code: str = "3274011") -> dict[str, dict[
 
 
 async def count_wards(settings: Settings) -> int:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         value: int = await conn.fetchval("SELECT count(*) FROM wards WHERE closed_at IS NULL")
         return value
@@ -220,7 +220,7 @@ async def test_prefix_is_a_setting(
     factory: Factory, services: Services, settings: Settings
 ) -> None:
     credential = await hospital_with_bridge(factory, services)
-    app = create_app(settings.model_copy(update={"sirs_prefix": "/rsonline/"}))
+    app = create_app(settings.replace(sirs_prefix="/rsonline/"))
     async with AsyncTestClient(app=app) as client:
         simrs = Simrs(client, credential, prefix="/rsonline")
         assert status_of(await simrs.send("POST", "Fasyankes", bed()))["status"] == "200"
@@ -234,8 +234,8 @@ async def test_cli_issues_a_password_a_simrs_can_log_in_with(
     await factory.hospital("3274011")
     # The password's hash is keyed with the service's key: the CLI uses the same data folder.
     env = {
-        "BEDSVC_DATABASE_URL": settings.database_url,
-        "BEDSVC_DATA_DIR": str(settings.data_dir),
+        "BEDSVC_DATABASE_URL": settings.database.database_url,
+        "BEDSVC_DATA_DIR": str(settings.server.data_dir),
         "BEDSVC_SECRET_KEY": None,
     }
 

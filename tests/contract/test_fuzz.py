@@ -163,7 +163,7 @@ def fuzzed_app(settings: Settings, credentials: Credentials) -> Iterator[Litesta
         "sign_in_max_failures_per_address": 1_000_000,
         "sign_in_max_delay_seconds": 0,
     }
-    app = create_app(settings.model_copy(update=unlimited))
+    app = create_app(settings.replace(**unlimited))
     try:
         yield app
     finally:

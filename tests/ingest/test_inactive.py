@@ -33,7 +33,7 @@ async def test_an_inactive_hospital_cannot_push_or_close(
         assert response.status_code == 403, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "inactive" in response.json()["detail"]
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         row = await conn.fetchrow("SELECT available, closed_at FROM wards")
     finally:

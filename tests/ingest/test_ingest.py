@@ -33,7 +33,7 @@ URL = "/api/v1/hospitals/{}/occupancy"
 
 
 async def db_rows(settings: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         return await conn.fetch(query, *args)
     finally:
@@ -189,7 +189,7 @@ async def test_each_rule_names_its_field(client: Client, factory: Factory) -> No
 async def test_too_many_wards_is_422(client: Client, factory: Factory, settings: Settings) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    body = report(*(ward(f"W{i}") for i in range(settings.max_wards_per_report + 1)))
+    body = report(*(ward(f"W{i}") for i in range(settings.ingest.max_wards_per_report + 1)))
 
     response = await client.post(URL.format(code), json=body, headers=bearer(key))
 
@@ -259,7 +259,7 @@ async def test_revoked_key_is_refused(client: Client, factory: Factory, settings
     revoked = await client.delete(f"/api/v1/admin/keys/{issued['key_id']}", headers=bearer(admin))
     assert revoked.status_code == 200
     refused = await push_until_refused(
-        client, code, issued["key"], within=settings.key_cache_seconds + 0.5
+        client, code, issued["key"], within=settings.access.key_cache_seconds + 0.5
     )
     assert refused.status_code == 403
 
@@ -313,7 +313,7 @@ async def test_reports_of_other_hospitals_do_not_wait_for_a_locked_one(
             services.pool, services.queries, services.sync, code, body, None, max_open_wards=9
         )
 
-    holder = await asyncpg.connect(settings.database_url)
+    holder = await asyncpg.connect(settings.database.database_url)
     try:
         # A report of `busy` in progress holds its hospital's row until it commits.
         transaction = holder.transaction()

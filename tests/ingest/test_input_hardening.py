@@ -28,7 +28,7 @@ def fields(response: Any) -> set[str]:
 
 
 async def count(settings: Settings, table: str) -> int:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         value: int = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
         return value

@@ -83,7 +83,7 @@ async def answers(
         await conn.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1", hash_token(revoked)
         )
-    app = create_app(settings.model_copy(update={"push_fast_path": fast, "max_body_bytes": 65536}))
+    app = create_app(settings.replace(push_fast_path=fast, max_body_bytes=65536))
     async with AsyncTestClient(app=app) as client:
         return [
             answer(await client.post(URL.format(code), **request), code)
@@ -138,8 +138,8 @@ async def test_the_fast_path_applies_the_rate_limits(
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    limited = settings.model_copy(
-        update={"write_rate_limit_per_minute": 2, "unauthenticated_rate_limit_per_minute": 2}
+    limited = settings.replace(
+        write_rate_limit_per_minute=2, unauthenticated_rate_limit_per_minute=2
     )
     async with AsyncTestClient(app=create_app(limited)) as client:
         stop_rate_limit_clock(client.app)

@@ -86,7 +86,7 @@ async def test_a_look_alike_code_is_refused_wherever_codes_enter(
     assert registered.status_code == 422, registered.text
     assert user.status_code == 422, user.text
     assert dotted.status_code == 422, dotted.text
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM wards") == 0
     finally:
@@ -123,7 +123,7 @@ async def test_the_registry_audit_event_is_written_in_the_edit_s_transaction(
     saved = await client.post("/api/v1/admin/hospitals", json=body, headers=bearer(admin))
     assert saved.status_code == 200, saved.text
 
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         hospital = await conn.fetchval(
             "SELECT xmin::text FROM hospitals WHERE code = $1", "3274099"
@@ -158,10 +158,10 @@ def test_old_names_of_the_sign_in_settings_still_read(monkeypatch: pytest.Monkey
         "BEDSVC_SIGNIN_FAILURE_WINDOW_SECONDS is deprecated: set BEDSVC_SIGN_IN_WINDOW_SECONDS "
         "instead",
     }
-    assert settings.sign_in_max_failures == 7
-    assert settings.sign_in_window_seconds == 120
-    assert settings.sign_in_max_failures_per_address == 30
+    assert settings.access.sign_in_max_failures == 7
+    assert settings.access.sign_in_window_seconds == 120
+    assert settings.access.sign_in_max_failures_per_address == 30
     # The new name wins over an old one.
     monkeypatch.setenv("BEDSVC_SIGN_IN_MAX_FAILURES", "4")
     with pytest.warns(FutureWarning):
-        assert Settings().sign_in_max_failures == 4
+        assert Settings().access.sign_in_max_failures == 4

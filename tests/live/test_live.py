@@ -38,7 +38,7 @@ async def apply(services: Services, code: str, *wards: dict[str, Any]) -> int:
     """A report through the ingest's own code, without HTTP (for many in a row); the global
     version that includes it, as `push`."""
     body = msgspec.convert(report(*wards), OccupancyReport)
-    max_open_wards = services.settings.max_wards_per_hospital
+    max_open_wards = services.settings.ingest.max_wards_per_hospital
     await apply_report(
         services.pool, services.queries, services.sync, code, body, max_open_wards=max_open_wards
     )
@@ -84,13 +84,13 @@ async def test_the_client_finds_the_websocket_through_the_http_origin(
         "wss://lengko.example/api/v1/live"
     )
     # Over https (as a TLS front end passes it on): wss on the request's host.
-    tls = settings.model_copy(update={"live_port": 8443})
-    assert websocket_url(tls, "https", "rs.example:443", None) == (
+    tls = settings.replace(live_port=8443)
+    assert websocket_url(tls.live, "https", "rs.example:443", None) == (
         "wss://rs.example:8443/api/v1/live"
     )
-    assert websocket_url(settings, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
+    assert websocket_url(settings.live, "http", "[::1]:8000", None) == "ws://[::1]:8001/api/v1/live"
     # A Host header that is not a host name is not copied into the URL.
-    assert websocket_url(settings, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
+    assert websocket_url(settings.live, "http", "evil.example/x?", ("10.0.0.5", 8000)) == (
         "ws://10.0.0.5:8001/api/v1/live"
     )
 

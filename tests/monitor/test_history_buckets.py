@@ -23,7 +23,7 @@ async def day_points(settings: Settings, factory: Factory, timezone: str) -> lis
     )
     # Reports of two days ago: past the default age limit of a report.
     update = {"timezone": timezone, "max_report_age_seconds": 7 * 86_400}
-    app = create_app(settings.model_copy(update=update))
+    app = create_app(settings.replace(**update))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)

@@ -44,7 +44,7 @@ async def test_sums_past_two_billion_beds_do_not_break_monitoring(
     assert export.status_code == 200
     assert f",{total},{total},0," in export.text
 
-    at_once = settings.model_copy(update={"alert_hold_seconds": 0})
+    at_once = settings.replace(alert_hold_seconds=0)
     result = await evaluate(services.pool, services.queries, at_once, services.stale_after)
     assert len(result.fired) == 1  # the region's ICU beds are all taken
 
@@ -67,11 +67,11 @@ async def _readiness(client: Client, predicate: Any, timeout: float = 5.0) -> di
 async def test_a_failing_alert_cycle_shows_in_metrics_and_readiness(
     settings: Settings, clean: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = settings.model_copy(update={"alert_interval_seconds": 0.05, "log_level": "ERROR"})
+    config = settings.replace(alert_interval_seconds=0.05, log_level="ERROR")
     before = _failures()
     async with AsyncTestClient(app=create_app(config)) as client:
         await _readiness(client, lambda body: body["alerts"] == "ok")
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database.database_url)
         await conn.execute("ALTER TABLE alerts RENAME TO alerts_away")
         try:
             failing = await _readiness(client, lambda body: body["alerts"] != "ok")
@@ -96,7 +96,7 @@ async def test_open_wards_per_hospital_are_capped(
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    app = create_app(settings.model_copy(update={"max_wards_per_hospital": 3}))
+    app = create_app(settings.replace(max_wards_per_hospital=3))
     url = f"/api/v1/hospitals/{code}/occupancy"
     async with AsyncTestClient(app=app) as client:
         first = await client.post(

@@ -83,7 +83,7 @@ async def test_monitor_routes_need_a_monitor_or_admin_key(
     monitor_key = await factory.key("monitor")
     admin_key = await factory.key("admin")
     revoked = await factory.key("monitor")
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1", hash_token(revoked)
@@ -123,7 +123,7 @@ async def test_stale_lists_silent_hospitals_and_wards(
         "3274011",
         report(ward("MAWAR", "KL3", 20, 3), ward("ICU1", "ICU", 6, 1), at=now),
     )
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute(
             "UPDATE wards SET reported_at = now() - interval '45 minutes'"
@@ -294,7 +294,7 @@ async def test_csv_export_of_a_month_at_one_report_per_minute(
     code = await factory.hospital()
     key = await factory.key("monitor")
     start = hour_floor(datetime.now(UTC)) - timedelta(days=30)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         # Written directly: pushing 86,400 reports through HTTP would take minutes; the query
         # under test reads only the history table and the ward registry.

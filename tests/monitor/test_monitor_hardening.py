@@ -29,7 +29,7 @@ def day_window(bucket: str = "1h") -> dict[str, str]:
 async def test_history_and_export_are_bounded(
     settings: Settings, clean: None, factory: Factory
 ) -> None:
-    config = settings.model_copy(update={"monitor_max_points": 50, "monitor_max_export_rows": 100})
+    config = settings.replace(monitor_max_points=50, monitor_max_export_rows=100)
     async with AsyncTestClient(app=create_app(config)) as client:
         await seed_region(client, factory)
         key = await factory.key("monitor")
@@ -59,7 +59,7 @@ async def test_a_monitor_query_past_its_statement_timeout_is_stopped(
 ) -> None:
     await huge_hospital(settings, factory)
     key = await factory.key("monitor")
-    config = settings.model_copy(update={"monitor_statement_timeout_seconds": 0.01})
+    config = settings.replace(monitor_statement_timeout_seconds=0.01)
     async with AsyncTestClient(app=create_app(config)) as client:
         window = {"from": (datetime.now(UTC) - timedelta(days=30)).isoformat(), "bucket": "6h"}
         response = await client.get(f"{MONITOR}/history", params=window, headers=bearer(key))
@@ -72,7 +72,7 @@ async def test_a_monitor_query_past_its_statement_timeout_is_stopped(
 
 
 async def _running_history_queries(settings: Settings) -> int:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         count: int = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

@@ -50,8 +50,8 @@ async def replica_url(server_database_url: str) -> AsyncIterator[str]:
 
 async def seed_replica(settings: Settings, replica_url: str, at: datetime) -> None:
     """A hospital and one report, written through bedsvc itself into the replica database."""
-    own = settings.model_copy(
-        update={"database_url": replica_url, "redis_prefix": f"{settings.redis_prefix}:replica"}
+    own = settings.replace(
+        database_url=replica_url, redis_prefix=f"{settings.redis.redis_prefix}:replica"
     )
     services = await build_services(own)
     try:
@@ -77,7 +77,7 @@ async def test_history_and_exports_read_from_the_replica(
     await seed_replica(settings, replica_url, reported_at)
     await factory.hospital("3274011")
     key = await factory.key("monitor")  # keys are checked on the primary
-    app = create_app(settings.model_copy(update={"database_replica_url": replica_url}))
+    app = create_app(settings.replace(database_replica_url=replica_url))
     window = {
         "from": (reported_at - timedelta(hours=1)).isoformat(),
         "to": (reported_at + timedelta(hours=1)).isoformat(),
@@ -196,9 +196,7 @@ async def test_history_follows_a_streaming_replica(
     settings: Settings, clean: None, primary_and_replica: tuple[str, str]
 ) -> None:
     primary_url, replica_url = primary_and_replica
-    own = settings.model_copy(
-        update={"database_url": primary_url, "database_replica_url": replica_url}
-    )
+    own = settings.replace(database_url=primary_url, database_replica_url=replica_url)
     services = await build_services(own)
     try:
         factory = Factory(services)

@@ -60,7 +60,7 @@ def test_webhook_urls_must_be_https_unless_allowed(
     with pytest.raises(ValidationError, match="must start with https://"):
         Settings()
     monkeypatch.setenv("BEDSVC_ALERT_WEBHOOK_ALLOW_HTTP", "true")
-    assert Settings().alert_webhook_urls == ["http://hooks.example/a"]
+    assert Settings().monitor.alert_webhook_urls == ["http://hooks.example/a"]
 
 
 def test_every_webhook_url_needs_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +70,7 @@ def test_every_webhook_url_needs_a_secret(monkeypatch: pytest.MonkeyPatch) -> No
         Settings()
     monkeypatch.setenv("BEDSVC_ALERT_WEBHOOK_SECRETS", "s1, s2")
     parsed = Settings()
-    assert parsed.webhook_secret("https://b.example/h") == b"s2"
+    assert parsed.monitor.webhook_secret("https://b.example/h") == b"s2"
     assert "s2" not in repr(parsed)
 
 
@@ -94,7 +94,7 @@ async def test_a_failed_delivery_stores_no_url(
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/hook/token-abc123?key=query-secret"
     config = alert_settings(settings, alert_webhook_urls=[url], alert_webhook_max_attempts=1)
-    config = config.model_copy(update={"alert_webhook_secrets": [SecretStr("s")]})
+    config = config.replace(alert_webhook_secrets=[SecretStr("s")])
 
     await evaluate(services.pool, services.queries, config, services.stale_after)
     await deliver_all(services, config)

@@ -63,16 +63,13 @@ async def test_a_dump_restored_into_a_new_database_is_served(
     major = int(await admin.fetchval("SHOW server_version_num")) // 10000
     dump = tmp_path / "bedsvc.dump"
     pg_dump = postgres_tool("pg_dump", major)
-    database = f"--dbname={settings.database_url}"
+    database = f"--dbname={settings.database.database_url}"
     await asyncio.to_thread(run, pg_dump, "--format=custom", database, f"--file={dump}")
     name = f"bedsvc_restore_{secrets.token_hex(4)}"
     await admin.execute(f'CREATE DATABASE "{name}"')
-    restored = settings.model_copy(
-        update={
-            "database_url": with_database(server_database_url, name),
-            # A cache of its own: what is served must come from the restored database.
-            "redis_prefix": f"{settings.redis_prefix}-restored",
-        }
+    restored = settings.replace(
+        database_url=with_database(server_database_url, name),
+        redis_prefix=f"{settings.redis.redis_prefix}-restored",
     )
     try:
         await asyncio.to_thread(
@@ -80,7 +77,7 @@ async def test_a_dump_restored_into_a_new_database_is_served(
             postgres_tool("pg_restore", major),
             "--no-owner",
             "--exit-on-error",
-            f"--dbname={restored.database_url}",
+            f"--dbname={restored.database.database_url}",
             str(dump),
         )
         async with AsyncTestClient(app=create_app(restored)) as served:
@@ -93,7 +90,7 @@ async def test_a_dump_restored_into_a_new_database_is_served(
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
-        await forget_prefix(str(settings.redis_url), str(restored.redis_prefix))
+        await forget_prefix(str(settings.redis.redis_url), str(restored.redis.redis_prefix))
 
     (hospital,) = document["hospitals"]
     assert hospital["code"] == code

@@ -94,7 +94,7 @@ async def test_rate_limited_pushes_are_counted(
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 1}))
+    app = create_app(settings.replace(write_rate_limit_per_minute=1))
     labels = {"route": NATIVE_PUSH, "outcome": "rate_limited", "bridge": "native"}
     async with AsyncTestClient(app=app) as client:
         before = pushes((await client.get("/metrics")).text, **labels)

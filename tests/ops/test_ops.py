@@ -48,9 +48,7 @@ async def test_health_and_readiness(client: Client) -> None:
 async def test_not_ready_without_redis_but_still_serving(
     settings: Settings, clean: None, redis_process: RedisProcess
 ) -> None:
-    config = settings.model_copy(
-        update={"redis_url": redis_process.url, "readiness_interval_seconds": 0.05}
-    )
+    config = settings.replace(redis_url=redis_process.url, readiness_interval_seconds=0.05)
     async with AsyncTestClient(app=create_app(config)) as client:
         redis_process.stop()
         status, body = await readiness_until(client, 503)
@@ -110,7 +108,7 @@ async def test_oversized_body_is_refused(
     key = await factory.key(hospital_code=code)
     body = (
         b'{"reported_at": "2026-11-22T19:00:00+07:00", "wards": ['
-        + b" " * settings.max_body_bytes
+        + b" " * settings.ingest.max_body_bytes
         + b"]}"
     )
 
@@ -137,7 +135,7 @@ async def test_writes_are_rate_limited_but_public_reads_are_not(
 ) -> None:
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
-    app = create_app(settings.model_copy(update={"write_rate_limit_per_minute": 3}))
+    app = create_app(settings.replace(write_rate_limit_per_minute=3))
     async with AsyncTestClient(app=app) as client:
         stop_rate_limit_clock(client.app)
         url = f"/api/v1/hospitals/{code}/occupancy"

@@ -122,17 +122,13 @@ def check_vapid(authorization: str, public_key: str, audience: str) -> dict[str,
 async def client(settings: Settings, clean: None) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app sending to push services on 127.0.0.1 over plain HTTP."""
     # A key made by another test process (under its own secret key) is not this one's.
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute("DELETE FROM webpush_vapid_key")
     finally:
         await conn.close()
-    local = settings.model_copy(
-        update={
-            "webpush_endpoint_hosts": ["127.0.0.1"],
-            "webpush_allow_http": True,
-            "webpush_max_per_address": 3,
-        }
+    local = settings.replace(
+        webpush_endpoint_hosts=["127.0.0.1"], webpush_allow_http=True, webpush_max_per_address=3
     )
     async with AsyncTestClient(app=create_app(local)) as test_client:
         yield test_client
@@ -163,7 +159,7 @@ async def nothing_left_to_send(client: AsyncTestClient[Litestar]) -> None:
     """A subscription ends with its push: once none is left, no push can still come."""
 
     # A connection of the test's own: the app's pool lives on the test client's loop.
-    conn = await asyncpg.connect(client.app.state.services.settings.database_url)
+    conn = await asyncpg.connect(client.app.state.services.settings.database.database_url)
 
     async def left() -> int:
         return int(await conn.fetchval("SELECT count(*) FROM webpush_subscriptions"))
@@ -292,7 +288,7 @@ async def test_a_gone_subscription_is_dropped_and_the_cap_per_address(
     key = await full_icu(factory)
     await push(client, key, ward("ICU", "ICU", 4, 0))
     push_service.status = 410
-    cap = client.app.state.services.settings.webpush_max_per_address
+    cap = client.app.state.services.settings.notifications.webpush_max_per_address
     for n in range(cap):
         browser = Browser(push_service.url(f"/push/gone-{n}"))
         body = {
@@ -307,7 +303,7 @@ async def test_a_gone_subscription_is_dropped_and_the_cap_per_address(
 
     await push(client, key, ward("ICU", "ICU", 4, 1))
     await received_within(push_service, cap, 15)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         deadline = asyncio.get_running_loop().time() + 5
         while await conn.fetchval("SELECT count(*) FROM webpush_subscriptions"):

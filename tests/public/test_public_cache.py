@@ -94,7 +94,9 @@ async def test_documents_are_the_views_of_the_current_state(
         near=None if near is None else tuple(map(float, near.split(","))),  # type: ignore[arg-type]
         limit=int(params["limit"]) if "limit" in params else None,
     )
-    expected = availability(states, version, flt, timedelta(seconds=settings.stale_after_seconds))
+    expected = availability(
+        states, version, flt, timedelta(seconds=settings.ingest.stale_after_seconds)
+    )
 
     response = await client.get(f"{AVAILABILITY}?{query}")
 
@@ -114,7 +116,7 @@ async def test_hospital_detail_is_the_view_of_the_current_state(
     await two_regions(client, factory)
     states = (await services.cache.snapshot()).states
     [state] = [s for s in states if s.code == "3274011"]
-    expected = hospital_detail(state, timedelta(seconds=settings.stale_after_seconds))
+    expected = hospital_detail(state, timedelta(seconds=settings.ingest.stale_after_seconds))
 
     response = await client.get("/api/v1/hospitals/3274011")
 
@@ -127,7 +129,7 @@ async def test_hospital_detail_is_the_view_of_the_current_state(
 @pytest.fixture
 async def handler_client(settings: Settings, clean: None) -> AsyncIterator[Client]:
     """The same app with the fast path off: every read goes through Litestar's handlers."""
-    app = create_app(settings.model_copy(update={"public_fast_path": False}))
+    app = create_app(settings.replace(public_fast_path=False))
     async with AsyncTestClient(app=app) as handler_client:
         yield handler_client
 
@@ -270,7 +272,7 @@ async def test_gzip_only_for_clients_that_accept_it(
 async def test_crossing_the_stale_threshold_changes_body_and_etag(
     settings: Settings, clean: None, factory: Factory
 ) -> None:
-    app = create_app(settings.model_copy(update={"stale_after_seconds": 1}))
+    app = create_app(settings.replace(stale_after_seconds=1))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)
@@ -306,7 +308,7 @@ async def test_crossing_the_stale_threshold_changes_body_and_etag(
 async def test_cache_follows_through_a_redis_restart(
     settings: Settings, clean: None, factory: Factory, redis_process: RedisProcess
 ) -> None:
-    app = create_app(settings.model_copy(update={"redis_url": redis_process.url}))
+    app = create_app(settings.replace(redis_url=redis_process.url))
     async with AsyncTestClient(app=app) as client:
         code = await factory.hospital()
         key = await factory.key(hospital_code=code)
@@ -356,7 +358,7 @@ async def test_fast_reads_are_counted_in_metrics(client: Client, factory: Factor
 async def test_unknown_regions_and_classes_are_refused_with_the_known_values(
     settings: Settings, clean: None, factory: Factory, fast_path: bool
 ) -> None:
-    app = create_app(settings.model_copy(update={"public_fast_path": fast_path}))
+    app = create_app(settings.replace(public_fast_path=fast_path))
     async with AsyncTestClient(app=app) as client:
         await two_regions(client, factory)
         for query, field, known in (
@@ -392,7 +394,7 @@ async def test_documents_are_kept_within_the_byte_budget_least_recently_used_out
             services.pool, services.queries, services.sync, code, body, max_open_wards=99
         )
         version = written.result.version
-    app = create_app(settings.model_copy(update={"public_cache_max_bytes": budget}))
+    app = create_app(settings.replace(public_cache_max_bytes=budget))
     async with AsyncTestClient(app=app) as client:
         await wait_for_version(client, code, version)
         for bed_class in classes:

@@ -54,14 +54,12 @@ def expected(n: int) -> Shown:
 def relayed(settings: Settings, registries: dict[str, RegistryServer]) -> Settings:
     """A short minimum interval, to be quick; the default backoff (5 s doubling to 300 s), so
     that catching up after an outage is shown as operators get it."""
-    return settings.model_copy(
-        update={
-            "relay_sirs_url": registries["sirs"].sirs_url,
-            "relay_aplicares_url": registries["aplicares"].aplicares_url,
-            "relay_min_interval_seconds": 0.5,
-            "relay_timeout_seconds": 2.0,
-            "write_rate_limit_per_minute": 100_000,
-        }
+    return settings.replace(
+        relay_sirs_url=registries["sirs"].sirs_url,
+        relay_aplicares_url=registries["aplicares"].aplicares_url,
+        relay_min_interval_seconds=0.5,
+        relay_timeout_seconds=2.0,
+        write_rate_limit_per_minute=100_000,
     )
 
 
@@ -80,14 +78,16 @@ async def set_up(
     ppk_codes = {code: ppk(code) for code in codes}
     issued = {name: await register(r, codes, ppk_codes) for name, r in registries.items()}
     keys = {}
-    assert settings.database_url is not None
+    assert settings.database.database_url is not None
     for code in codes:
         await factory.hospital(code, bpjs_ppk_code=ppk(code))
         keys[code] = await factory.key(hospital_code=code)
         rs_id, password = issued["sirs"][code]
-        await set_from_cli(settings, settings.database_url, code, "sirs", rs_id, password)
+        await set_from_cli(settings, settings.database.database_url, code, "sirs", rs_id, password)
         cons_id, secret = issued["aplicares"][code]
-        await set_from_cli(settings, settings.database_url, code, "aplicares", cons_id, secret)
+        await set_from_cli(
+            settings, settings.database.database_url, code, "aplicares", cons_id, secret
+        )
     return keys
 
 

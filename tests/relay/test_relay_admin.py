@@ -21,8 +21,8 @@ RELAY = f"/api/v1/admin/hospitals/{CODE}/relay"
 
 async def run_cli(settings: Settings, *args: str) -> Result:
     env = {
-        "BEDSVC_DATABASE_URL": str(settings.database_url),
-        "BEDSVC_DATA_DIR": str(settings.data_dir),
+        "BEDSVC_DATABASE_URL": str(settings.database.database_url),
+        "BEDSVC_DATA_DIR": str(settings.server.data_dir),
         "BEDSVC_RELAY_SIRS_URL": "https://sirs.example/fo/index.php",
         "BEDSVC_LOG_LEVEL": "WARNING",
     }

@@ -35,8 +35,8 @@ def fake() -> Iterator[FakeSirs]:
 
 
 def relayed(settings: Settings, fake: FakeSirs, **changes: Any) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "relay_sirs_url": fake.url,
             "relay_min_interval_seconds": 0.2,
             "relay_timeout_seconds": 0.5,

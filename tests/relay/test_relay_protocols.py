@@ -93,7 +93,7 @@ def test_an_empty_registry_url_switches_the_relay_off(monkeypatch: pytest.Monkey
     monkeypatch.setenv("BEDSVC_RELAY_SIRS_URL", "")
     monkeypatch.setenv("BEDSVC_RELAY_APLICARES_URL", "https://aplicares.example/aplicaresws/rest/")
     settings = Settings()
-    assert base_urls(settings) == {"aplicares": "https://aplicares.example/aplicaresws/rest"}
+    assert base_urls(settings.relay) == {"aplicares": "https://aplicares.example/aplicaresws/rest"}
     monkeypatch.setenv("BEDSVC_RELAY_SIRS_URL", "sirs.example/fo")
     with pytest.raises(ValidationError, match="relay_sirs_url"):
         Settings()

@@ -64,7 +64,7 @@ def registry_csv(tmp_path: Path, *lines: str) -> Path:
 
 
 async def import_registry(settings: Settings, tmp_path: Path, *lines: str) -> None:
-    imported = await import_csv(str(settings.database_url), registry_csv(tmp_path, *lines))
+    imported = await import_csv(str(settings.database.database_url), registry_csv(tmp_path, *lines))
     assert imported.errors == []
 
 

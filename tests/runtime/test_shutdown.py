@@ -38,7 +38,7 @@ async def test_sigterm_lets_pushes_finish_and_ends_event_streams(
     code = await factory.hospital()
     key = await factory.key(hospital_code=code)
     await server.ready()
-    blocker = await asyncpg.connect(settings.database_url)
+    blocker = await asyncpg.connect(settings.database.database_url)
     async with (
         httpx.AsyncClient(base_url=server.http, timeout=20) as http,
         http.stream("GET", "/api/v1/live/events") as stream,
@@ -75,7 +75,7 @@ async def test_sigterm_lets_pushes_finish_and_ends_event_streams(
     # well below the systemd unit's stop timeout.
     assert await asyncio.to_thread(server.process.wait, 15) == 0
     assert time.monotonic() - stopped_at < 5
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         available = await conn.fetchval(
             "SELECT available FROM wards WHERE hospital_code = $1 AND ward_code = 'MAWAR'", code

@@ -75,7 +75,7 @@ async def test_password_is_stored_as_argon2_only(
     await factory.hospital(HOSPITAL)
     password = await factory.user(HOSPITAL, "siti")
 
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         stored = await conn.fetchval(
             "SELECT password_hash FROM staff_users WHERE username = 'siti'"
@@ -149,9 +149,7 @@ async def test_wrong_password_and_unknown_user_are_refused_alike(
 @pytest.fixture
 async def strict_client(settings: Settings, clean: None) -> AsyncIterator[Client]:
     """Low limits, so that throttling shows after a few attempts."""
-    strict = settings.model_copy(
-        update={"sign_in_max_failures": 3, "sign_in_max_failures_per_address": 5}
-    )
+    strict = settings.replace(sign_in_max_failures=3, sign_in_max_failures_per_address=5)
     async with AsyncTestClient(app=create_app(strict)) as client:
         yield client
 
@@ -304,7 +302,7 @@ async def test_signed_in_user_pushes_for_own_hospital_with_csrf_token(
     closed = await client.delete(f"/api/v1/hospitals/{HOSPITAL}/wards/MAWAR", headers=csrf)
     assert closed.status_code == 200, closed.text
 
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         rows = await conn.fetch(
             "SELECT change, key_id, username FROM occupancy_history ORDER BY id"

@@ -46,14 +46,17 @@ async def test_push_succeeds_with_redis_down_and_cache_is_rebuilt_when_back(
     cache = aioredis.Redis.from_url(redis_process.url)
     try:
         for _ in range(100):
-            raw = await cache.hget(f"{settings.redis_prefix}:hospitals", code)
+            raw = await cache.hget(f"{settings.redis.redis_prefix}:hospitals", code)
             if raw is not None:
                 break
             await asyncio.sleep(0.05)
         assert raw is not None, "cache was not rebuilt after Redis came back"
         assert msgspec.json.decode(raw)["wards"][0]["available"] == 7
-        assert int(await cache.hget(f"{settings.redis_prefix}:hospital_versions", code)) == version
-        assert int(await cache.get(f"{settings.redis_prefix}:version")) == version
+        assert (
+            int(await cache.hget(f"{settings.redis.redis_prefix}:hospital_versions", code))
+            == version
+        )
+        assert int(await cache.get(f"{settings.redis.redis_prefix}:version")) == version
     finally:
         await cache.aclose()
 

@@ -249,14 +249,11 @@ async def test_restarts_lose_no_acknowledged_report(
         admin = (await issue_key(conn, load_queries(), "admin", None)).key
     finally:
         await conn.close()
-    own = settings.model_copy(
-        update={
-            "database_url": own_postgres.url,
-            "redis_url": redis_process.url,
-            "redis_prefix": f"bedsvc-faults-{secrets.token_hex(4)}",
-            # The clients below push far faster than any hospital; the limit is not under test.
-            "write_rate_limit_per_minute": 1_000_000,
-        }
+    own = settings.replace(
+        database_url=own_postgres.url,
+        redis_url=redis_process.url,
+        redis_prefix=f"bedsvc-faults-{secrets.token_hex(4)}",
+        write_rate_limit_per_minute=1_000_000,
     )
     traffic = Traffic()
     async with serving(own) as client:

@@ -109,9 +109,9 @@ async def test_credentials_in_the_url(
         f"redis://:{PRIMARY_PASSWORD}@127.0.0.1:{port}/0",
         f"redis://bedsvc:acl-Secret-3@127.0.0.1:{port}/0",
     ):
-        await pushes_and_serves(settings.model_copy(update={"redis_url": url}), *hospital)
+        await pushes_and_serves(settings.replace(redis_url=url), *hospital)
 
-    base = {"BEDSVC_DATABASE_URL": str(settings.database_url), "BEDSVC_SECRET_KEY": ""}
+    base = {"BEDSVC_DATABASE_URL": str(settings.database.database_url), "BEDSVC_SECRET_KEY": ""}
     good = await check(base | {"BEDSVC_REDIS_URL": f"redis://bedsvc:acl-Secret-3@127.0.0.1:{port}"})
     bad = await check(base | {"BEDSVC_REDIS_URL": f"redis://bedsvc:wrong@127.0.0.1:{port}"})
     assert f"ok    Redis at 127.0.0.1:{port}" in good, good
@@ -125,19 +125,17 @@ async def test_a_sentinel_with_a_password_watching_a_primary_with_another(
 ) -> None:
     primary = servers.redis("--requirepass", PRIMARY_PASSWORD)
     sentinel = servers.sentinel(primary)
-    through_sentinel = settings.model_copy(
-        update={
-            "redis_url": None,
-            "redis_sentinels": [f"127.0.0.1:{sentinel}"],
-            "redis_sentinel_master": GROUP,
-            "redis_password": SecretStr(PRIMARY_PASSWORD),
-            "redis_sentinel_password": SecretStr(SENTINEL_PASSWORD),
-        }
+    through_sentinel = settings.replace(
+        redis_url=None,
+        redis_sentinels=[f"127.0.0.1:{sentinel}"],
+        redis_sentinel_master=GROUP,
+        redis_password=SecretStr(PRIMARY_PASSWORD),
+        redis_sentinel_password=SecretStr(SENTINEL_PASSWORD),
     )
     await pushes_and_serves(through_sentinel, *hospital)
 
     base = {
-        "BEDSVC_DATABASE_URL": str(settings.database_url),
+        "BEDSVC_DATABASE_URL": str(settings.database.database_url),
         "BEDSVC_SECRET_KEY": "",
         "BEDSVC_REDIS_SENTINELS": f"127.0.0.1:{sentinel}",
         "BEDSVC_REDIS_SENTINEL_MASTER": GROUP,

@@ -45,7 +45,7 @@ needs_sentinel = pytest.mark.skipif(
 
 def test_sentinel_settings_are_checked() -> None:
     settings = Settings(redis_sentinels="10.0.0.1:26379, [::1]:26380", redis_sentinel_master="m")
-    assert settings.sentinel_addresses() == [("10.0.0.1", 26379), ("::1", 26380)]
+    assert settings.redis.sentinel_addresses() == [("10.0.0.1", 26379), ("::1", 26380)]
     with pytest.raises(pydantic.ValidationError, match="BEDSVC_REDIS_SENTINEL_MASTER"):
         Settings(redis_sentinels="10.0.0.1:26379")
     with pytest.raises(pydantic.ValidationError, match="host:port"):
@@ -269,7 +269,7 @@ async def test_pushes_and_reads_survive_a_primary_failover(
 
         # Nothing acknowledged is lost: every push is in the history, and the public read
         # ends at the last one of each hospital.
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database.database_url)
         try:
             rows = await conn.fetch(
                 "SELECT hospital_code, count(*) AS pushes FROM occupancy_history"
@@ -289,7 +289,9 @@ async def test_pushes_and_reads_survive_a_primary_failover(
 
         # The cache is rebuilt on the new primary...
         new_primary = aioredis.Redis(port=group.replica_port)
-        cache = AvailabilityCache(new_primary, settings.redis_prefix, settings.change_stream_length)
+        cache = AvailabilityCache(
+            new_primary, settings.redis.redis_prefix, settings.redis.change_stream_length
+        )
 
         async def cache_rebuilt() -> bool:
             for code in codes:
@@ -331,7 +333,7 @@ async def test_check_reaches_the_primary_through_sentinel(
 ) -> None:
     env = {
         "BEDSVC_DATA_DIR": str(tmp_path),
-        "BEDSVC_DATABASE_URL": str(settings.database_url),
+        "BEDSVC_DATABASE_URL": str(settings.database.database_url),
         "BEDSVC_REDIS_URL": None,
         "BEDSVC_REDIS_SENTINELS": sentinel_group.sentinels,
         "BEDSVC_REDIS_SENTINEL_MASTER": GROUP,
@@ -411,10 +413,12 @@ async def test_the_promoted_replica_holds_postgresql_within_three_reconcile_roun
 
         await eventually(role, lambda seen: seen == "master", "the replica is promoted", 30)
         new_primary = aioredis.Redis(port=group.replica_port)
-        cache = AvailabilityCache(new_primary, settings.redis_prefix, settings.change_stream_length)
+        cache = AvailabilityCache(
+            new_primary, settings.redis.redis_prefix, settings.redis.change_stream_length
+        )
         try:
             await eventually(
-                lambda: cache_and_database(cache, str(settings.database_url)),
+                lambda: cache_and_database(cache, str(settings.database.database_url)),
                 lambda seen: seen[0] == seen[1],
                 "the cache on the new primary equals PostgreSQL",
                 timeout=3 * interval,

@@ -24,7 +24,7 @@ STALLED = 12
 async def months_of_history(settings: Settings, factory: Factory) -> None:
     """Wards reported long ago, so that a per-minute export of the region is megabytes."""
     await factory.hospital(HOSPITAL)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute(
             """
@@ -117,7 +117,9 @@ async def test_a_wait_for_a_connection_ends_in_503_with_retry_after(
 
 
 async def test_a_transaction_left_idle_is_ended_by_postgresql(settings: Settings) -> None:
-    pool = await connect_pool(str(settings.database_url), 1, 1, idle_in_transaction_seconds=0.2)
+    pool = await connect_pool(
+        str(settings.database.database_url), 1, 1, idle_in_transaction_seconds=0.2
+    )
     try:
         async with pool.acquire() as conn:
             transaction = conn.transaction()

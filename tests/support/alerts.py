@@ -71,8 +71,8 @@ def webhook_secret(url: str) -> str:
 def alert_settings(settings: Settings, **changes: Any) -> Settings:
     """The test receivers listen on plain http://127.0.0.1; each URL gets its own secret."""
     urls = changes.get("alert_webhook_urls", [])
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "alert_webhook_urls": [],
             "alert_webhook_secrets": [SecretStr(webhook_secret(url)) for url in urls],
             "alert_webhook_allow_http": True,
@@ -119,7 +119,7 @@ def direct(services: Services) -> Push:
             code,
             data,
             None,
-            max_open_wards=services.settings.max_wards_per_hospital,
+            max_open_wards=services.settings.ingest.max_wards_per_hospital,
         )
 
     return push_report

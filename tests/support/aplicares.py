@@ -93,7 +93,7 @@ async def hospital_with_bridge(
 
 
 async def fetch(settings: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         return await conn.fetch(query, *args)
     finally:
@@ -110,7 +110,7 @@ def refused(response: Any, status: int, words: str) -> None:
 
 def run_cli(settings: Settings, data_dir: Path, *args: str) -> Result:
     env = {
-        "BEDSVC_DATABASE_URL": settings.database_url,
+        "BEDSVC_DATABASE_URL": settings.database.database_url,
         "BEDSVC_DATA_DIR": str(data_dir),
         "BEDSVC_SECRET_KEY": None,
         "BEDSVC_LOG_LEVEL": "DEBUG",

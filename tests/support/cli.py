@@ -12,7 +12,7 @@ from bedsvc.settings import Settings
 
 async def run_cli(settings: Settings, *args: str) -> Result:
     env = {
-        "BEDSVC_DATABASE_URL": settings.database_url,
+        "BEDSVC_DATABASE_URL": settings.database.database_url,
         "BEDSVC_LOG_LEVEL": "WARNING",
         "BEDSVC_PASSWORD_HASH_PROFILE": "cheapest",
     }

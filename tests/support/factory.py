@@ -35,7 +35,7 @@ class Factory:
     async def user(self, hospital_code: str, username: str = "perawat.mawar") -> str:
         """A ward-staff user; returns the password."""
         request = UserRequest(hospital_code=hospital_code, username=username)
-        profile = self.services.settings.password_hash_profile
+        profile = self.services.settings.access.password_hash_profile
         login = await add_user(self.services.pool, self.services.queries, request, Actor(), profile)
         return login.password
 

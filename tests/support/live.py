@@ -70,8 +70,8 @@ async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartSe
 
     async def start(**overrides: Any) -> LiveServer:
         live_port = free_port()
-        configured = settings.model_copy(
-            update={"write_rate_limit_per_minute": 100_000, "live_port": live_port, **overrides}
+        configured = settings.replace(
+            **{"write_rate_limit_per_minute": 100_000, "live_port": live_port, **overrides}
         )
         app = create_app(configured)
         port = free_port()

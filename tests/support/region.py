@@ -93,7 +93,7 @@ async def huge_hospital(
     """A hospital whose open wards hold more beds than an int can count, all occupied, as
     written before the cap per hospital existed (straight into the tables)."""
     await factory.hospital(code)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         async with conn.transaction():
             await conn.execute(

@@ -43,7 +43,9 @@ class RegistryServer:
         self.env = server_env(
             settings,
             data_dir,
-            BEDSVC_SECRET_KEY=settings.secret_key.get_secret_value() if settings.secret_key else "",
+            BEDSVC_SECRET_KEY=settings.server.secret_key.get_secret_value()
+            if settings.server.secret_key
+            else "",
             BEDSVC_LIVE_WORKERS="0",
             BEDSVC_ALERT_RULES="",
         )
@@ -130,13 +132,11 @@ async def registry_databases(server_database_url: str) -> AsyncIterator[dict[str
 
 
 def registry_settings(settings: Settings, database_url: str, name: str, folder: Path) -> Settings:
-    return settings.model_copy(
-        update={
-            "database_url": database_url,
-            "redis_prefix": f"{settings.redis_prefix}:{name}",
-            "data_dir": folder,
-            "secret_key": SecretStr(Fernet.generate_key().decode()),
-        }
+    return settings.replace(
+        database_url=database_url,
+        redis_prefix=f"{settings.redis.redis_prefix}:{name}",
+        data_dir=folder,
+        secret_key=SecretStr(Fernet.generate_key().decode()),
     )
 
 
@@ -171,7 +171,7 @@ async def register(
         issued = {}
         for code in codes:
             await factory.hospital(code, bpjs_ppk_code=ppk_codes[code])
-            if registry.settings.redis_prefix.endswith(":sirs"):
+            if registry.settings.redis.redis_prefix.endswith(":sirs"):
                 login = await issue_sirs(services.pool, services.queries, services.secret_box, code)
                 issued[code] = (login.rs_id, login.password)
             else:

@@ -23,7 +23,7 @@ def server_env(settings: Settings, data_dir: Path, **extra: str) -> dict[str, st
     env = os.environ | {
         "BEDSVC_DATABASE_URL": database_url,
         "BEDSVC_REDIS_URL": redis_url,
-        "BEDSVC_REDIS_PREFIX": settings.redis_prefix,
+        "BEDSVC_REDIS_PREFIX": settings.redis.redis_prefix,
         "BEDSVC_DATA_DIR": str(data_dir),
         "BEDSVC_CACHE_RECONCILE_SECONDS": "0.2",
         "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "100000",

@@ -90,18 +90,20 @@ async def empty_state(settings: Settings, *, rebuilt: bool = False) -> None:
     """Empty tables and no Redis key of this session's prefix; with `rebuilt`, an empty cache
     rebuilt as from the empty tables, whose entry in the change stream a server running across
     tests reloads from at once (rather than at its next reconcile round)."""
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
-    client = aioredis.Redis.from_url(str(settings.redis_url))
+    client = aioredis.Redis.from_url(str(settings.redis.redis_url))
     try:
-        keys = [key async for key in client.scan_iter(match=f"{settings.redis_prefix}:*")]
+        keys = [key async for key in client.scan_iter(match=f"{settings.redis.redis_prefix}:*")]
         if keys:
             await client.delete(*keys)
         if rebuilt:
-            cache = AvailabilityCache(client, settings.redis_prefix, settings.change_stream_length)
+            cache = AvailabilityCache(
+                client, settings.redis.redis_prefix, settings.redis.change_stream_length
+            )
             await cache.rebuild({}, [])
     finally:
         await client.aclose()

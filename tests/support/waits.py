@@ -131,7 +131,7 @@ async def wait_until_current(client: AsyncTestClient[Litestar], timeout: float =
     """Waits until the public API shows every change PostgreSQL has committed (for writes whose
     answer carries no version, such as the bridges')."""
     settings: Settings = client.app.state.services.settings
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database.database_url)
     try:
         version: int = await load_queries().global_version(conn)
     finally:

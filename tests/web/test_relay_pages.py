@@ -107,10 +107,10 @@ async def test_staff_and_health_office_see_where_a_save_went(
             headers=bearer(key),
         )
         assert pushed.status_code == 200, pushed.text
-    own = settings.model_copy(update={"data_dir": tmp_path})  # the server's key file
-    assert settings.database_url is not None
-    await set_from_cli(own, settings.database_url, CODE, "sirs", CODE, PASSWORD)
-    await set_from_cli(own, settings.database_url, CODE, "aplicares", "21095", "rahasia")
+    own = settings.replace(data_dir=tmp_path)  # the server's key file
+    assert settings.database.database_url is not None
+    await set_from_cli(own, settings.database.database_url, CODE, "sirs", CODE, PASSWORD)
+    await set_from_cli(own, settings.database.database_url, CODE, "aplicares", "21095", "rahasia")
     await relays_as_before(services)
 
     nurse = await new_page(browser, DESKTOP)

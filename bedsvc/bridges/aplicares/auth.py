@@ -110,7 +110,7 @@ async def aplicares_guard(
     revoked, another hospital's, an inactive hospital or an address not allowed; 404 for an
     unknown PPK code. Runs before the body is read."""
     bridges = bridges_of(connection)
-    max_skew = bridges.settings.aplicares_max_skew_seconds
+    max_skew = bridges.settings.bridges.aplicares_max_skew_seconds
     cons_id, stamp, given = _headers(connection)
     reported_at = parse_timestamp(stamp, datetime.now(UTC), max_skew)
     address = client_address(connection)

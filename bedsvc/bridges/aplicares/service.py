@@ -125,7 +125,7 @@ async def read_beds(
     first = max(start, 1)
     page = wards[first - 1 : first - 1 + max(limit, 0)]
     classes = class_map(bridges.bed_classes)
-    offset = bridges.settings.bridge_utc_offset_hours
+    offset = bridges.settings.bridges.bridge_utc_offset_hours
     items: BedItems = [
         _bed_out(ward, first + i, classes[ward.bed_class], ppk_code, offset)
         for i, ward in enumerate(page)

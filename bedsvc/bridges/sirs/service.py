@@ -90,7 +90,7 @@ async def list_beds(bridges: BridgeService, hospital_code: str) -> BedList:
     """The hospital's wards, whichever API reported them, but those of a class SIRS lacks."""
     classes = class_map(bridges.bed_classes)
     names = await _bed_types(bridges)
-    offset = bridges.settings.bridge_utc_offset_hours
+    offset = bridges.settings.bridges.bridge_utc_offset_hours
     rows: BedItems = []
     for ward in await open_wards(bridges, hospital_code):
         bed_class = classes[ward.bed_class]
