@@ -4,6 +4,7 @@ a Redis key prefix of its own, and each test starts from empty tables and an emp
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -24,7 +25,7 @@ from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from tests.support.factory import Factory
-from tests.support.servers import RedisProcess, empty_state, with_database
+from tests.support.servers import RedisProcess, empty_state, with_database, without_durability
 
 pytest_plugins = ["tests.support.live", "tests.support.relay"]
 
@@ -42,6 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bedsvc-servers-"))
     if not os.environ.get("BEDSVC_TEST_DATABASE_URL"):
         url, postgres = start_postgres(folder)
+        asyncio.run(without_durability(url))
         os.environ["BEDSVC_TEST_DATABASE_URL"] = url
         servers.append(postgres.cleanup)
     if not os.environ.get("BEDSVC_TEST_REDIS_URL"):

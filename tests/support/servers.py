@@ -86,6 +86,19 @@ TABLES = (
 )
 
 
+async def without_durability(url: str) -> None:
+    """The run's own embedded PostgreSQL, told not to wait for the disk: what a crash would
+    lose is a test run, and the suite truncates its tables before every test. Never applied
+    to a server given in BEDSVC_TEST_DATABASE_URL."""
+    conn = await asyncpg.connect(url)
+    try:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
 async def empty_state(settings: Settings, *, rebuilt: bool = False) -> None:
     """Empty tables and no Redis key of this session's prefix; with `rebuilt`, an empty cache
     rebuilt as from the empty tables, whose entry in the change stream a server running across
