@@ -14,11 +14,19 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, cast
+from typing import Annotated, Any, Literal, Self, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -47,6 +55,11 @@ def _comma_separated(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+T = TypeVar("T")
+# A list set as one comma-separated variable, split once as the settings are read.
+CommaList = Annotated[list[T], NoDecode, BeforeValidator(_comma_separated)]
 
 
 class Area(BaseModel):
@@ -103,7 +116,7 @@ class RedisSettings(Area):
         description="Redis URL (`redis://`, `rediss://`, `unix://`). Unset, and no "
         "sentinels: an embedded Redis.",
     )
-    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+    redis_sentinels: CommaList[str] = Field(
         default=[],
         description="Redis Sentinel addresses, `host:port` comma-separated, instead of "
         "`BEDSVC_REDIS_URL`: bedsvc asks them for the current primary on every "
@@ -150,11 +163,6 @@ class RedisSettings(Area):
         "PostgreSQL's and writes again those Redis lags on (and, with Redis "
         "down, how often the feed polls PostgreSQL).",
     )
-
-    @field_validator("redis_sentinels", mode="before")
-    @classmethod
-    def _split_lists(cls, value: Any) -> Any:
-        return _comma_separated(value)
 
     @field_validator("redis_sentinels")
     @classmethod
@@ -299,7 +307,7 @@ class AccessSettings(Area):
         "and every request within this many of the limit goes to Redis). A limit can be "
         "exceeded by at most this many requests per worker; `1` sends every request to Redis.",
     )
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+    trusted_proxies: CommaList[str] = Field(
         default=[],
         description="Addresses or CIDRs of reverse proxies (`127.0.0.1`, `10.0.0.0/8`), "
         "comma-separated, whose `X-Forwarded-For` / `X-Forwarded-Proto` are "
@@ -358,11 +366,6 @@ class AccessSettings(Area):
         "BEDSVC_SIGN_IN_MAX_FAILURES times from all addresses together: the delay doubles with "
         "each failure up to this, and the right password still passes.",
     )
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_lists(cls, value: Any) -> Any:
-        return _comma_separated(value)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -535,11 +538,11 @@ class MonitorSettings(Area):
         description="PostgreSQL `statement_timeout` of the monitor queries; longer ones are "
         "stopped (503).",
     )
-    alert_rules: Annotated[list[AlertRule], NoDecode] = Field(
+    alert_rules: CommaList[AlertRule] = Field(
         default=["class_exhausted", "hospital_stale", "hospital_stale_escalated", "relay_failing"],
         description="Alert rules to evaluate, comma-separated; empty turns alerts off.",
     )
-    alert_bed_classes: Annotated[list[str], NoDecode] = Field(
+    alert_bed_classes: CommaList[str] = Field(
         default=[],
         description="Bed classes `class_exhausted` watches, comma-separated, e.g. `ICU,NICU,PICU`.",
     )
@@ -558,10 +561,10 @@ class MonitorSettings(Area):
         description="A hospital still stale this long after its first reminder gets a second "
         "one, and the health office an alert (hospital_stale_escalated) that says so.",
     )
-    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
+    alert_webhook_urls: CommaList[str] = Field(
         default=[], description="URLs every alert transition is POSTed to, comma-separated."
     )
-    alert_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+    alert_webhook_secrets: CommaList[SecretStr] = Field(
         default=[],
         description="One signing secret per webhook URL, same order, comma-separated (see "
         "[Alerts](api.md#alerts)).",
@@ -581,17 +584,6 @@ class MonitorSettings(Area):
     alert_webhook_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Timeout of one webhook call."
     )
-
-    @field_validator(
-        "alert_rules",
-        "alert_bed_classes",
-        "alert_webhook_urls",
-        "alert_webhook_secrets",
-        mode="before",
-    )
-    @classmethod
-    def _split_lists(cls, value: Any) -> Any:
-        return _comma_separated(value)
 
     @model_validator(mode="after")
     def _check_webhooks(self) -> Self:
@@ -678,7 +670,7 @@ class RemindersSettings(Area):
 class NotificationsSettings(Area):
     """Citizens' Web Push notifications."""
 
-    webpush_endpoint_hosts: Annotated[list[str], NoDecode] = Field(
+    webpush_endpoint_hosts: CommaList[str] = Field(
         default=[
             "fcm.googleapis.com",
             "updates.push.services.mozilla.com",
@@ -728,11 +720,6 @@ class NotificationsSettings(Area):
         description="Wait before a failed notification is sent again, doubling per attempt "
         "up to five minutes.",
     )
-
-    @field_validator("webpush_endpoint_hosts", mode="before")
-    @classmethod
-    def _split_lists(cls, value: Any) -> Any:
-        return _comma_separated(value)
 
 
 class BridgesSettings(Area):

@@ -3,7 +3,7 @@ as the request's `Actor` (bedsvc/access/actor.py); their routes take it as `acto
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 
@@ -19,10 +19,18 @@ class BridgeActor(Actor, frozen=True, kw_only=True):
     hospital_code: str
 
 
+A = TypeVar("A", bound=BridgeActor)
+
+
+def checked_actor(request: Request[Any, Any, Any], kind: type[A], who: str) -> A:
+    """The request's actor, which a bridge's guard set as a `kind`."""
+    actor = current_actor(request)
+    if not isinstance(actor, kind):
+        # A bridge route behind another guard: a bug, refused safely.
+        raise NotAuthenticated(f"No {who} credentials were checked for this route.")
+    return actor
+
+
 def bridge_actor(request: Request[Any, Any, Any]) -> BridgeActor:
     """The `actor` dependency of the SIRS bridge's routes."""
-    actor = current_actor(request)
-    if not isinstance(actor, BridgeActor):
-        # A bridge route behind another guard: a bug, refused safely.
-        raise NotAuthenticated("No bridge credentials were checked for this route.")
-    return actor
+    return checked_actor(request, BridgeActor, "bridge")

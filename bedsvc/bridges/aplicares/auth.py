@@ -15,9 +15,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from bedsvc.access.accepted import accept_credential
-from bedsvc.access.actor import current_actor, set_actor
+from bedsvc.access.actor import set_actor
 from bedsvc.access.client_address import client_address
-from bedsvc.bridges.actor import BridgeActor
+from bedsvc.bridges.actor import BridgeActor, checked_actor
 from bedsvc.bridges.service import bridges_of
 from bedsvc.errors import Forbidden, NotAuthenticated, NotFound
 from bedsvc.text import is_code
@@ -32,11 +32,7 @@ class AplicaresActor(BridgeActor, frozen=True, kw_only=True):
 
 def aplicares_actor(request: Request[Any, Any, Any]) -> AplicaresActor:
     """The `actor` dependency of the Aplicares bridge's routes."""
-    actor = current_actor(request)
-    if not isinstance(actor, AplicaresActor):
-        # An Aplicares route behind another guard: a bug, refused safely.
-        raise NotAuthenticated("No Aplicares credentials were checked for this route.")
-    return actor
+    return checked_actor(request, AplicaresActor, "Aplicares")
 
 
 def signature(secret: str, cons_id: str, timestamp: str) -> str:
