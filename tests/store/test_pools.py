@@ -4,7 +4,7 @@ connection ends in a 503 with Retry-After instead of hanging."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +16,8 @@ from bedsvc.settings import Settings
 from bedsvc.store import connect_pool
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import StartServer
+from tests.support.region import history_of_wards
+from tests.support.waits import eventually
 
 HOSPITAL = "3274011"
 STALLED = 12
@@ -35,18 +37,18 @@ async def months_of_history(settings: Settings, factory: Factory) -> None:
             """,
             HOSPITAL,
         )
-        await conn.execute(
-            """
-            INSERT INTO occupancy_history (version, hospital_code, ward_code, bed_class,
-                change, capacity, available, reported_at, received_at)
-            SELECT 1, hospital_code, ward_code, bed_class, 'report', capacity, available,
-                   reported_at, received_at
-            FROM wards WHERE hospital_code = $1
-            """,
-            HOSPITAL,
-        )
+        await history_of_wards(conn, HOSPITAL)
     finally:
         await conn.close()
+
+
+async def answered(socks: list[socket.socket]) -> int:
+    """How many of the sockets have the first bytes of an answer waiting, left unread."""
+    count = 0
+    for sock in socks:
+        with contextlib.suppress(BlockingIOError):
+            count += bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    return count
 
 
 def stalled_export(port: int, key: str, client_number: int) -> socket.socket:
@@ -75,8 +77,10 @@ async def test_stalled_exports_do_not_stall_a_push(
     stalled = [stalled_export(server.port, monitor_key, n) for n in range(STALLED)]
     try:
         async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
-            # Let the exports take what they can before the push comes.
-            await asyncio.sleep(1.0)
+            # The push comes once every export is answered into a socket nobody reads.
+            await eventually(
+                lambda: answered(stalled), lambda count: count == STALLED, "stalled exports", 30
+            )
             started = time.monotonic()
             response = await http.post(
                 f"/api/v1/hospitals/{HOSPITAL}/occupancy",
@@ -116,6 +120,14 @@ async def test_a_wait_for_a_connection_ends_in_503_with_retry_after(
         assert again.status_code == 200, again.text
 
 
+async def session_alive(settings: Settings, pid: int) -> bool:
+    conn = await asyncpg.connect(settings.database.database_url)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid))
+    finally:
+        await conn.close()
+
+
 async def test_a_transaction_left_idle_is_ended_by_postgresql(settings: Settings) -> None:
     pool = await connect_pool(
         str(settings.database.database_url), 1, 1, idle_in_transaction_seconds=0.2
@@ -125,7 +137,12 @@ async def test_a_transaction_left_idle_is_ended_by_postgresql(settings: Settings
             transaction = conn.transaction()
             await transaction.start()
             await conn.execute("SELECT 1")
-            await asyncio.sleep(0.6)
+            pid = conn.get_server_pid()
+            await eventually(
+                lambda: session_alive(settings, pid),
+                lambda alive: not alive,
+                "PostgreSQL to end the idle transaction's session",
+            )
             try:
                 await conn.execute("SELECT 1")
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:

@@ -84,6 +84,21 @@ HUGE_WARDS = 25_000
 HUGE_CAPACITY = 100_000
 
 
+async def history_of_wards(conn: asyncpg.Connection, code: str) -> None:
+    """The history rows of a hospital's wards written straight into the tables: each ward's
+    report as its first change."""
+    await conn.execute(
+        """
+        INSERT INTO occupancy_history (version, hospital_code, ward_code, bed_class,
+            change, capacity, available, reported_at, received_at)
+        SELECT 1, hospital_code, ward_code, bed_class, 'report', capacity, available,
+               reported_at, received_at
+        FROM wards WHERE hospital_code = $1
+        """,
+        code,
+    )
+
+
 async def huge_hospital(
     settings: Settings,
     factory: Factory,
@@ -109,15 +124,6 @@ async def huge_hospital(
                 HUGE_WARDS,
                 reported_ago,
             )
-            await conn.execute(
-                """
-                INSERT INTO occupancy_history (version, hospital_code, ward_code, bed_class,
-                    change, capacity, available, reported_at, received_at)
-                SELECT 1, hospital_code, ward_code, bed_class, 'report', capacity, available,
-                       reported_at, received_at
-                FROM wards WHERE hospital_code = $1
-                """,
-                code,
-            )
+            await history_of_wards(conn, code)
     finally:
         await conn.close()

@@ -62,15 +62,7 @@ class RedisProcess:
             ],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+        wait_for_port(self.port)
 
     def stop(self) -> None:
         if self.process is not None:

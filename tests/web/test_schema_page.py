@@ -4,26 +4,13 @@ the pages' Content-Security-Policy, and the reference draws offline."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Request, Route, async_playwright, expect
+from playwright.async_api import Browser, Request, Route, expect
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, screenshot
+from tests.support.browser import screenshot
 from tests.support.live import StartServer
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    require_chromium()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def test_the_api_reference_is_served_from_inside_the_package(
