@@ -130,9 +130,23 @@ def emptier(settings: Settings) -> Callable[[], Awaitable[None]]:
     return partial(empty_state, settings)
 
 
-@pytest.fixture
-def app(settings: Settings, clean: None) -> Litestar:
+@pytest.fixture(scope="session")
+def session_app(settings: Settings) -> Litestar:
+    """The app of the session's tests that take the default settings, built once: building
+    one costs about a quarter of a second, most of it Litestar registering the routes. Each
+    test's client runs the app's lifespan, which builds the services, pools, caches and loops
+    afresh, so only the routing is shared. Two clients at once need apps of their own."""
     return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def session_app_without_loops(settings: Settings) -> Litestar:
+    return create_app(settings, background_loops=False)
+
+
+@pytest.fixture
+def app(session_app: Litestar, clean: None) -> Litestar:
+    return session_app
 
 
 @pytest.fixture
@@ -143,12 +157,11 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 @pytest.fixture
 async def client_without_loops(
-    settings: Settings, clean: None
+    session_app_without_loops: Litestar, clean: None
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app without its background loops (cache reconciliation, alerts, readiness, metrics
     sampling), for a test that runs those steps itself: nothing races it for their work."""
-    app = create_app(settings, background_loops=False)
-    async with AsyncTestClient(app=app) as test_client:
+    async with AsyncTestClient(app=session_app_without_loops) as test_client:
         yield test_client
 
 
