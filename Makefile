@@ -36,6 +36,10 @@ PYTEST = $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 # How many runs `make test-repeat` makes.
 N ?= 5
 
+# The suite starts dozens of Python processes (its workers, the servers under test): where
+# the environment turns bytecode caching off, each would compile every module anew.
+test test-repeat: export PYTHONDONTWRITEBYTECODE :=
+
 test: lint test-deps
 	$(PYTEST)
 
