@@ -35,6 +35,7 @@ from bedsvc.ops.health import Health
 from bedsvc.relay.alerting import relay_failures
 from bedsvc.reminders import outbox as reminders
 from bedsvc.reminders.message import duration, entry_page_url
+from bedsvc.runtime.outbound import outbound_client
 from bedsvc.secret_box import SecretBox, load_secret_box
 from bedsvc.settings import Settings
 from bedsvc.store import Conn, Queries
@@ -372,7 +373,7 @@ async def run_alerts(
     """The worker's background task: track stale lapses, evaluate the rules, deliver the
     webhooks and reminders that are due, repeat."""
     timeout = httpx.Timeout(settings.monitor.alert_webhook_timeout_seconds)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with outbound_client(timeout) as client:
         next_evaluation = 0.0
         loop = asyncio.get_running_loop()
         while True:

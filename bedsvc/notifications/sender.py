@@ -25,6 +25,7 @@ from pywebpush import WebPusher
 from bedsvc.notifications.endpoints import endpoint_problem
 from bedsvc.notifications.schemas import PushMessage
 from bedsvc.notifications.vapid import VapidKey
+from bedsvc.runtime.outbound import outbound_client
 from bedsvc.runtime.tasks import raise_if_cancelled
 from bedsvc.settings import NotificationsSettings
 from bedsvc.store import Queries
@@ -147,7 +148,7 @@ async def run_notifications(
     timeout = httpx.Timeout(webpush.webpush_timeout_seconds)
     loop = asyncio.get_running_loop()
     next_expiry = 0.0
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with outbound_client(timeout) as client:
         while True:
             try:
                 # Made at the first start (by the first worker): every worker then uses it.

@@ -31,6 +31,7 @@ from bedsvc.ops.metrics import record_relay_lag, record_relay_send
 from bedsvc.relay import aplicares, sirs
 from bedsvc.relay.failures import KEY_UNUSABLE, TIMEOUT, UNREACHABLE, SendFailed, backoff
 from bedsvc.relay.registries import base_urls
+from bedsvc.runtime.outbound import outbound_client
 from bedsvc.secret_box import SecretBox, SecretKeyError
 from bedsvc.settings import RelaySettings
 from bedsvc.store import Queries, relays
@@ -103,7 +104,7 @@ class RelayWorker:
             return
         timeout = httpx.Timeout(self.settings.relay_timeout_seconds)
         sending: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+        async with outbound_client(timeout) as http:
             try:
                 await self._loop(http, sending)
             finally:
