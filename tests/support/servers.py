@@ -6,6 +6,7 @@ import contextlib
 import socket
 import subprocess
 import time
+from graphlib import TopologicalSorter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,10 +73,48 @@ class RedisProcess:
 
 
 TABLES = (
-    "alert_deliveries, alerts, occupancy_history, api_keys, wards, hospitals, regions, "
-    "staff_sessions, staff_users, audit_events, webpush_subscriptions, "
-    "reminder_deliveries, stale_lapses, alert_conditions, relay_targets"
+    "alert_deliveries",
+    "alerts",
+    "occupancy_history",
+    "api_keys",
+    "wards",
+    "hospitals",
+    "regions",
+    "staff_sessions",
+    "staff_users",
+    "audit_events",
+    "webpush_subscriptions",
+    "reminder_deliveries",
+    "stale_lapses",
+    "alert_conditions",
+    "relay_targets",
 )
+
+# The tables' foreign keys, child → parent, and the sequences their rows take ids from.
+_REFERENCES = """
+SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent
+FROM pg_constraint
+WHERE contype = 'f' AND conrelid <> confrelid
+"""
+_RESTART_SEQUENCES = """
+SELECT setval(d.objid::regclass, 1, false)
+FROM pg_depend d
+JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+WHERE d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+  AND d.refobjid = ANY($1::text[]::regclass[])
+"""
+_deleting_order: dict[str, list[str]] = {}
+
+
+async def _children_first(conn: asyncpg.Connection, database_url: str) -> list[str]:
+    """The tables in an order that deletes every row before the rows it references."""
+    if database_url not in _deleting_order:
+        parents: dict[str, set[str]] = {table: set() for table in TABLES}
+        for child, parent in await conn.fetch(_REFERENCES):
+            if child in parents and parent in parents:
+                parents[parent].add(child)  # the parent comes after its children
+        _deleting_order[database_url] = list(TopologicalSorter(parents).static_order())
+    return _deleting_order[database_url]
 
 
 async def without_durability(url: str) -> None:
@@ -95,9 +134,16 @@ async def empty_state(settings: Settings, *, rebuilt: bool = False) -> None:
     """Empty tables and no Redis key of this session's prefix; with `rebuilt`, an empty cache
     rebuilt as from the empty tables, whose entry in the change stream a server running across
     tests reloads from at once (rather than at its next reconcile round)."""
-    conn = await asyncpg.connect(settings.database.database_url)
+    url = settings.database.database_url
+    conn = await asyncpg.connect(url)
     try:
-        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        # DELETE rather than TRUNCATE: the tables hold a test's few rows, and TRUNCATE, which
+        # makes new files for every table and index, cost PostgreSQL 30 to 110 ms of CPU per
+        # test against 2 ms. The ids start again at 1, as after TRUNCATE RESTART IDENTITY.
+        async with conn.transaction():
+            for table in await _children_first(conn, url):
+                await conn.execute(f"DELETE FROM {table}")
+            await conn.execute(_RESTART_SEQUENCES, list(TABLES))
     finally:
         await conn.close()
     client = aioredis.Redis.from_url(str(settings.redis.redis_url))
