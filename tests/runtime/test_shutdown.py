@@ -121,11 +121,13 @@ class Demo:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
-                body = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/availability").json()
-                if sum(bool(h["classes"]) for h in body["hospitals"]) >= 6:
-                    return
+                response = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/availability")
             except httpx.HTTPError:
-                pass
+                response = None  # still starting
+            if response is not None and response.status_code == 200:
+                hospitals = response.json()["hospitals"]
+                if sum(bool(h["classes"]) for h in hospitals) >= 6:
+                    return
             time.sleep(0.1)
         raise AssertionError(f"the demo did not report: {self.log.read_text()}")
 

@@ -242,8 +242,11 @@ async def test_board_fits_every_lobby_screen_fresh_and_stale(
             await page.screenshot(path=screenshot(f"papan-{state}-{width}x{height}.png"))
             assert problems == [], f"{state} {width}x{height}: {problems[:5]}"
             # Readable from across a lobby.
-            size = await page.locator(".board-free-number").first.evaluate(
-                "(n) => parseFloat(getComputedStyle(n).fontSize)"
+            # Read in one task of the page: the board may be drawn anew (a live update)
+            # between finding a number and reading its style.
+            size = await page.evaluate(
+                "() => parseFloat(getComputedStyle("
+                "document.querySelector('.board-free-number')).fontSize)"
             )
             assert size >= 32, f"{width}x{height}: numbers of {size}px"
         await page.context.close()
