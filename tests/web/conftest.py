@@ -55,3 +55,15 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture(autouse=True)
+async def pages_closed_after_each_test(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """The pages a test opened are closed when it ends: left open, each would keep its live
+    stream, polls and timers running (and the module's server sending to it) through the
+    module's later tests."""
+    yield
+    if "browser" in request.fixturenames:
+        browser: Browser = request.getfixturevalue("browser")
+        for context in browser.contexts:
+            await context.close()
