@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -20,6 +21,9 @@ from bedsvc.settings import Settings
 from tests.support import Factory, bearer
 from tests.support.relay import RegistryServer, register
 from tests.support.waits import eventually
+
+# One worker runs the module: its tests share the module's two registry servers.
+pytestmark = pytest.mark.xdist_group("registries")
 
 Client = AsyncTestClient[Litestar]
 

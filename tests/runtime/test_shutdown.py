@@ -22,6 +22,10 @@ from tests.support import Factory, bearer, report, waiting_on_a_lock, ward
 from tests.support.live import free_port
 from tests.support.serve import ServeProcess, server_env
 
+# One worker runs the module: the demo runs share one embedded PostgreSQL's initdb, and their
+# five-second stops are not timed while another demo starts beside them.
+pytestmark = pytest.mark.xdist_group("shutdown")
+
 
 @pytest.fixture
 def server(settings: Settings, clean: None, tmp_path: Path) -> Iterator[ServeProcess]:
