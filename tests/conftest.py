@@ -54,10 +54,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[EMBEDDED] = servers
 
 
-# Tests that hold a pytest-xdist worker longest: a browser module's group runs on one worker
-# from end to end, and the fuzzer's shards each take tens of seconds. Handed out first, none
-# of them is the last to start while the other workers run out of tests.
-LONGEST_FIRST = ("tests/web/", "tests/contract/")
+# Tests that hold a pytest-xdist worker longest: a module's group (the browser modules, the
+# registries, the demo runs, nginx) runs on one worker from end to end, and the fuzzer's
+# shards each take tens of seconds. Handed out first, none of them is the last to start
+# while the other workers run out of tests.
+LONGEST_FIRST = (
+    "tests/web/",
+    "tests/contract/",
+    "tests/relay/test_relay.py",
+    "tests/runtime/test_shutdown.py",
+    "tests/deploy/",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
