@@ -20,7 +20,6 @@ import httpx
 import msgspec
 import structlog
 from prometheus_client import Counter
-from pywebpush import WebPusher
 
 from bedsvc.notifications.endpoints import endpoint_problem
 from bedsvc.notifications.schemas import PushMessage
@@ -80,6 +79,11 @@ async def send(
     problem = endpoint_problem(due.endpoint, webpush)
     if problem is not None:
         return f"endpoint {problem}"
+    # Imported at the first push: pywebpush loads aiohttp and requests, about 0.2 s of CPU
+    # that every worker (and `bedsvc serve`'s every start) would pay whether or not a
+    # citizen ever subscribes.
+    from pywebpush import WebPusher
+
     subscription = {"endpoint": due.endpoint, "keys": {"p256dh": due.p256dh, "auth": due.auth}}
     body = WebPusher(subscription).encode(_encoder.encode(message(due)), "aes128gcm")["body"]
     signer = await vapid.signer()
