@@ -55,15 +55,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Tests that hold a pytest-xdist worker longest: a module's group (the browser modules, the
-# registries, the demo runs, nginx) runs on one worker from end to end, and the fuzzer's
-# shards each take tens of seconds. Handed out first, none of them is the last to start
-# while the other workers run out of tests.
+# registries, the demo runs, nginx) runs on one worker from end to end, the fuzzer's shards
+# each take tens of seconds, and the failover, restart, reminder and pool tests mostly wait
+# on their servers. Handed out first, none of them is the last to start while the other
+# workers run out of tests, and their waits overlap the rest of the suite's work.
 LONGEST_FIRST = (
     "tests/web/",
     "tests/contract/",
     "tests/relay/test_relay.py",
     "tests/runtime/test_shutdown.py",
     "tests/deploy/",
+    "tests/state/test_sentinel.py",
+    "tests/state/test_faults.py",
+    "tests/reminders/test_reminders.py",
+    "tests/store/test_pools.py",
+    "tests/live/test_live_instances.py",
+    "tests/ops/test_metrics.py",
 )
 
 
