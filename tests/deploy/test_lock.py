@@ -47,3 +47,13 @@ def test_every_pin_has_a_hash() -> None:
         for block in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[-1]):
             if PIN.match(block):
                 assert "--hash=sha256:" in block, f"{lock}: {block.splitlines()[0]} has no hash"
+
+
+@pytest.mark.xdist_group("lock")
+def test_grouped_tests_keep_their_group_under_pytest_xdist(request: pytest.FixtureRequest) -> None:
+    """The modules that share one server rely on `--dist loadgroup` sending their tests to
+    one worker. pytest 9.2's node IDs silently turned the groups off (pytest-xdist#1386), so
+    the lock holds pytest below it."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run by pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@lock"), request.node.nodeid

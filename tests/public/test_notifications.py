@@ -8,6 +8,8 @@ import asyncio
 import base64
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -311,3 +313,19 @@ async def test_a_gone_subscription_is_dropped_and_the_cap_per_address(
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
+
+
+def test_a_worker_starts_without_the_web_push_library() -> None:
+    """pywebpush brings aiohttp and requests: loaded at the first push, not at every worker's
+    start."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bedsvc.app; print(sorted({'pywebpush', 'aiohttp'} & set(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"

@@ -90,12 +90,13 @@ TABLES = (
     "relay_targets",
 )
 
-# The tables' foreign keys, child → parent, and the sequences their rows take ids from.
+# The foreign keys between tables, child → parent.
 _REFERENCES = """
 SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent
 FROM pg_constraint
 WHERE contype = 'f' AND conrelid <> confrelid
 """
+# The sequences the tables' rows take their ids from, started again at 1.
 _RESTART_SEQUENCES = """
 SELECT setval(d.objid::regclass, 1, false)
 FROM pg_depend d
