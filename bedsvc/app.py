@@ -281,8 +281,10 @@ def create_app(
             services.secret_box,
         )
         await check_readiness(services.health, services.pool, services.queries, services.redis)
-        loops = start_background_loops(services, relay, vapid_key) if background_loops else []
         await services.feed.start()
+        # After the worker's own state is loaded: with a small pool, a loop's first query
+        # would otherwise hold the connection the start waits for.
+        loops = start_background_loops(services, relay, vapid_key) if background_loops else []
         if settings.public.public_fast_path:
             fast_path.cache = services.public
         if fast_push is not None:

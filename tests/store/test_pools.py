@@ -101,7 +101,10 @@ async def test_a_wait_for_a_connection_ends_in_503_with_retry_after(
 ) -> None:
     await factory.hospital(HOSPITAL)
     key = await factory.key("hospital", HOSPITAL)
-    server = await start_server(db_pool_min=1, db_pool_max=1, db_acquire_timeout_seconds=0.2)
+    # No loops of the worker's own: the only connection is the pushes'.
+    server = await start_server(
+        db_pool_min=1, db_pool_max=1, db_acquire_timeout_seconds=0.2, background_loops=False
+    )
     async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
         # The only connection, held as a stalled client would hold it.
         async with server.services.pool.acquire():

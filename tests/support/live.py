@@ -64,16 +64,17 @@ StartServer = Callable[..., Awaitable[LiveServer]]
 
 @pytest.fixture
 async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartServer]:
-    """Starts bedsvc on granian and a live process with these settings (and any overrides)."""
+    """Starts bedsvc on granian and a live process with these settings (and any overrides);
+    `background_loops=False` for a test that counts the pool's connections itself."""
     running: list[tuple[Server, asyncio.Task[None]]] = []
     lives: list[LiveProcess] = []
 
-    async def start(**overrides: Any) -> LiveServer:
+    async def start(*, background_loops: bool = True, **overrides: Any) -> LiveServer:
         live_port = free_port()
         configured = settings.replace(
             **{"write_rate_limit_per_minute": 100_000, "live_port": live_port, **overrides}
         )
-        app = create_app(configured)
+        app = create_app(configured, background_loops=background_loops)
         port = free_port()
         server = Server(app, port=port, interface=Interfaces.ASGI, log_enabled=False)
         task = asyncio.create_task(server.serve())
