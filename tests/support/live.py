@@ -86,6 +86,8 @@ async def start_server(settings: Settings, clean: None) -> AsyncIterator[StartSe
                 with contextlib.suppress(httpx.TransportError):
                     if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
                         started = LiveServer(app, port, live, live_port)
+                        if not background_loops:  # the reconciler's first round
+                            await started.services.sync.reconcile_once()
                         await settled(started)
                         return started
                 await asyncio.sleep(0.025)
