@@ -24,8 +24,9 @@ from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from schemathesis import GenerationMode, checks
+from schemathesis.core.control import SkipTest
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.schemas import APIOperation
+from schemathesis.schemas import APIOperation, BaseSchema
 
 from bedsvc.app import create_app
 from bedsvc.bridges.credentials import (
@@ -170,6 +171,18 @@ def fuzzed_app(settings: Settings, credentials: Credentials) -> Iterator[Litesta
         shutdown_lifespans()  # the lifespan schemathesis started for the app
 
 
+def fuzzed_schema(app: Litestar, mode: GenerationMode) -> BaseSchema:
+    """The app's document, set to generate in one mode. Told to make negative cases only,
+    schemathesis skips an operation it cannot make one for (SkipTest) at its first case; with
+    both modes allowed, it rejects each case, and Hypothesis gives up (Unsatisfiable) only
+    after about 1,400 of them: a seventh of the fuzzer's time went on 22 such operations."""
+    # An event stream never ends: its first event is enough to check the answer.
+    config = {"max-stream-events": 1, "generation": {"mode": mode.value}}
+    return schemathesis.openapi.from_asgi(
+        "/schema/openapi.json", app, config=schemathesis.Config.from_dict(config)
+    )
+
+
 def generation_cost(operation: APIOperation) -> int:
     """Roughly what generating an operation's cases costs: a body weighs most."""
     bodies = len(operation.get_request_payload_content_types())
@@ -186,14 +199,12 @@ def dealt_to(position: int) -> int:
 def test_every_response_is_documented(
     fuzzed_app: Litestar, credentials: Credentials, shard: int
 ) -> None:
-    # An event stream never ends: its first event is enough to check the answer.
-    config = schemathesis.Config.from_dict({"max-stream-events": 1})
-    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", fuzzed_app, config=config)
+    schemas = {mode: fuzzed_schema(fuzzed_app, mode) for mode in GenerationMode}
     authenticator = Authenticator(fuzzed_app, credentials)
     statuses: Counter[int] = Counter()
     failures: list[str] = []
     operations = sorted(
-        (result.ok() for result in schema.get_all_operations()),
+        (result.ok() for result in schemas[GenerationMode.POSITIVE].get_all_operations()),
         key=lambda operation: (-generation_cost(operation), operation.label),
     )
     # Dealt back and forth, dearest first, so that every shard takes about as long.
@@ -204,7 +215,7 @@ def test_every_response_is_documented(
             path_parameters = {
                 name: value for name, value in fixed.items() if f"{{{name}}}" in operation.path
             }
-            strategy = operation.as_strategy(
+            strategy = schemas[mode][operation.path][operation.method].as_strategy(
                 generation_mode=mode, path_parameters=path_parameters or None
             )
 
@@ -225,7 +236,7 @@ def test_every_response_is_documented(
 
             try:
                 call()
-            except Unsatisfiable:
+            except (SkipTest, Unsatisfiable):
                 # Nothing can be invalid about a route without constrained parameters.
                 assert mode is GenerationMode.NEGATIVE, operation.label
             # One failing operation must not hide the others; schemathesis reports its
