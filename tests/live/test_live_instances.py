@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import free_port, receive
@@ -77,32 +79,51 @@ def live_processes(parent: int) -> list[int]:
     return found
 
 
-@pytest.fixture
-def two_servers(
-    settings: Settings, clean: None, tmp_path: Path
-) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    first = ServerProcess(settings, tmp_path / "first")
-    second = ServerProcess(settings, tmp_path / "second")
+# Its tests share the module's two servers: under pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("instances")
+
+_codes = itertools.count(1)
+
+
+def new_code() -> str:
+    """A hospital of the test's own: the module's servers run across its tests, so they share
+    one database, emptied once before they start."""
+    return f"32760{next(_codes):02d}"
+
+
+@pytest.fixture(scope="module")
+async def factory(
+    settings: Settings, emptier: Callable[[], Awaitable[None]]
+) -> AsyncIterator[Factory]:
+    await emptier()
+    services = await build_services(settings)
+    yield Factory(services)
+    await services.redis.aclose()
+    await services.pool.close()
+
+
+@pytest.fixture(scope="module")
+async def servers(
+    settings: Settings, factory: Factory, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two instances as an operator runs them: the first with its live process on a core of
+    its own, the second with two live processes on one port."""
+    folder = tmp_path_factory.mktemp("instances")
+    first = ServerProcess(settings, folder / "first", BEDSVC_LIVE_CPU_AFFINITY="true")
+    second = ServerProcess(settings, folder / "second", "--live-workers", "2")
     try:
+        await asyncio.gather(first.ready(), second.ready())
         yield first, second
     finally:
         first.stop()
         second.stop()
 
 
-@pytest.fixture
-async def servers(
-    two_servers: tuple[ServerProcess, ServerProcess],
-) -> tuple[ServerProcess, ServerProcess]:
-    await asyncio.gather(*(server.ready() for server in two_servers))
-    return two_servers
-
-
 async def test_a_push_to_one_instance_reaches_subscribers_of_the_other(
     servers: tuple[ServerProcess, ServerProcess], factory: Factory
 ) -> None:
     first, second = servers
-    code = await factory.hospital()
+    code = await factory.hospital(new_code())
     key = await factory.key(hospital_code=code)
 
     async with connect(second.ws) as subscriber:
@@ -125,52 +146,52 @@ async def test_a_push_to_one_instance_reaches_subscribers_of_the_other(
 
 
 async def test_stopping_a_server_lets_go_of_its_subscribers_promptly(
-    servers: tuple[ServerProcess, ServerProcess],
+    settings: Settings, tmp_path: Path
 ) -> None:
-    server = servers[1]
-    async with connect(server.ws) as subscriber:
-        await receive(subscriber)
-        started = time.monotonic()
-        server.process.send_signal(signal.SIGTERM)
-        with pytest.raises(ConnectionClosed):
-            await receive(subscriber, timeout=5)
-        assert time.monotonic() - started < 5, "the subscriber was held on to"
-    # The process itself exits within granian's kill timeout (10 s) even if a worker lingers,
-    # and takes its live processes along.
-    await asyncio.to_thread(server.process.wait, 15)
-    assert server.process.returncode == 0
-    with pytest.raises(ConnectionRefusedError):
-        async with connect(server.ws, open_timeout=2):
-            pass
+    server = ServerProcess(settings, tmp_path)
+    try:
+        await server.ready()
+        async with connect(server.ws) as subscriber:
+            await receive(subscriber)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed):
+                await receive(subscriber, timeout=5)
+            assert time.monotonic() - started < 5, "the subscriber was held on to"
+        # The process itself exits within granian's kill timeout (10 s) even if a worker
+        # lingers, and takes its live processes along.
+        await asyncio.to_thread(server.process.wait, 15)
+        assert server.process.returncode == 0
+        with pytest.raises(ConnectionRefusedError):
+            async with connect(server.ws, open_timeout=2):
+                pass
+    finally:
+        server.stop()
 
 
 async def test_live_workers_share_one_port_and_all_follow_the_changes(
-    settings: Settings, clean: None, factory: Factory, tmp_path: Path
+    servers: tuple[ServerProcess, ServerProcess], factory: Factory
 ) -> None:
-    server = ServerProcess(settings, tmp_path, "--live-workers", "2")
-    try:
-        await server.ready()
-        code = await factory.hospital()
-        key = await factory.key(hospital_code=code)
-        # Both bound the port (SO_REUSEPORT) and run.
-        assert len(live_processes(server.process.pid)) == 2
-        async with contextlib.AsyncExitStack() as stack:
-            subscribers = [await stack.enter_async_context(connect(server.ws)) for _ in range(16)]
-            for subscriber in subscribers:
-                await receive(subscriber)
-            async with httpx.AsyncClient(base_url=server.http) as http:
-                response = await http.post(
-                    f"/api/v1/hospitals/{code}/occupancy",
-                    json=report(ward("ICU", "ICU", 8, 2)),
-                    headers=bearer(key),
-                )
-            version = response.json()["version"]
-            for subscriber in subscribers:
-                while (await receive(subscriber)).get("versions", {}).get(code, 0) < version:
-                    pass
-        assert len(live_processes(server.process.pid)) == 2
-    finally:
-        server.stop()
+    server = servers[1]
+    code = await factory.hospital(new_code())
+    key = await factory.key(hospital_code=code)
+    # Both bound the port (SO_REUSEPORT) and run.
+    assert len(live_processes(server.process.pid)) == 2
+    async with contextlib.AsyncExitStack() as stack:
+        subscribers = [await stack.enter_async_context(connect(server.ws)) for _ in range(16)]
+        for subscriber in subscribers:
+            await receive(subscriber)
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            response = await http.post(
+                f"/api/v1/hospitals/{code}/occupancy",
+                json=report(ward("ICU", "ICU", 8, 2)),
+                headers=bearer(key),
+            )
+        version = response.json()["version"]
+        for subscriber in subscribers:
+            while (await receive(subscriber)).get("versions", {}).get(code, 0) < version:
+                pass
+    assert len(live_processes(server.process.pid)) == 2
 
 
 def children(parent: int) -> list[int]:
@@ -185,17 +206,13 @@ def children(parent: int) -> list[int]:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to split")
 async def test_the_live_process_runs_on_a_core_the_http_workers_do_not_use(
-    settings: Settings, clean: None, tmp_path: Path
+    servers: tuple[ServerProcess, ServerProcess],
 ) -> None:
-    server = ServerProcess(settings, tmp_path, BEDSVC_LIVE_CPU_AFFINITY="true")
-    try:
-        await server.ready()
-        [live] = live_processes(server.process.pid)
-        workers = [pid for pid in children(server.process.pid) if pid != live]
-        assert workers, "no HTTP worker found"
-        live_cores = os.sched_getaffinity(live)
-        assert live_cores == {max(os.sched_getaffinity(0))}
-        for worker in [server.process.pid, *workers]:
-            assert os.sched_getaffinity(worker).isdisjoint(live_cores)
-    finally:
-        server.stop()
+    server = servers[0]
+    [live] = live_processes(server.process.pid)
+    workers = [pid for pid in children(server.process.pid) if pid != live]
+    assert workers, "no HTTP worker found"
+    live_cores = os.sched_getaffinity(live)
+    assert live_cores == {max(os.sched_getaffinity(0))}
+    for worker in [server.process.pid, *workers]:
+        assert os.sched_getaffinity(worker).isdisjoint(live_cores)
