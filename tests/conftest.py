@@ -25,7 +25,13 @@ from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store import migrate
 from tests.support.factory import Factory
-from tests.support.servers import RedisProcess, empty_state, with_database, without_durability
+from tests.support.servers import (
+    RedisProcess,
+    empty_state,
+    rebuild_empty_cache,
+    with_database,
+    without_durability,
+)
 
 pytest_plugins = ["tests.support.live", "tests.support.relay"]
 
@@ -148,18 +154,26 @@ def emptier(settings: Settings) -> Callable[[], Awaitable[None]]:
 def session_app(settings: Settings) -> Litestar:
     """The app of the session's tests that take the default settings, built once: building
     one costs about a quarter of a second, most of it Litestar registering the routes. Each
-    test's client runs the app's lifespan, which builds the services, pools, caches and loops
-    afresh, so only the routing is shared. Two clients at once need apps of their own."""
-    return create_app(settings)
+    test's client runs the app's lifespan, which builds the services, pools and caches afresh,
+    so only the routing is shared. Two clients at once need apps of their own.
 
-
-@pytest.fixture(scope="session")
-def session_app_without_loops(settings: Settings) -> Litestar:
+    Without the worker's background loops (cache reconciliation, alerts, notifications,
+    relays, readiness, metrics sampling): a test of a route does not need them, and they cost
+    each test a few PostgreSQL connections and their first rounds, and raced tests for work
+    the tests do themselves."""
     return create_app(settings, background_loops=False)
 
 
+@pytest.fixture(scope="session")
+def session_app_with_loops(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
 @pytest.fixture
-def app(session_app: Litestar, clean: None) -> Litestar:
+async def app(session_app: Litestar, settings: Settings, clean: None) -> Litestar:
+    """On the emptied tables, with the cache rebuilt from them, as the reconciler's first round
+    leaves it when the worker starts."""
+    await rebuild_empty_cache(settings)
     return session_app
 
 
@@ -170,12 +184,11 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 @pytest.fixture
-async def client_without_loops(
-    session_app_without_loops: Litestar, clean: None
+async def client_with_loops(
+    session_app_with_loops: Litestar, clean: None
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app without its background loops (cache reconciliation, alerts, readiness, metrics
-    sampling), for a test that runs those steps itself: nothing races it for their work."""
-    async with AsyncTestClient(app=session_app_without_loops) as test_client:
+    """The app with its background loops, on an empty cache: for a test of what they do."""
+    async with AsyncTestClient(app=session_app_with_loops) as test_client:
         yield test_client
 
 

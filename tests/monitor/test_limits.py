@@ -24,9 +24,8 @@ MONITOR = "/api/v1/monitor"
 
 
 async def test_sums_past_two_billion_beds_do_not_break_monitoring(
-    client_without_loops: Client, factory: Factory, services: Services, settings: Settings
+    client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
-    client = client_without_loops
     await huge_hospital(settings, factory)
     key = await factory.key("monitor")
     total = HUGE_WARDS * HUGE_CAPACITY

@@ -17,9 +17,8 @@ Client = AsyncTestClient[Litestar]
 
 
 async def test_stale_alert_links_the_entry_page_and_reaches_the_hospital(
-    client_without_loops: Client, factory: Factory, services: Services, settings: Settings
+    client: Client, factory: Factory, services: Services, settings: Settings
 ) -> None:
-    client = client_without_loops
     admin = await factory.key("admin")
     with Receiver() as office, Receiver() as hospital:
         saved = await client.post(

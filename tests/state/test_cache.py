@@ -62,9 +62,10 @@ async def test_push_succeeds_with_redis_down_and_cache_is_rebuilt_when_back(
 
 
 async def test_change_committed_without_cache_write_reaches_readers(
-    client: Client, services: Services
+    client_with_loops: Client, services: Services
 ) -> None:
     """A hospital registered from the CLI (no Redis write) shows up once the reconciler runs."""
+    client = client_with_loops
     saved = await save_hospital(
         services.pool,
         services.queries,
