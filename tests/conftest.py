@@ -207,6 +207,20 @@ def factory(services: Services) -> Factory:
     return Factory(services)
 
 
+@pytest.fixture(scope="module")
+async def module_factory(
+    settings: Settings, emptier: Callable[[], Awaitable[None]]
+) -> AsyncIterator[Factory]:
+    """For a module whose servers run across its tests: the tables emptied once, before they
+    start (emptying them under a running server would turn its versions back), and the
+    module's tests each register hospitals of their own."""
+    await emptier()
+    services = await build_services(settings)
+    yield Factory(services)
+    await services.redis.aclose()
+    await services.pool.close()
+
+
 @pytest.fixture
 def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
     server = RedisProcess(tmp_path)

@@ -9,7 +9,7 @@ import itertools
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, clear_of_minute_edge, report, ward
 from tests.support.nginx import OPERATORS, BedsvcProcess, NginxProcess, Ports, nginx_missing
@@ -58,14 +57,8 @@ def new_code() -> str:
 
 
 @pytest.fixture(scope="module")
-async def factory(
-    settings: Settings, emptier: Callable[[], Awaitable[None]]
-) -> AsyncIterator[Factory]:
-    await emptier()
-    services = await build_services(settings)
-    yield Factory(services)
-    await services.redis.aclose()
-    await services.pool.close()
+def factory(module_factory: Factory) -> Factory:
+    return module_factory
 
 
 @pytest.fixture(scope="module")

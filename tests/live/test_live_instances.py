@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,6 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from bedsvc.app import build_services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
 from tests.support.live import free_port, receive
@@ -92,14 +91,8 @@ def new_code() -> str:
 
 
 @pytest.fixture(scope="module")
-async def factory(
-    settings: Settings, emptier: Callable[[], Awaitable[None]]
-) -> AsyncIterator[Factory]:
-    await emptier()
-    services = await build_services(settings)
-    yield Factory(services)
-    await services.redis.aclose()
-    await services.pool.close()
+def factory(module_factory: Factory) -> Factory:
+    return module_factory
 
 
 @pytest.fixture(scope="module")
