@@ -304,15 +304,18 @@ async def test_restarts_lose_no_acknowledged_report(
         expected = await database_wards(own_postgres.url)
         assert len(expected) == len(HOSPITALS) * len(WARDS)
 
-        async def caught_up(reader: Client) -> bool:
-            return await public_wards(reader) == expected
+        async def caught_up(reader: Client, what: str, timeout: float) -> None:
+            async def equal() -> bool:
+                return await public_wards(reader) == expected
 
-        try:
-            await until(lambda: caught_up(client), "the cache to equal PostgreSQL", 20)
-        except AssertionError:
-            served = await public_wards(client)
-            differ = {k: (served.get(k), v) for k, v in expected.items() if served.get(k) != v}
-            raise AssertionError(f"served != PostgreSQL after 20 s: {differ}") from None
+            try:
+                await until(equal, what, timeout)
+            except AssertionError:
+                served = await public_wards(reader)
+                differ = {k: (served.get(k), v) for k, v in expected.items() if served.get(k) != v}
+                raise AssertionError(f"{what}: not within {timeout} s: {differ}") from None
+
+        await caught_up(client, "the cache to equal PostgreSQL", 20)
     async with serving(own) as fresh:
-        # Its start alone may take seconds on a machine the rest of the suite keeps busy.
-        await until(lambda: caught_up(fresh), "a new worker to equal PostgreSQL", 30)
+        # On a machine the rest of the suite keeps busy, 10 s was seen to run out.
+        await caught_up(fresh, "a new worker to equal PostgreSQL", 30)
