@@ -33,6 +33,7 @@ from bedsvc.settings import Settings
 from bedsvc.store import load_queries, migrate
 from tests.support import RedisProcess, bearer, ward
 from tests.support.live import free_port
+from tests.support.waits import eventually
 
 Client = httpx.AsyncClient
 HOSPITALS = ("3274011", "3274012", "3274013")
@@ -304,18 +305,10 @@ async def test_restarts_lose_no_acknowledged_report(
         expected = await database_wards(own_postgres.url)
         assert len(expected) == len(HOSPITALS) * len(WARDS)
 
-        async def caught_up(reader: Client, what: str, timeout: float) -> None:
-            async def equal() -> bool:
-                return await public_wards(reader) == expected
+        def equal(served: dict[tuple[str, str], int]) -> bool:
+            return served == expected
 
-            try:
-                await until(equal, what, timeout)
-            except AssertionError:
-                served = await public_wards(reader)
-                differ = {k: (served.get(k), v) for k, v in expected.items() if served.get(k) != v}
-                raise AssertionError(f"{what}: not within {timeout} s: {differ}") from None
-
-        await caught_up(client, "the cache to equal PostgreSQL", 20)
+        await eventually(lambda: public_wards(client), equal, "the cache to equal PostgreSQL", 20)
     async with serving(own) as fresh:
         # On a machine the rest of the suite keeps busy, 10 s was seen to run out.
-        await caught_up(fresh, "a new worker to equal PostgreSQL", 30)
+        await eventually(lambda: public_wards(fresh), equal, "a new worker to equal PostgreSQL", 30)

@@ -155,19 +155,22 @@ async def empty_state(settings: Settings, *, rebuilt: bool = False) -> None:
         keys = [key async for key in client.scan_iter(match=pattern, count=1000)]
         if keys:
             await client.delete(*keys)
+        if rebuilt:
+            await _cache(client, settings).rebuild({}, [])
     finally:
         await client.aclose()
-    if rebuilt:
-        await rebuild_empty_cache(settings)
 
 
 async def rebuild_empty_cache(settings: Settings) -> None:
     """The cache as the reconciler's first round rebuilds it from empty tables."""
     client = aioredis.Redis.from_url(str(settings.redis.redis_url))
     try:
-        cache = AvailabilityCache(
-            client, settings.redis.redis_prefix, settings.redis.change_stream_length
-        )
-        await cache.rebuild({}, [])
+        await _cache(client, settings).rebuild({}, [])
     finally:
         await client.aclose()
+
+
+def _cache(client: aioredis.Redis, settings: Settings) -> AvailabilityCache:
+    return AvailabilityCache(
+        client, settings.redis.redis_prefix, settings.redis.change_stream_length
+    )
