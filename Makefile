@@ -54,7 +54,8 @@ test-repeat: lint test-deps
 	done
 
 test-deps:
-	@[ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
+	@[ -x /usr/bin/chromium-headless-shell ] || scripts/install-system-deps chromium-headless-shell \
+		|| [ -x /usr/bin/chromium ] || scripts/install-system-deps chromium \
 		|| echo "Chromium is missing and could not be installed: the browser tests will fail"
 	@[ -x /usr/sbin/nginx ] || scripts/install-system-deps nginx \
 		|| echo "nginx is missing and could not be installed: the tests in front of bedsvc will fail"

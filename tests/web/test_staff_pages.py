@@ -20,6 +20,7 @@ from tests.support.browser import (
     serve_bedsvc,
     wait_in_page,
 )
+from tests.support.waits import eventually
 
 # Its tests share the module's server: under pytest-xdist they run on one worker.
 pytestmark = pytest.mark.xdist_group("staff_pages")
@@ -413,6 +414,19 @@ async def test_dashboard_names_regions_and_charts_only_the_span_with_data(
         )
         assert response.status_code == 200
     monitor_key = await factory.key("monitor")
+
+    # The server's alert loop raises the alert in a round of its own, after the push.
+    async def alerts() -> list[dict[str, object]]:
+        async with httpx.AsyncClient(base_url=server) as http:
+            listed = await http.get("/api/v1/monitor/alerts", headers=bearer(monitor_key))
+            found: list[dict[str, object]] = listed.json()
+            return found
+
+    await eventually(
+        alerts,
+        lambda found: any(alert["subject"] == "3209/ICU" for alert in found),
+        "the server to raise the ICU alert of Kab. Cirebon",
+    )
     page = await new_page(browser, {"width": 1280, "height": 900})
     await page.goto(f"{server}/dashboard")
     await page.get_by_label("Kunci API monitor").fill(monitor_key)
