@@ -76,8 +76,11 @@ async def pushing(
         else:
             stats.failed += 1
 
+    # The pushes in flight: waited for when the block ends. Closed under them, the client
+    # would fail them itself (httpx.ReadError), and they would count as the server's failures.
+    tasks: set[asyncio.Task[None]] = set()
+
     async def run(client: httpx.AsyncClient) -> None:
-        tasks: set[asyncio.Task[None]] = set()
         start = time.perf_counter()
         for n, hospital in enumerate(itertools.cycle(hospitals)):
             # Paced from the start time, so a slow push does not lower the rate.
@@ -95,6 +98,7 @@ async def pushing(
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
+            await asyncio.gather(*tasks)
 
 
 def _version(etag: str) -> int:
