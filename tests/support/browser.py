@@ -138,8 +138,7 @@ def require_chromium() -> None:
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}: the browser tests need it. Install it "
             "with `scripts/install-system-deps chromium-headless-shell` (`make test` does this "
-            "when it can), "
-            "or point BEDSVC_TEST_CHROMIUM at a Chromium binary.",
+            "when it can), or point BEDSVC_TEST_CHROMIUM at a Chromium binary.",
             pytrace=False,
         )
 
