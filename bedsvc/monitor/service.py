@@ -70,6 +70,28 @@ def _total(classes: Sequence[ClassOccupancy]) -> Occupancy:
     return occupancy(sum(c.capacity for c in classes), sum(c.available for c in classes))
 
 
+def _hospital(row: SummaryRowsRow, now: datetime, stale_after: timedelta) -> HospitalOccupancy:
+    """A hospital's row, its classes summed and ordered by PostgreSQL already."""
+    classes = [
+        class_occupancy(code, capacity, available)
+        for code, capacity, available in zip(
+            row.bed_classes, row.capacities, row.availables, strict=True
+        )
+    ]
+    updated_at = row.updated_at
+    return HospitalOccupancy(
+        code=row.code,
+        name=row.name,
+        region_code=row.region_code,
+        lat=row.lat,
+        lon=row.lon,
+        updated_at=updated_at,
+        stale=updated_at is None or now - updated_at > stale_after,
+        total=_total(classes),
+        classes=classes,
+    )
+
+
 async def summary(
     pool: asyncpg.Pool,
     queries: Queries,
@@ -81,30 +103,7 @@ async def summary(
     async with monitor_connection(pool, queries, timeout_seconds) as conn:
         rows = [row async for row in queries.summary_rows(conn, region_code=region)]
     now = datetime.now(UTC)
-    by_hospital: dict[str, list[SummaryRowsRow]] = {}
-    for row in rows:
-        by_hospital.setdefault(row.code, []).append(row)
-    hospitals = []
-    for members in by_hospital.values():
-        first = members[0]
-        classes = sum_classes(
-            ((r.bed_class, r.capacity, r.available) for r in members if r.bed_class),
-            class_order,
-        )
-        updated_at = max((r.updated_at for r in members if r.updated_at), default=None)
-        hospitals.append(
-            HospitalOccupancy(
-                code=first.code,
-                name=first.name,
-                region_code=first.region_code,
-                lat=first.lat,
-                lon=first.lon,
-                updated_at=updated_at,
-                stale=updated_at is None or now - updated_at > stale_after,
-                total=_total(classes),
-                classes=classes,
-            )
-        )
+    hospitals = [_hospital(row, now, stale_after) for row in rows]
     region_classes = sum_classes(
         ((c.bed_class, c.capacity, c.available) for h in hospitals for c in h.classes),
         class_order,

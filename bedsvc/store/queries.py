@@ -246,9 +246,9 @@ class SummaryRowsRow(msgspec.Struct, frozen=True):
     region_code: str
     lat: float | None
     lon: float | None
-    bed_class: str | None
-    capacity: int
-    available: int
+    bed_classes: list[str]
+    capacities: list[int]
+    availables: list[int]
     updated_at: datetime | None
 
 
