@@ -17,9 +17,10 @@ from litestar.types import Middleware
 
 from bedsvc import __version__
 from bedsvc.access.actor import current_actor
+from bedsvc.access.forwarded import ForwardedMiddleware
 from bedsvc.access.gate import Gate
 from bedsvc.access.keys import KeyCache
-from bedsvc.access.proxies import ForwardedMiddleware, TrustedProxies, parse_networks
+from bedsvc.access.proxies import TrustedProxies, parse_networks
 from bedsvc.access.throttle import SignInThrottle
 from bedsvc.admin.routes import AdminController
 from bedsvc.admin.service import AdminService
@@ -27,7 +28,6 @@ from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.service import BridgeService
 from bedsvc.bridges.sirs.routes import sirs_router
-from bedsvc.errors import exception_handlers
 from bedsvc.ingest.fastpath import FastPush
 from bedsvc.ingest.routes import IngestController
 from bedsvc.ingest.service import IngestService
@@ -43,9 +43,11 @@ from bedsvc.notifications.sender import run_notifications
 from bedsvc.notifications.service import NotificationService
 from bedsvc.notifications.vapid import VapidKey
 from bedsvc.ops.health import Health
-from bedsvc.ops.metrics import FeedMetrics, multiprocess_mode, push_metrics, worker_stopped
+from bedsvc.ops.metrics import FeedMetrics, multiprocess_mode, worker_stopped
 from bedsvc.ops.metrics_sampling import move_counts, sample_worker
+from bedsvc.ops.push_metrics import push_metrics
 from bedsvc.ops.routes import check_readiness, metric_handlers, prometheus_config, run_readiness
+from bedsvc.problems import exception_handlers
 from bedsvc.public.fastpath import FastPath, FastPathApp
 from bedsvc.public.registry import RegistryController
 from bedsvc.public.routes import PublicController

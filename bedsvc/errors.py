@@ -1,24 +1,14 @@
-"""Domain errors, raised where the rule lives, and their one mapping to problem+json."""
+"""Domain errors, raised where the rule lives, and their one mapping to problem+json
+(`problem_of`). No framework here: a live process raises and answers these without loading
+Litestar. The HTTP workers' exception handlers and the errors' OpenAPI descriptions are in
+bedsvc/problems.py."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import asyncpg
 import msgspec
-import structlog
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import ResponseSpec
-from litestar.status_codes import (
-    HTTP_422_UNPROCESSABLE_ENTITY,
-    HTTP_500_INTERNAL_SERVER_ERROR,
-    HTTP_503_SERVICE_UNAVAILABLE,
-)
-from litestar.types import ExceptionHandlersMap
-
-log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,7 +32,7 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class BedsvcError(Exception):
-    status_code = HTTP_500_INTERNAL_SERVER_ERROR
+    status_code = 500
     title = "Internal error"
     headers: dict[str, str] = {}
 
@@ -53,7 +43,7 @@ class BedsvcError(Exception):
 
 
 class InvalidInput(BedsvcError):
-    status_code = HTTP_422_UNPROCESSABLE_ENTITY
+    status_code = 422
     title = "Invalid input"
 
 
@@ -73,7 +63,7 @@ class NotFound(BedsvcError):
 
 
 class DatabaseUnavailable(BedsvcError):
-    status_code = HTTP_503_SERVICE_UNAVAILABLE
+    status_code = 503
     title = "Service unavailable"
     # Long enough for a PostgreSQL restart or fail-over; a SIMRS retries the same report.
     headers = {"Retry-After": "5"}
@@ -154,70 +144,11 @@ def invalid(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", [FieldError(field=field, reason=reason)])
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        content=problem,
-        status_code=problem.status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
-    )
-
-
-def _validation_errors(exc: ValidationException) -> list[FieldError]:
-    # Litestar reports msgspec's message, e.g. "Expected `int`, got `str` - at `$.wards[0]`".
-    errors = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            key = str(item.get("key", "body"))
-            message = str(item.get("message", "invalid"))
-            field, sep, path = message.rpartition(" - at `$")
-            if sep:
-                key, message = key + path.rstrip("`"), field
-            errors.append(FieldError(field=key, reason=message))
-    return errors
-
-
 def problem_of(exc: BedsvcError) -> tuple[Problem, dict[str, str]]:
     """The problem+json body and the headers of a domain error's answer."""
     problem = Problem(title=exc.title, status=exc.status_code, detail=exc.detail, errors=exc.errors)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else dict(exc.headers)
     return problem, headers
-
-
-def handle_bedsvc_error(_: Request[Any, Any, Any], exc: BedsvcError) -> Response[Any]:
-    problem, headers = problem_of(exc)
-    return problem_response(problem, headers or None)
-
-
-def handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.warning("database unavailable", path=request.url.path, error=repr(exc))
-    return handle_bedsvc_error(request, database_unavailable())
-
-
-def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    if isinstance(exc, ValidationException):
-        errors = _validation_errors(exc)
-        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or exc.detail
-        problem = Problem(
-            title="Invalid input",
-            status=HTTP_422_UNPROCESSABLE_ENTITY,
-            detail=detail,
-            errors=errors,
-        )
-        return problem_response(problem)
-    problem = Problem(title=exc.detail, status=exc.status_code, detail=exc.detail)
-    return problem_response(problem, exc.headers)
-
-
-def handle_unstorable_text(
-    request: Request[Any, Any, Any], _: asyncpg.CharacterNotInRepertoireError
-) -> Response[Any]:
-    return handle_bedsvc_error(request, unstorable_text())
-
-
-def handle_too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
-    log.info("body nested too deeply", path=request.url.path)
-    return handle_bedsvc_error(request, too_deep())
 
 
 def too_deep() -> TooDeep:
@@ -227,49 +158,3 @@ def too_deep() -> TooDeep:
 UNEXPECTED = Problem(
     title="Internal error", status=500, detail="The server could not complete the request."
 )
-
-
-def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.error("unhandled error", path=request.url.path, exc_info=exc)
-    return problem_response(UNEXPECTED)
-
-
-exception_handlers: ExceptionHandlersMap = {
-    BedsvcError: handle_bedsvc_error,
-    HTTPException: handle_http_exception,
-    **dict.fromkeys(DATABASE_DOWN, handle_database_down),
-    asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
-    RecursionError: handle_too_deep,
-    Exception: handle_unexpected,
-}
-
-# What each documented error status means on the routes that answer it.
-_PROBLEMS = {
-    400: "Malformed request: the body is not JSON, or a parameter cannot be read.",
-    401: "No API key, or an unknown one (`WWW-Authenticate: Bearer`).",
-    403: "The key was revoked, or may not use this route or hospital.",
-    404: "No such hospital, ward, key or resource.",
-    409: "The request conflicts with the stored state.",
-    413: "The body is larger than `BEDSVC_MAX_BODY_BYTES`.",
-    415: "The body is not of a content type this route takes.",
-    422: "A field is invalid; `errors` names each field and the reason.",
-    429: "Too many requests from this client; see `Retry-After`.",
-    503: "PostgreSQL is unavailable: not acknowledged, retry after `Retry-After` seconds.",
-}
-_PROBLEM_SPECS = {
-    status: ResponseSpec(
-        data_container=Problem,
-        media_type=PROBLEM_JSON,
-        description=description,
-        generate_examples=False,
-    )
-    for status, description in _PROBLEMS.items()
-}
-
-
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The `responses=` of a route handler: its error statuses, as problem+json.
-
-    400 always: Litestar documents one for every route with parameters, in the shape of its
-    own error body, which this service never sends."""
-    return {status: _PROBLEM_SPECS[status] for status in (400, *statuses)}

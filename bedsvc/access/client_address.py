@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar.connection import ASGIConnection
+if TYPE_CHECKING:
+    # Only named: a live process uses `address_group` without loading Litestar.
+    from litestar.connection import ASGIConnection
 
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

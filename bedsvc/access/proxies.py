@@ -4,19 +4,21 @@ nginx (deploy/nginx/bedsvc.conf) appends the address it saw to `X-Forwarded-For`
 the scheme in `X-Forwarded-Proto`. Anyone can send those headers, so they are believed only
 when the peer is one of `BEDSVC_TRUSTED_PROXIES`; the client is then the right-most address in
 `X-Forwarded-For` that is not itself a trusted proxy (left of it, anything may be forged).
-`ForwardedMiddleware` writes the result into the ASGI scope, so that everything that reads
+`apply_forwarded` writes the result into the ASGI scope, so that everything that reads
 `request.client` or `request.url.scheme` (rate limits, logs, the Secure cookie flag) sees the
-real client without knowing about proxies.
+real client without knowing about proxies: the HTTP workers' `ForwardedMiddleware`
+(bedsvc/access/forwarded.py) and the live processes call it. No framework here: a live
+process loads this module without Litestar.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+if TYPE_CHECKING:
+    from litestar.types import Scope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
@@ -84,19 +86,7 @@ def apply_forwarded(scope: Scope, proxies: TrustedProxies) -> None:
     )
     if host is not None:
         scope["client"] = (host, 0)
-    if scope["type"] == ScopeType.WEBSOCKET:
+    kind: object = scope["type"]  # the server's plain string: no framework enum here
+    if kind == "websocket":
         scheme = "wss" if scheme == "https" else "ws"
     scope["scheme"] = scheme
-
-
-class ForwardedMiddleware(ASGIMiddleware):
-    """First in the stack, so that every other middleware and handler sees the real client."""
-
-    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
-
-    def __init__(self, proxies: TrustedProxies) -> None:
-        self.proxies = proxies
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        apply_forwarded(scope, self.proxies)
-        await next_app(scope, receive, send)

@@ -11,7 +11,7 @@ from bedsvc.access.guards import admin_key_guard
 from bedsvc.access.keys import IssuedKey
 from bedsvc.admin.schemas import HospitalIn, HospitalSaved, KeyRequest, KeyRevoked
 from bedsvc.admin.service import AdminService, create_key, revoke_key, save_hospital
-from bedsvc.errors import problem_responses
+from bedsvc.problems import problem_responses
 from bedsvc.text import CODE_PATTERN
 
 

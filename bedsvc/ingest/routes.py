@@ -6,9 +6,9 @@ from litestar.params import FromPath, JSONBody
 
 from bedsvc.access.actor import Actor
 from bedsvc.access.guards import hospital_actor_guard
-from bedsvc.errors import problem_responses
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardClosed
 from bedsvc.ingest.service import IngestService
+from bedsvc.problems import problem_responses
 
 
 class IngestController(Controller):

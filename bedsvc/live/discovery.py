@@ -16,10 +16,8 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 
+from bedsvc.live.paths import EVENTS_PATH, LIVE_PATH
 from bedsvc.settings import LiveSettings, Settings
-
-LIVE_PATH = "/api/v1/live"
-EVENTS_PATH = "/api/v1/live/events"
 
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?::([0-9]{1,5}))?")
 

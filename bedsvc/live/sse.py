@@ -21,13 +21,14 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, Receive, Scope, Send
 
-from bedsvc.errors import Forbidden, problem_responses
+from bedsvc.errors import Forbidden
 from bedsvc.live.access import origin_allowed
-from bedsvc.live.discovery import EVENTS_PATH
 from bedsvc.live.frames import Frame
 from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
+from bedsvc.live.paths import EVENTS_PATH
 from bedsvc.live.subscribers import Subscriber
+from bedsvc.problems import problem_responses
 
 RETRY = b"retry: 2000\n\n"
 PING = b": ping\n\n"

@@ -32,11 +32,11 @@ from websockets.protocol import State
 from bedsvc.access.proxies import TrustedProxies
 from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotFound, Problem
 from bedsvc.live.access import origin_allowed
-from bedsvc.live.discovery import LIVE_PATH
 from bedsvc.live.frames import Frame
 from bedsvc.live.groups import GroupKey
 from bedsvc.live.hub import LiveHub
 from bedsvc.live.messages import Resync, client_decoder
+from bedsvc.live.paths import LIVE_PATH
 from bedsvc.live.subscribers import Subscriber
 
 HEALTH_PATH = "/healthz"  # for a proxy's or supervisor's health check of a live process

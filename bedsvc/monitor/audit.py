@@ -18,9 +18,10 @@ from litestar.params import QueryParameter
 from msgspec import Meta
 
 from bedsvc.access.guards import monitor_key_guard
-from bedsvc.errors import invalid, problem_responses
+from bedsvc.errors import invalid
 from bedsvc.monitor.params import DEFAULT_RANGE, MAX_RANGE, parse_time
 from bedsvc.monitor.service import MonitorService
+from bedsvc.problems import problem_responses
 from bedsvc.store import Queries
 from bedsvc.store.queries import AuditChangesRow, AuditEventsRow
 

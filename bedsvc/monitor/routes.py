@@ -10,7 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from bedsvc.access.guards import monitor_key_guard
-from bedsvc.errors import invalid, problem_responses, unknown_hospital
+from bedsvc.errors import invalid, unknown_hospital
 from bedsvc.monitor import exports
 from bedsvc.monitor.alerts import list_alerts
 from bedsvc.monitor.budget import unless_disconnected
@@ -25,6 +25,7 @@ from bedsvc.monitor.history import (
 from bedsvc.monitor.params import MAX_JSON_BUCKETS, parse_duration, time_range
 from bedsvc.monitor.schemas import AlertListed, History, HospitalOccupancy, StaleReport, Summary
 from bedsvc.monitor.service import MonitorService, stale, summary
+from bedsvc.problems import problem_responses
 from bedsvc.text import CODE_PATTERN
 
 # Operators hold admin keys and stand in for the health office when it calls them in.

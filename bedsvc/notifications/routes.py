@@ -12,14 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from bedsvc.access.client_address import client_address
-from bedsvc.errors import (
-    BedsvcError,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    invalid,
-    problem_responses,
-)
+from bedsvc.errors import BedsvcError, FieldError, InvalidInput, NotFound, invalid
 from bedsvc.notifications.endpoints import endpoint_problem
 from bedsvc.notifications.schemas import (
     PushKeys,
@@ -29,6 +22,7 @@ from bedsvc.notifications.schemas import (
     VapidPublicKey,
 )
 from bedsvc.notifications.service import NotificationService
+from bedsvc.problems import problem_responses
 from bedsvc.store import notifications as store
 
 

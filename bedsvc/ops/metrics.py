@@ -8,7 +8,8 @@ PROMETHEUS_MULTIPROC_DIR (bedsvc/ops/metrics_folder.py), and `/metrics` on any w
 them: one scrape shows the whole instance. Gauges say how the processes' values combine
 (`multiprocess_mode`); the `live…` modes drop a process's values once it has exited.
 
-Code elsewhere records through the small functions at the end, one line per event.
+Code elsewhere records through the small functions at the end, one line per event; the HTTP
+workers count their pushes with the middleware in bedsvc/ops/push_metrics.py.
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ import bisect
 import itertools
 import os
 import re
-import time
 from collections import Counter as Tally
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from bedsvc.errors import BedsvcError
 from bedsvc.store.states import HospitalState
+
+if TYPE_CHECKING:
+    # Only named: a live process loads these metrics without Litestar
+    # (the middleware is bedsvc/ops/push_metrics.py).
+    from litestar.types import Scope
 
 # Pushes are counted (route, outcome, bridge) and timed per bridge in plain ints and floats,
 # read at scrape time by the collector below, as the fast path's answers are: a
@@ -254,35 +256,6 @@ def mark_push_counted(scope: Scope) -> None:
     scope.setdefault("state", {})[PUSH_COUNTED] = True
 
 
-def push_metrics(app: ASGIApp) -> ASGIApp:
-    """Middleware counting and timing the pushes; a route not a push passes untouched."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        route = push_route(scope) if scope["type"] == ScopeType.HTTP else None
-        if route is None or scope.get("state", {}).get(PUSH_COUNTED):
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_status)
-        except (HTTPException, BedsvcError) as exc:  # answered further out
-            status = exc.status_code
-            raise
-        finally:
-            label, bridge = route
-            record_push(label, status, bridge, time.perf_counter() - started)
-
-    return middleware
-
-
 class FeedMetrics:
     """A listener of the worker's change feed: counts what it applies and how often it had to
     start over (each time the near-cache is rebuilt and live clients get a snapshot)."""
@@ -345,7 +318,6 @@ def record_live_connections(count: int) -> None:
 __all__ = [
     "FeedMetrics",
     "observe_fanout",
-    "push_metrics",
     "record_database_error",
     "record_failover_repair",
     "record_live_connections",

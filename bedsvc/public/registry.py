@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from msgspec import Meta
 
-from bedsvc.errors import problem_responses
+from bedsvc.problems import problem_responses
 from bedsvc.public.service import PublicService
 
 _TTL_SECONDS = 60.0

@@ -9,7 +9,8 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
-from bedsvc.errors import problem_responses, unknown_hospital
+from bedsvc.errors import unknown_hospital
+from bedsvc.problems import problem_responses
 from bedsvc.public.availability import AvailabilityFilter, AvailabilityResponse, HospitalDetail
 from bedsvc.public.params import checked_filter, parse_near
 from bedsvc.public.replies import Reply, availability_reply, hospital_reply

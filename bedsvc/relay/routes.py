@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from bedsvc.access.actor import Actor
 from bedsvc.access.guards import admin_key_guard, hospital_actor_guard, monitor_key_guard
-from bedsvc.errors import problem_responses
+from bedsvc.problems import problem_responses
 from bedsvc.relay.credentials import clear_credential, set_credential
 from bedsvc.relay.registries import Registry
 from bedsvc.relay.schemas import AplicaresCredentialIn, RelayList, SirsCredentialIn

@@ -25,14 +25,8 @@ from bedsvc.access.sessions import (
     session_cookie,
     start_session,
 )
-from bedsvc.errors import (
-    PROBLEM_JSON,
-    BedsvcError,
-    Forbidden,
-    NotAuthenticated,
-    Problem,
-    problem_responses,
-)
+from bedsvc.errors import PROBLEM_JSON, BedsvcError, Forbidden, NotAuthenticated, Problem
+from bedsvc.problems import problem_responses
 from bedsvc.staff.service import StaffService
 from bedsvc.staff.users import (
     IssuedLogin,
