@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from bedsvc.live.messages import Changes, Snapshot, live_decoder
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, global_version, report, ward
+from tests.support.imports import loaded_with
 from tests.support.live import (
     EventStream,
     LiveServer,
@@ -620,14 +619,4 @@ def test_a_live_process_starts_without_the_http_framework() -> None:
     """A live process serves WebSockets only: it shares the read side, the errors and the
     proxy rules with the HTTP workers, not their framework (Litestar: about a quarter of the
     CPU its imports took)."""
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, bedsvc.live.__main__; print(sorted({'litestar'} & set(sys.modules)))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert loaded.stdout.strip() == "[]"
+    assert loaded_with("bedsvc.live.__main__", {"litestar"}) == []

@@ -8,8 +8,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from litestar.testing import AsyncTestClient
 from bedsvc.app import create_app
 from bedsvc.settings import Settings
 from tests.support import Factory, bearer, report, ward
+from tests.support.imports import loaded_with
 from tests.support.waits import eventually
 
 
@@ -318,14 +317,4 @@ async def test_a_gone_subscription_is_dropped_and_the_cap_per_address(
 def test_a_worker_starts_without_the_web_push_library() -> None:
     """pywebpush brings aiohttp and requests: loaded at the first push, not at every worker's
     start."""
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, bedsvc.app; print(sorted({'pywebpush', 'aiohttp'} & set(sys.modules)))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert loaded.stdout.strip() == "[]"
+    assert loaded_with("bedsvc.app", {"pywebpush", "aiohttp"}) == []
