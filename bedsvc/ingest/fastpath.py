@@ -34,12 +34,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar.types import HTTPReceiveMessage, Message, Receive, Scope, Send
+from litestar.types import HTTPReceiveMessage, Receive, Scope, Send
 
 from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.actor import Actor
 from bedsvc.access.gate import Gate
 from bedsvc.access.proxies import TrustedProxies, apply_forwarded
+from bedsvc.answered import Answered
 from bedsvc.errors import (
     PROBLEM_JSON,
     UNEXPECTED,
@@ -65,21 +66,6 @@ _decode_report = msgspec.json.Decoder(OccupancyReport).decode
 _encode = msgspec.json.Encoder().encode
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class _Answered:
-    """`send`, remembering the status it answered with (500 until it answers)."""
-
-    __slots__ = ("_send", "status")
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.status = 500
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        await self._send(message)
 
 
 class _Body:
@@ -154,7 +140,7 @@ class FastPush:
             await litestar(scope, receive, send)
             return
         gate, ingest, limits = wired
-        answered = _Answered(send)
+        answered = Answered(send)
         started = time.perf_counter()
         try:
             await self._answer(scope, receive, answered, code, gate, ingest, limits, litestar)
@@ -165,7 +151,7 @@ class FastPush:
         self,
         scope: Scope,
         receive: Receive,
-        answered: _Answered,
+        answered: Answered,
         code: str,
         gate: Gate,
         ingest: IngestService,

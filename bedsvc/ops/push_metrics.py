@@ -7,8 +7,9 @@ import time
 
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from bedsvc.answered import Answered
 from bedsvc.errors import BedsvcError
 from bedsvc.ops.metrics import PUSH_COUNTED, push_route, record_push
 
@@ -22,21 +23,14 @@ def push_metrics(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answered = Answered(send)
         try:
-            await app(scope, receive, send_status)
+            await app(scope, receive, answered.send)
         except (HTTPException, BedsvcError) as exc:  # answered further out
-            status = exc.status_code
+            answered.status = exc.status_code
             raise
         finally:
             label, bridge = route
-            record_push(label, status, bridge, time.perf_counter() - started)
+            record_push(label, answered.status, bridge, time.perf_counter() - started)
 
     return middleware

@@ -28,10 +28,11 @@ from collections.abc import Iterable
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bedsvc.access.accepted import credential_accepted
 from bedsvc.access.client_address import address_group
+from bedsvc.answered import Answered
 from bedsvc.errors import TooManyRequests
 from bedsvc.ratelimit.counter import RateCounter
 from bedsvc.settings import AccessSettings
@@ -125,18 +126,13 @@ class RateLimitMiddleware(ASGIMiddleware):
         if failures is None:
             await next_app(scope, receive, send)
             return
-        status = 0
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answered = Answered(send, status=0)
         try:
-            await next_app(scope, receive, watch)
+            await next_app(scope, receive, answered.send)
         finally:
-            await limits.settle(failures, accepted=credential_accepted(scope), status=status)
+            await limits.settle(
+                failures, accepted=credential_accepted(scope), status=answered.status
+            )
 
 
 rate_limited = RateLimitMiddleware()
