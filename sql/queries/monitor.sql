@@ -5,25 +5,27 @@
 -- the national summary moves a seventh of the rows it would otherwise.
 -- not null: bed_classes, capacities, availables
 SELECT h.code, h.name, h.region_code, h.lat, h.lon,
-       coalesce(array_agg(c.bed_class ORDER BY c.sort_order, c.bed_class)
-                FILTER (WHERE c.bed_class IS NOT NULL), '{}') AS bed_classes,
-       coalesce(array_agg(c.capacity ORDER BY c.sort_order, c.bed_class)
-                FILTER (WHERE c.bed_class IS NOT NULL), '{}') AS capacities,
-       coalesce(array_agg(c.available ORDER BY c.sort_order, c.bed_class)
-                FILTER (WHERE c.bed_class IS NOT NULL), '{}') AS availables,
-       max(c.updated_at) AS updated_at
+       coalesce(c.bed_classes, '{}') AS bed_classes,
+       coalesce(c.capacities, '{}') AS capacities,
+       coalesce(c.availables, '{}') AS availables,
+       c.updated_at
 FROM hospitals h
-LEFT JOIN LATERAL (
+CROSS JOIN LATERAL (
     -- Per hospital: an index scan of its wards (a region's summary reads only its own).
-    SELECT w.bed_class, bc.sort_order, sum(w.capacity)::bigint AS capacity,
-           sum(w.available)::bigint AS available, max(w.reported_at) AS updated_at
-    FROM wards w
-    LEFT JOIN bed_classes bc ON bc.code = w.bed_class
-    WHERE w.hospital_code = h.code AND w.closed_at IS NULL
-    GROUP BY w.bed_class, bc.sort_order
-) c ON true
+    SELECT array_agg(k.bed_class ORDER BY k.sort_order, k.bed_class) AS bed_classes,
+           array_agg(k.capacity ORDER BY k.sort_order, k.bed_class) AS capacities,
+           array_agg(k.available ORDER BY k.sort_order, k.bed_class) AS availables,
+           max(k.updated_at) AS updated_at
+    FROM (
+        SELECT w.bed_class, bc.sort_order, sum(w.capacity)::bigint AS capacity,
+               sum(w.available)::bigint AS available, max(w.reported_at) AS updated_at
+        FROM wards w
+        LEFT JOIN bed_classes bc ON bc.code = w.bed_class
+        WHERE w.hospital_code = h.code AND w.closed_at IS NULL
+        GROUP BY w.bed_class, bc.sort_order
+    ) k
+) c
 WHERE h.active AND (:region_code::text IS NULL OR h.region_code = :region_code::text)
-GROUP BY h.code
 ORDER BY h.code;
 
 -- name: stale_rows(older_than, region_code)

@@ -36,14 +36,10 @@ async def proxied(start_server: StartServer) -> LiveServer:
 @pytest.fixture
 async def served(settings: Settings, clean: None, tmp_path: Path) -> AsyncIterator[ServeProcess]:
     """`bedsvc serve` as operators run it, behind a proxy on 127.0.0.1."""
-    process = ServeProcess(
-        server_env(settings, tmp_path, BEDSVC_TRUSTED_PROXIES="127.0.0.1/32"), "serve"
-    )
-    try:
+    env = server_env(settings, tmp_path, BEDSVC_TRUSTED_PROXIES="127.0.0.1/32")
+    with ServeProcess(env, "serve") as process:
         await process.ready()
         yield process
-    finally:
-        process.stop()
 
 
 def client_at(base_url: str, address: str, *, keep_alive: bool = True) -> httpx.AsyncClient:

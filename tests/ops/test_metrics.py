@@ -120,11 +120,8 @@ def test_feed_lag_counts_from_when_the_database_got_ahead() -> None:
 
 @pytest.fixture
 def two_workers(settings: Settings, clean: None, tmp_path: Path) -> Iterator[ServeProcess]:
-    server = ServeProcess(server_env(settings, tmp_path), "serve", "--workers", "2")
-    try:
+    with ServeProcess(server_env(settings, tmp_path), "serve", "--workers", "2") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def pushes_per_worker(folder: Path, scratch: Path) -> dict[str, float]:

@@ -348,8 +348,7 @@ async def test_serve_mails_a_stale_hospital_once_per_lapse(
     )
     _, errors = await imported.communicate()
     assert imported.returncode == 0, errors.decode()
-    server = ServeProcess(env, "serve", "--workers", "2")
-    try:
+    with ServeProcess(env, "serve", "--workers", "2") as server:
         await server.ready()
         await wait_for(lambda: len(mail.mails) >= 1, timeout=30)
         await asyncio.sleep(3)  # several evaluations by both workers: still one mail
@@ -368,8 +367,6 @@ async def test_serve_mails_a_stale_hospital_once_per_lapse(
         await wait_for(lambda: len(mail.mails) >= 2, timeout=30)
         await asyncio.sleep(3)
         assert [m.recipients for m in mail.mails] == [["igd@rsgj.example.id"]] * 2
-    finally:
-        server.stop()
 
 
 async def wait_for(done: Any, timeout: float) -> None:

@@ -29,11 +29,8 @@ pytestmark = pytest.mark.xdist_group("shutdown")
 
 @pytest.fixture
 def server(settings: Settings, clean: None, tmp_path: Path) -> Iterator[ServeProcess]:
-    process = ServeProcess(server_env(settings, tmp_path), "serve")
-    try:
+    with ServeProcess(server_env(settings, tmp_path), "serve") as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def test_sigterm_lets_pushes_finish_and_ends_event_streams(

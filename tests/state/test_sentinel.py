@@ -249,8 +249,7 @@ async def test_pushes_and_reads_survive_a_primary_failover(
         BEDSVC_CACHE_RECONCILE_SECONDS="2",
     )
     del env["BEDSVC_REDIS_URL"]
-    server = ServeProcess(env, "serve")
-    try:
+    with ServeProcess(env, "serve") as server:
         await asyncio.gather(server.ready(), group.ready_for_failover())
         load = Load(server.http, keys)
         async with load.running():
@@ -323,8 +322,6 @@ async def test_pushes_and_reads_survive_a_primary_failover(
 
                 await until(shown, 5, "the push is visible")
                 assert time.monotonic() - pushed_at < 1.0, "the feed is not back on Redis"
-    finally:
-        server.stop()
 
 
 @needs_sentinel
@@ -385,8 +382,7 @@ async def test_the_promoted_replica_holds_postgresql_within_three_reconcile_roun
         BEDSVC_CACHE_RECONCILE_SECONDS=str(interval),
     )
     del env["BEDSVC_REDIS_URL"]
-    server = ServeProcess(env, "serve")
-    try:
+    with ServeProcess(env, "serve") as server:
         await asyncio.gather(server.ready(), group.ready_for_failover())
         load = Load(server.http, keys)
 
@@ -431,5 +427,3 @@ async def test_the_promoted_replica_holds_postgresql_within_three_reconcile_roun
             text = (await http.get("/metrics")).text
         assert metric(text, "bedsvc_cache_failover_repairs_total") >= 1, text
         assert metric(text, "bedsvc_cache_failover_lag_versions_sum") >= 1, text
-    finally:
-        server.stop()

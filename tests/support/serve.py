@@ -40,7 +40,9 @@ def server_env(settings: Settings, data_dir: Path, **extra: str) -> dict[str, st
     return env | extra
 
 
-class ServeProcess:
+class ServeProcess(contextlib.AbstractContextManager["ServeProcess"]):
+    """Started at once; stopped (`stop`) when its `with` block ends."""
+
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
@@ -70,3 +72,6 @@ class ServeProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # a worker left behind, if any
         self.process.wait()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -46,11 +46,8 @@ def relaying(
         BEDSVC_LIVE_WORKERS="0",
         BEDSVC_ALERT_RULES="",
     )
-    server = ServeProcess(env, "serve")
-    try:
+    with ServeProcess(env, "serve") as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def relays_as_before(services: Services) -> None:
