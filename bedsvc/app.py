@@ -28,6 +28,7 @@ from bedsvc.bridges.aplicares.routes import AplicaresController
 from bedsvc.bridges.envelopes import with_bridge_envelopes
 from bedsvc.bridges.service import BridgeService
 from bedsvc.bridges.sirs.routes import sirs_router
+from bedsvc.ingest.batches import ReportWriter
 from bedsvc.ingest.fastpath import FastPush
 from bedsvc.ingest.routes import IngestController
 from bedsvc.ingest.service import IngestService
@@ -168,7 +169,15 @@ def keep_area_services(state: State, services: Services, vapid_key: VapidKey) ->
         services.secret_box,
     )
     state.health = services.health
-    state.ingest = IngestService(pool, queries, services.sync, settings.ingest, codes)
+    writer = ReportWriter(
+        pool,
+        queries,
+        services.sync,
+        max_open_wards=settings.ingest.max_wards_per_hospital,
+        max_batch=settings.ingest.report_batch_max,
+        concurrency=settings.ingest.report_batches,
+    )
+    state.ingest = IngestService(pool, queries, services.sync, settings.ingest, codes, writer)
     state.live = services.live
     state.monitor = MonitorService(
         pool,
@@ -310,6 +319,7 @@ def create_app(
             fast_path.cache = None
             if fast_push is not None:
                 fast_push.stop()
+            await app.state.ingest.writer.stop()
             await services.live.stop()
             await services.feed.stop()
             for loop in loops:

@@ -280,6 +280,19 @@ class IngestSettings(Area):
         "middleware and routing (the same checks, limits, metrics and answers); `false` "
         "sends it through Litestar's handler (slower).",
     )
+    report_batch_max: int = Field(
+        default=64,
+        ge=1,
+        description="Most native pushes of different hospitals a worker writes with one "
+        "statement and one commit: the reports that arrive while a batch is being written "
+        "make up the next.",
+    )
+    report_batches: int = Field(
+        default=1,
+        ge=1,
+        description="Batches of pushed reports one worker writes at the same time; one "
+        "makes the largest batches, and measured the most reports per second.",
+    )
 
 
 class AccessSettings(Area):

@@ -17,7 +17,7 @@ from bedsvc.access.keys import issue_key
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.ingest.schemas import OccupancyReport, WardReport
-from bedsvc.ingest.service import apply_report
+from bedsvc.ingest.write import apply_report
 from bedsvc.services import Services
 
 # The filtered variant's region: Kota Cirebon, 40 hospitals.

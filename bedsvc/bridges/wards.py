@@ -9,7 +9,7 @@ import msgspec
 from bedsvc.bridges.service import BridgeService
 from bedsvc.errors import InvalidInput
 from bedsvc.ingest.schemas import OccupancyReport, WardReport, check_report
-from bedsvc.ingest.service import Written, apply_report
+from bedsvc.ingest.write import Written, apply_report
 
 
 class BridgeWard(msgspec.Struct, frozen=True):

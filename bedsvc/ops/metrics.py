@@ -138,6 +138,11 @@ FANOUT_SECONDS = Histogram(
     "Time from a change reaching the live hub to its frame handed to every subscriber.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+REPORT_BATCH_SIZE = Histogram(
+    "bedsvc_report_batch_reports",
+    "Native pushes written together with one statement and one commit.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 REDIS_ERRORS = Counter(
     "bedsvc_redis_errors_total", "Redis calls that failed, by what was attempted.", ["operation"]
 )
@@ -296,6 +301,10 @@ def record_database_error(operation: str) -> None:
 
 def record_reminder(channel: str, outcome: str) -> None:
     REMINDERS.labels(channel=channel, outcome=outcome).inc()
+
+
+def observe_report_batch(reports: int) -> None:
+    REPORT_BATCH_SIZE.observe(reports)
 
 
 def observe_fanout(seconds: float) -> None:

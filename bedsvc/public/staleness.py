@@ -10,6 +10,7 @@ threshold. Every worker counts the same for the same version at the same time.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,9 @@ class Staleness:
         self.counts: dict[str, int] = {}
         self.total = 0
         self._next: dict[str, datetime] = {}
+        # The same transitions as a heap, so that a change finds the next one without looking
+        # at every hospital; an entry `_next` no longer holds is dropped when it comes up.
+        self._queue: list[tuple[datetime, str]] = []
         self.next_transition = NEVER
         self._check_at = float("inf")
         # Hospitals whose count the clock changed (in `catch_up`), for the live frames.
@@ -53,9 +57,17 @@ class Staleness:
         self.total += count
         if upcoming is not NEVER:
             self._next[code] = upcoming
+            heapq.heappush(self._queue, (upcoming, code))
 
     def _schedule(self) -> None:
-        self.next_transition = min(self._next.values(), default=NEVER)
+        queue, upcoming = self._queue, self._next
+        if len(queue) > 2 * len(upcoming) + 64:
+            # Mostly dropped entries: start again from what holds.
+            queue[:] = [(at, code) for code, at in upcoming.items()]
+            heapq.heapify(queue)
+        while queue and upcoming.get(queue[0][1]) != queue[0][0]:
+            heapq.heappop(queue)
+        self.next_transition = queue[0][0] if queue else NEVER
         self._check_at = (
             float("inf")
             if self.next_transition is NEVER
@@ -66,6 +78,7 @@ class Staleness:
         self.turned.clear()
         self.counts.clear()
         self._next.clear()
+        self._queue.clear()
         self.total = 0
         for state in states:
             self._set(state.code, state, now)

@@ -27,7 +27,8 @@ from bedsvc.access.actor import Actor, attribution
 from bedsvc.access.guards import hospital_actor_guard
 from bedsvc.errors import FieldError, InvalidInput
 from bedsvc.ingest.schemas import IngestResult, OccupancyReport, WardReport, check_report
-from bedsvc.ingest.service import IngestService, apply_report
+from bedsvc.ingest.service import IngestService
+from bedsvc.ingest.write import apply_report
 from bedsvc.problems import problem_responses
 from bedsvc.store.states import WardState, load_state
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
-from typing import cast
+from typing import NamedTuple, cast
 
 import msgspec
 import redis.asyncio as aioredis
@@ -36,6 +36,15 @@ class Change(msgspec.Struct, frozen=True):
     """One entry of the change stream: a hospital's new state (None: no longer listed)."""
 
     position: int
+    code: str
+    version: int
+    state: HospitalState | None
+
+
+class HospitalAt(NamedTuple):
+    """A hospital's state at a version PostgreSQL committed, for the cache (None: no longer
+    listed)."""
+
     code: str
     version: int
     state: HospitalState | None
@@ -85,7 +94,7 @@ class AvailabilityCache:
         self.stream_key = f"{prefix}:changes"
         self.lock_key = f"{prefix}:rebuild_lock"
         self.stream_length = stream_length
-        self._write: AsyncScript = client.register_script(_lua("write_hospital.lua"))
+        self._write: AsyncScript = client.register_script(_lua("write_hospitals.lua"))
         self._rebuild: AsyncScript = client.register_script(_lua("rebuild.lua"))
 
     @property
@@ -95,10 +104,15 @@ class AvailabilityCache:
     async def write_hospital(self, code: str, version: int, state: HospitalState | None) -> int:
         """The global version after the write; 0 when the cache had this version already, -1
         when the cache is empty (it needs a rebuild)."""
-        encoded = b"" if state is None else _encoder.encode(state)
-        args: list[bytes | str | int] = [code, version, encoded, self.stream_length]
-        position: int = await self._write(keys=self.keys, args=args)
-        return position
+        return (await self.write_hospitals([HospitalAt(code, version, state)]))[0]
+
+    async def write_hospitals(self, hospitals: Sequence[HospitalAt]) -> list[int]:
+        """Writes each in turn, in one round trip; per hospital what `write_hospital` says."""
+        args: list[bytes | str | int] = [self.stream_length]
+        for code, version, state in hospitals:
+            args += [code, version, b"" if state is None else _encoder.encode(state)]
+        positions: list[int] = await self._write(keys=self.keys, args=args)
+        return positions
 
     async def rebuild(self, versions: dict[str, int], states: Sequence[HospitalState]) -> int:
         """Fills the cache with every hospital's version and the listed ones' states."""

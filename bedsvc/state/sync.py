@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Sequence
 
 import asyncpg
 import structlog
@@ -23,7 +24,7 @@ from redis.exceptions import RedisError
 
 from bedsvc.ops.metrics import record_database_error, record_failover_repair, record_redis_error
 from bedsvc.runtime.tasks import raise_if_cancelled
-from bedsvc.state.cache import AvailabilityCache
+from bedsvc.state.cache import AvailabilityCache, HospitalAt
 from bedsvc.store import Queries
 from bedsvc.store.states import HospitalState, load_snapshot, load_state, load_versions
 
@@ -49,13 +50,23 @@ class CacheSync:
 
     async def publish(self, code: str, version: int, state: HospitalState | None) -> None:
         """Write-through after a commit; a failure only delays the cache, never the caller."""
+        await self.publish_all([HospitalAt(code, version, state)])
+
+    async def publish_all(self, hospitals: Sequence[HospitalAt]) -> None:
+        """`publish` for several hospitals' commits, in one round trip."""
+        if not hospitals:
+            return
         try:
-            if await self.cache.write_hospital(code, version, state) < 0:
+            if min(await self.cache.write_hospitals(hospitals)) < 0:
                 self._dirty = True  # an empty cache: the reconciler fills it
         except CACHE_ERRORS as exc:
             self._dirty = True
             record_redis_error("write_through")
-            log.warning("cache write skipped", hospital=code, version=version, error=str(exc))
+            log.warning(
+                "cache write skipped",
+                hospitals={h.code: h.version for h in hospitals},
+                error=str(exc),
+            )
 
     async def rebuild(self) -> int:
         snapshot = await load_snapshot(self.pool, self.queries)
@@ -125,9 +136,10 @@ class CacheSync:
 
     async def repair(self, codes: list[str]) -> None:
         async with self.pool.acquire() as conn:
-            for code in codes:
-                version, state = await load_state(conn, self.queries, code)
-                await self.cache.write_hospital(code, version, state)
+            states = [
+                HospitalAt(code, *await load_state(conn, self.queries, code)) for code in codes
+            ]
+        await self.cache.write_hospitals(states)
         log.warning("cache repaired from database", hospitals=codes)
 
     async def run_reconciler(self, interval: float) -> None:

@@ -322,6 +322,24 @@ class WriteReportRow(msgspec.Struct, frozen=True):
     wards: Any
 
 
+class WriteReportsRow(msgspec.Struct, frozen=True):
+    code: str
+    version: int
+    applied: list[str]
+    id_t_tts: list[int]
+    active: bool
+    open_wards: int
+    snapshot_version: int | None
+    name: str | None
+    kind: str | None
+    region_code: str | None
+    address: str | None
+    phone: str | None
+    lat: float | None
+    lon: float | None
+    wards: Any
+
+
 class CloseWardRow(msgspec.Struct, frozen=True):
     version: int | None
     active: bool
@@ -485,6 +503,7 @@ ROWS: dict[str, tuple[type[msgspec.Struct], bool]] = {
     "subscribe": (SubscribeRow, True),
     "claim_notifications": (ClaimNotificationsRow, False),
     "write_report": (WriteReportRow, True),
+    "write_reports": (WriteReportsRow, False),
     "close_ward": (CloseWardRow, True),
     "list_bed_classes": (ListBedClassesRow, False),
     "region_names": (RegionNamesRow, False),
@@ -858,6 +877,14 @@ class Queries(Protocol):
         key_id: object,
         username: object,
     ) -> WriteReportRow | None: ...
+
+    def write_reports(
+        self, conn: Conn, *, hospital_codes: object, reports: object, max_open_wards: object
+    ) -> AsyncIterator[WriteReportsRow]: ...
+
+    def write_reports_cursor(
+        self, conn: Conn, *, hospital_codes: object, reports: object, max_open_wards: object
+    ) -> AbstractAsyncContextManager[RowCursor[WriteReportsRow]]: ...
 
     async def close_ward(
         self,

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from bedsvc.errors import NotFound
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import Written, apply_report
+from bedsvc.ingest.write import Written, apply_report
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.store.states import load_state

@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import apply_report
+from bedsvc.ingest.write import apply_report
 from bedsvc.live.discovery import websocket_url
 from bedsvc.live.messages import Changes, Snapshot, live_decoder
 from bedsvc.services import Services

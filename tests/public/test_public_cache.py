@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 
 from bedsvc.app import create_app
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import apply_report
+from bedsvc.ingest.write import apply_report
 from bedsvc.public.availability import AvailabilityFilter, availability, hospital_detail
 from bedsvc.services import Services
 from bedsvc.settings import Settings

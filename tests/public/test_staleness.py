@@ -75,3 +75,17 @@ def test_a_new_report_makes_a_hospital_fresh_again() -> None:
     assert (staleness.counts, staleness.total) == ({"A": 0}, 0)
     staleness.update("A", None, NOW)  # no longer listed
     assert (staleness.counts, staleness.total) == ({}, 0)
+
+
+def test_the_next_transition_follows_each_hospitals_latest_report() -> None:
+    """A hospital that reports again moves its transition later: the one it replaced no
+    longer counts, however many reports came in between."""
+    staleness = Staleness(HOUR)
+    staleness.reset([hospital("A", NOW), hospital("B", NOW + timedelta(minutes=5))], NOW)
+    for minutes in range(1, 500):
+        staleness.update("A", hospital("A", NOW + minutes * timedelta(seconds=1)), NOW)
+    assert staleness.next_transition == NOW + HOUR + timedelta(minutes=5)  # B's
+    staleness.update("B", None, NOW)
+    assert staleness.next_transition == NOW + HOUR + 499 * timedelta(seconds=1)  # A's latest
+    staleness.update("A", None, NOW)
+    assert staleness.next_transition == NEVER

@@ -14,7 +14,7 @@ from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import apply_report, close_ward
+from bedsvc.ingest.write import apply_report, close_ward
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.state.cache import Change, Rebuilt, decode_entry

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import apply_report, close_ward
+from bedsvc.ingest.write import apply_report, close_ward
 from bedsvc.services import Services
 from bedsvc.store.states import load_state, state_from_row
 from tests.support import Factory, report, ward

@@ -16,7 +16,7 @@ import msgspec
 from pydantic import SecretStr
 
 from bedsvc.ingest.schemas import OccupancyReport
-from bedsvc.ingest.service import apply_report
+from bedsvc.ingest.write import apply_report
 from bedsvc.monitor.alerts import deliver_due
 from bedsvc.services import Services
 from bedsvc.settings import Settings

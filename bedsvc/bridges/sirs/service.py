@@ -25,7 +25,7 @@ from bedsvc.bridges.sirs.schemas import (
 from bedsvc.bridges.wards import BridgeWard, local_time, open_wards, write_ward
 from bedsvc.errors import FieldError, InvalidInput, NotFound
 from bedsvc.ingest.schemas import WardReport
-from bedsvc.ingest.service import close_ward
+from bedsvc.ingest.write import close_ward
 from bedsvc.store.reference import BedClass
 
 _MAX_WARD_CODE = 64
