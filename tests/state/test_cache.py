@@ -17,7 +17,7 @@ from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.write import apply_report, close_ward
 from bedsvc.services import Services
 from bedsvc.settings import Settings
-from bedsvc.state.cache import Change, Rebuilt, decode_entry
+from bedsvc.state.cache import Change, HospitalAt, Rebuilt, decode_entry
 from bedsvc.store.states import HospitalState
 from tests.support import Factory, RedisProcess, bearer, report, wait_for_version, ward
 
@@ -210,3 +210,35 @@ async def test_the_state_written_through_is_the_state_rebuilt_from_postgresql(
     wards = msgspec.json.decode(rebuilt)["wards"]
     assert [w["ward_code"] for w in wards] == ["ANGGREK", "MAWAR", "ICU"]
     assert [w["waiting"] for w in wards] == [None, 7, 2]
+
+
+async def test_one_write_through_for_several_hospitals_is_each_one_in_turn(
+    services: Services,
+) -> None:
+    """A batch of reports hands its states over in one call: each advances the cache and gets
+    its stream entry as a write of its own would, one the cache has already gets neither."""
+    cache = services.cache
+    await cache.rebuild({"3274011": 1, "3274012": 4}, [])
+    first = hospital_state(2)
+    second = msgspec.structs.replace(hospital_state(3), code="3274013")
+    behind = msgspec.structs.replace(hospital_state(3), code="3274012")
+
+    positions = await cache.write_hospitals(
+        [
+            HospitalAt("3274011", 2, first),
+            HospitalAt("3274012", 3, behind),
+            HospitalAt("3274013", 3, second),
+            HospitalAt("3274011", 3, None),
+        ]
+    )
+
+    assert positions == [6, 0, 9, 10]
+    snapshot = await cache.snapshot()
+    assert snapshot.versions == {"3274011": 3, "3274012": 4, "3274013": 3}
+    assert snapshot.states == [second]
+    entries = await services.redis.xrange(cache.stream_key)
+    assert [decode_entry(fields) for _, fields in entries][1:] == [
+        Change(position=6, code="3274011", version=2, state=first),
+        Change(position=9, code="3274013", version=3, state=second),
+        Change(position=10, code="3274011", version=3, state=None),
+    ]
