@@ -2,8 +2,8 @@
 
 `HospitalState` is what the cache holds per hospital (every open ward, as PostgreSQL has it);
 the public views are derived from it. PostgreSQL builds it with one function,
-hospital_state() (sql/migrations/012_hospital_state.sql), for the hospital_states view and for
-write_report alike.
+hospital_state() (sql/migrations/013_hospital_state_json.sql), for the hospital_states view
+and for write_report and write_reports alike.
 """
 
 from __future__ import annotations

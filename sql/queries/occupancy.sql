@@ -5,7 +5,7 @@
 --
 -- When a ward was newer, it also answers the hospital's new state (`code` to `wards`, as the
 -- cache holds it), built by hospital_state(), the hospital_states view's own definition
--- (sql/migrations/012_hospital_state.sql), from the statement's snapshot and the rows it
+-- (sql/migrations/013_hospital_state_json.sql), from the statement's snapshot and the rows it
 -- wrote: right when no other change of the hospital committed between that snapshot and
 -- this statement's lock on the hospital, that is when `version` = `snapshot_version` + 1
 -- (the caller reads the state again otherwise).

@@ -1,5 +1,6 @@
-"""A hospital's state has one SQL definition (hospital_state(), 012_hospital_state.sql): the
-state write_report builds for the write-through is the state the hospital_states view reads."""
+"""A hospital's state has one SQL definition (hospital_state(),
+013_hospital_state_json.sql): the state write_report builds for the write-through is the
+state the hospital_states view reads."""
 
 from __future__ import annotations
 
