@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import msgspec
@@ -15,6 +16,7 @@ from litestar.connection import ASGIConnection
 
 from bedsvc.errors import Forbidden, NotAuthenticated, inactive_hospital, unknown_hospital
 from bedsvc.store import Conn, Queries
+from bedsvc.store.queries import FindHospitalKeysRow
 
 Role = Literal["hospital", "monitor", "admin"]
 TOKEN_PREFIX = "bsk_"  # noqa: S105 - a marker for secret scanners, not a secret
@@ -109,11 +111,18 @@ class HospitalAccess(msgspec.Struct, frozen=True):
 class KeyCache:
     """Pushes come often from few keys: each key is checked against PostgreSQL at most once
     per `ttl` seconds, so a revocation (or a hospital set inactive) takes effect within it.
-    Unknown keys are not remembered."""
+    Unknown keys are not remembered.
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+    The checks that miss the cache while one query is under way are asked together with the
+    next (at most `max_batch`): a burst of hospitals, each posting its first report in a
+    while, costs a few queries instead of one each."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000, max_batch: int = 256) -> None:
         self._checked: TTLCache[tuple[bytes, str], HospitalAccess] = TTLCache(max_entries, ttl)
         self.enabled = ttl > 0
+        self.max_batch = max_batch
+        self._waiting: list[_Lookup] = []
+        self._looking: asyncio.Task[None] | None = None
 
     async def hospital_access(
         self, pool: asyncpg.Pool, queries: Queries, token: str, hospital_code: str
@@ -122,11 +131,14 @@ class KeyCache:
         cached = self._checked.get((digest, hospital_code))
         if cached is not None:
             return cached
-        async with pool.acquire() as conn:
-            row = await queries.find_hospital_key(
-                conn, key_hash=digest, hospital_code=hospital_code
-            )
-        if row is None or row.key_hash is None or not hmac.compare_digest(row.key_hash, digest):
+        found: asyncio.Future[FindHospitalKeysRow] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Lookup(digest, hospital_code, found))
+        if self._looking is None:
+            # The worker has one pool and one set of queries: those of the miss that starts
+            # the lookups serve every miss until they end.
+            self._looking = asyncio.create_task(self._look_up(pool, queries))
+        row = await found
+        if row.key_hash is None or not hmac.compare_digest(row.key_hash, digest):
             raise NotAuthenticated("Unknown API key.")
         access = HospitalAccess(
             # The role is checked against the Literal here, once per push that misses the cache.
@@ -137,6 +149,41 @@ class KeyCache:
         if self.enabled:
             self._checked[(digest, hospital_code)] = access
         return access
+
+    async def _look_up(self, pool: asyncpg.Pool, queries: Queries) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                try:
+                    async with pool.acquire() as conn:
+                        rows = queries.find_hospital_keys(
+                            conn,
+                            key_hashes=[lookup.digest for lookup in batch],
+                            hospital_codes=[lookup.hospital_code for lookup in batch],
+                        )
+                        found = [row async for row in rows]
+                except asyncio.CancelledError:
+                    for lookup in [*batch, *self._waiting]:
+                        lookup.found.cancel()
+                    self._waiting.clear()
+                    raise
+                except Exception as exc:  # noqa: BLE001 - each push answers it, as its own
+                    for lookup in batch:
+                        if not lookup.found.done():
+                            lookup.found.set_exception(exc)
+                    continue
+                for lookup, row in zip(batch, found, strict=True):
+                    if not lookup.found.done():
+                        lookup.found.set_result(row)
+        finally:
+            self._looking = None
+
+
+class _Lookup(NamedTuple):
+    digest: bytes
+    hospital_code: str
+    found: asyncio.Future[FindHospitalKeysRow]
 
 
 async def authenticate(

@@ -230,7 +230,7 @@ class FindKeyRow(msgspec.Struct, frozen=True):
     revoked_at: datetime | None
 
 
-class FindHospitalKeyRow(msgspec.Struct, frozen=True):
+class FindHospitalKeysRow(msgspec.Struct, frozen=True):
     id: str | None
     key_hash: bytes | None
     role: str | None
@@ -494,7 +494,7 @@ ROWS: dict[str, tuple[type[msgspec.Struct], bool]] = {
     "all_hospital_states": (AllHospitalStatesRow, False),
     "hospital_versions": (HospitalVersionsRow, False),
     "find_key": (FindKeyRow, True),
-    "find_hospital_key": (FindHospitalKeyRow, True),
+    "find_hospital_keys": (FindHospitalKeysRow, False),
     "summary_rows": (SummaryRowsRow, False),
     "stale_rows": (StaleRowsRow, False),
     "history_rows": (HistoryRowsRow, False),
@@ -745,9 +745,13 @@ class Queries(Protocol):
 
     async def revoke_key(self, conn: Conn, *, id: object) -> Any: ...
 
-    async def find_hospital_key(
-        self, conn: Conn, *, key_hash: object, hospital_code: object
-    ) -> FindHospitalKeyRow | None: ...
+    def find_hospital_keys(
+        self, conn: Conn, *, key_hashes: object, hospital_codes: object
+    ) -> AsyncIterator[FindHospitalKeysRow]: ...
+
+    def find_hospital_keys_cursor(
+        self, conn: Conn, *, key_hashes: object, hospital_codes: object
+    ) -> AbstractAsyncContextManager[RowCursor[FindHospitalKeysRow]]: ...
 
     def summary_rows(self, conn: Conn, *, region_code: object) -> AsyncIterator[SummaryRowsRow]: ...
 

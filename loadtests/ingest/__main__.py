@@ -7,8 +7,8 @@ Starts bedsvc as `bedsvc serve --workers 2` does (granian, two workers) pinned t
 core, with 1,000 registered hospitals; the hospitals' client runs pinned to the client core;
 PostgreSQL and Redis are the servers in BEDSVC_LOADTEST_DATABASE_URL / BEDSVC_LOADTEST_REDIS_URL
 (or embedded ones). Each round, interleaved: `pgbench -N -c16` for the baseline; sustained
-reports from 16, 64 and 256 hospitals at once (3 wards per report) and from 64 (30 wards);
-a burst of all 1,000 hospitals posting one report at the same instant. After every scenario,
+reports from 16, 64 and 256 hospitals at once (3 wards per report) and from 64 others (30
+wards); a burst of all 1,000 hospitals posting one report at the same instant. After every scenario,
 every acknowledged report is looked up in `occupancy_history`. Medians over the rounds go to
 loadtests/results/ingest.json and ingest.md.
 """
@@ -196,7 +196,10 @@ async def scenario(
     wards: int,
     seconds: float,
 ) -> dict[str, Any]:
-    codes = sorted(run.keys)[:concurrent]
+    # A scenario of 3 wards reports for hospitals of 3 wards: the hospitals of many wards are
+    # others (the last ones), whose every report carries all their wards' state.
+    ordered = sorted(run.keys)
+    codes = ordered[-concurrent:] if wards > 3 else ordered[:concurrent]
     hospitals = [Hospital(c, run.keys[c], "127.0.0.1", server.port) for c in codes]
     cpu_before, client_before = server.cpu_seconds(), time.process_time()
     if name == BURST:

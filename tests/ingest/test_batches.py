@@ -1,9 +1,11 @@
-"""Reports of pushes that arrive together, written with one statement: each push is answered
-as a report written alone would be, and no hospital holds up another's report."""
+"""Pushes that arrive together: their reports written with one statement, their keys checked
+with one query. Each push is answered as it would be alone, and no hospital holds up another's
+report."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,8 @@ import asyncpg
 import msgspec
 import pytest
 
-from bedsvc.errors import Forbidden, InvalidInput, NotFound
+from bedsvc.access.keys import HospitalAccess, KeyCache
+from bedsvc.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from bedsvc.ingest.batches import ReportWriter
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.write import Written, apply_report, close_ward
@@ -244,3 +247,42 @@ async def test_a_batch_holds_at_most_max_batch_reports(
     count, total = (now - then for now, then in zip(batches(), before, strict=True))
     assert total == len(CODES)
     assert count >= len(CODES) / max_batch
+
+
+async def test_keys_checked_at_the_same_moment_are_each_answered_as_their_own(
+    services: Services, factory: Factory
+) -> None:
+    """Misses of the key cache that arrive together share one query; each push still gets
+    what its own key and hospital call for."""
+    for code in CODES[:4]:
+        await factory.hospital(code)
+    await factory.hospital(CODES[4], active=False)
+    keys = {code: await factory.key(hospital_code=code) for code in CODES[:5]}
+    cache = KeyCache(ttl=60)
+
+    def check(token: str, code: str) -> Awaitable[HospitalAccess]:
+        return cache.hospital_access(services.pool, services.queries, token, code)
+
+    answers = await asyncio.gather(
+        *(check(keys[code], code) for code in CODES[:4]),
+        check(keys[CODES[0]], CODES[1]),  # another hospital's key
+        check(keys[CODES[4]], CODES[4]),  # an inactive hospital
+        check(keys[CODES[0]], "3274099"),  # no such hospital
+        check("bsk_invented", CODES[0]),
+        return_exceptions=True,
+    )
+
+    own, others = answers[:4], answers[4:]
+    assert [a.key.hospital_code for a in own if isinstance(a, HospitalAccess)] == CODES[:4]
+    for access in own:
+        assert isinstance(access, HospitalAccess)
+        access.require(access.key.hospital_code or "")
+    foreign, inactive, unknown, invented = others
+    assert isinstance(foreign, HospitalAccess)
+    with pytest.raises(Forbidden):
+        foreign.require(CODES[1])
+    assert isinstance(inactive, HospitalAccess)
+    assert not inactive.hospital_active
+    assert isinstance(unknown, HospitalAccess)
+    assert not unknown.hospital_exists
+    assert isinstance(invented, NotAuthenticated)
