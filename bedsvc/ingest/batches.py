@@ -37,7 +37,7 @@ from bedsvc.ingest.schemas import OccupancyReport, WardReport
 from bedsvc.ingest.write import Written, apply_report, outcome, refusal, state_after
 from bedsvc.ops.metrics import observe_report_batch
 from bedsvc.state.cache import HospitalAt
-from bedsvc.state.sync import CacheSync
+from bedsvc.state.sync import DATABASE_ERRORS, CacheSync
 from bedsvc.store import Queries
 
 log = structlog.get_logger(__name__)
@@ -155,6 +155,7 @@ class ReportWriter:
         except asyncio.CancelledError:
             for queued in batch:
                 queued.answer.cancel()
+                self._writing.discard(queued.code)
             raise
         except Exception as exc:  # noqa: BLE001 - each report is written again, alone
             log.warning("reports written one by one after their batch failed", error=repr(exc))
@@ -173,7 +174,9 @@ class ReportWriter:
                 queued.answer.set_result(answer)
 
     async def _write_together(self, batch: list[_Queued]) -> dict[str, Written | BedsvcError]:
-        """What write_reports answered of each hospital it took part."""
+        """What write_reports answered of each hospital it took part. Only the statement can
+        fail: once it committed, the answers stand, and a state that could not be read
+        again is left to the reconciler (bedsvc/state/sync.py)."""
         by_code = {queued.code: queued for queued in batch}
         answers: dict[str, Written | BedsvcError] = {}
         changed: list[HospitalAt] = []
@@ -187,15 +190,20 @@ class ReportWriter:
                 ],
                 max_open_wards=self.max_open_wards,
             )
-            for row in [row async for row in rows]:
-                refused = refusal(row.code, row.active, row.open_wards, self.max_open_wards)
-                if refused is not None:
-                    answers[row.code] = refused
-                    continue
+            written = [row async for row in rows]
+            for row in written:
                 report = by_code[row.code].report
-                answers[row.code] = outcome(report, row.version, row.applied, row.id_t_tts)
-                if row.applied:
-                    changed.append(await state_after(conn, self.queries, row.code, row))
+                answers[row.code] = refusal(
+                    row.code, row.active, row.open_wards, self.max_open_wards
+                ) or outcome(report, row.version, row.applied, row.id_t_tts)
+            try:
+                changed = [
+                    await state_after(conn, self.queries, row.code, row)
+                    for row in written
+                    if row.applied
+                ]
+            except DATABASE_ERRORS as exc:
+                log.warning("states after a batch left to the reconciler", error=repr(exc))
         await self.sync.publish_all(changed)
         return answers
 
