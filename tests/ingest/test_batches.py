@@ -191,15 +191,19 @@ async def test_every_writer_of_wards_takes_the_hospitals_row_first(
     took a ward first and the hospital after could each wait on the other for ever (until
     PostgreSQL picked a deadlock's victim): held up at a ward, they already hold the hospital."""
     code = await factory.hospital()
-    await apply_report(
-        services.pool,
-        services.queries,
-        services.sync,
-        code,
-        body(ward("W0")),
-        None,
-        max_open_wards=9,
-    )
+
+    def report_alone() -> Awaitable[Written]:
+        return apply_report(
+            services.pool,
+            services.queries,
+            services.sync,
+            code,
+            body(ward("W0")),
+            None,
+            max_open_wards=9,
+        )
+
+    await report_alone()
     holder = await asyncpg.connect(settings.database.database_url)
     prober = await asyncpg.connect(settings.database.database_url)
     try:
@@ -209,15 +213,7 @@ async def test_every_writer_of_wards_takes_the_hospitals_row_first(
             "SELECT 1 FROM wards WHERE hospital_code = $1 AND ward_code = 'W0' FOR UPDATE", code
         )
         if writer_of_wards == "report":
-            held_up = apply_report(
-                services.pool,
-                services.queries,
-                services.sync,
-                code,
-                body(ward("W0")),
-                None,
-                max_open_wards=9,
-            )
+            held_up: Awaitable[object] = report_alone()
         else:
             held_up = close_ward(services.pool, services.queries, services.sync, code, "W0")
         waiting = asyncio.ensure_future(held_up)
