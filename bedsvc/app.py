@@ -63,6 +63,7 @@ from bedsvc.relay.routes import (
 )
 from bedsvc.relay.service import RelayService
 from bedsvc.relay.worker import RelayWorker
+from bedsvc.runtime.heap import WORKER_YOUNG_THRESHOLD, settle_heap
 from bedsvc.runtime.logs import configure_logging
 from bedsvc.runtime.shutdown import on_stop_signal
 from bedsvc.runtime.tasks import cancel
@@ -310,6 +311,9 @@ def create_app(
             restore_signals = on_stop_signal(
                 lambda: ending.append(asyncio.create_task(services.live.stop()))
             )
+        if stop_on_signal:
+            # A server's worker process of its own: its heap is the app's alone.
+            settle_heap(WORKER_YOUNG_THRESHOLD)
         log.info("worker started", version=services.feed.version)
         try:
             yield

@@ -10,7 +10,6 @@ the frames splice) and the hub.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -26,6 +25,7 @@ from bedsvc.live.hub import LiveHub
 from bedsvc.live.readside import build_read_side
 from bedsvc.live.websocket import LiveConnection, LiveSocketServer
 from bedsvc.public.nearcache import PublicCache
+from bedsvc.runtime.heap import settle_heap
 from bedsvc.settings import Settings
 from bedsvc.state.feed import ChangeFeed
 from bedsvc.store import connect_pool, load_queries
@@ -99,14 +99,6 @@ async def start_live(settings: Settings, host: str, port: int) -> LiveProcess:
     )
     log.info("live process serving", host=host, port=port, version=live.feed.version)
     return live
-
-
-def settle_heap() -> None:
-    """Takes what start-up built (modules, every hospital's state and encoded views) out of the
-    cyclic garbage collector's work: it lives as long as the process, yet every full
-    collection would walk it again, during a fan-out as well (docs/performance.md, live)."""
-    gc.collect()
-    gc.freeze()
 
 
 async def run_live(settings: Settings, host: str, port: int) -> None:
