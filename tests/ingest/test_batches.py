@@ -282,3 +282,32 @@ async def test_keys_checked_at_the_same_moment_are_each_answered_as_their_own(
     assert isinstance(unknown, HospitalAccess)
     assert not unknown.hospital_exists
     assert isinstance(invented, NotAuthenticated)
+
+
+async def test_a_ward_reported_without_a_name_keeps_its_own(
+    services: Services, factory: Factory
+) -> None:
+    named, other = CODES[:2]
+    for code in (named, other):
+        await factory.hospital(code)
+    reports = writer(services)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    await reports.write(named, body(ward("MAWAR", name="Ruang Mawar"), at=start))
+    nameless = {"ward_code": "MAWAR", "bed_class": "KL3", "capacity": 9, "available": 2}
+
+    await asyncio.gather(
+        reports.write(named, body(nameless, at=start + timedelta(minutes=1))),
+        reports.write(
+            other, body(nameless, {**nameless, "ward_code": "ANGGREK", "name": "Ruang Anggrek"})
+        ),
+    )
+
+    async with services.pool.acquire() as conn:
+        names = await conn.fetch(
+            "SELECT hospital_code, ward_code, name, capacity FROM wards ORDER BY 1, 2"
+        )
+    assert [tuple(r) for r in names] == [
+        (named, "MAWAR", "Ruang Mawar", 9),
+        (other, "ANGGREK", "Ruang Anggrek", 9),
+        (other, "MAWAR", "MAWAR", 9),  # a new ward without a name is named by its code
+    ]
