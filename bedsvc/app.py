@@ -270,7 +270,8 @@ def create_app(
     settings: Settings, *, stop_on_signal: bool = False, background_loops: bool = True
 ) -> Litestar:
     """`stop_on_signal`: the app runs in a server's worker process of its own, whose stop
-    signals end the live streams at once (bedsvc/runtime/shutdown.py). Without
+    signals end the live streams at once (bedsvc/runtime/shutdown.py) and whose heap, its
+    own, is settled after start-up (bedsvc/runtime/heap.py). Without
     `background_loops` (tests that run those steps themselves) the worker starts none of its
     own loops."""
     fast_path = FastPath()
@@ -312,7 +313,6 @@ def create_app(
                 lambda: ending.append(asyncio.create_task(services.live.stop()))
             )
         if stop_on_signal:
-            # A server's worker process of its own: its heap is the app's alone.
             settle_heap(WORKER_YOUNG_THRESHOLD)
         log.info("worker started", version=services.feed.version)
         try:

@@ -113,9 +113,9 @@ class KeyCache:
     per `ttl` seconds, so a revocation (or a hospital set inactive) takes effect within it.
     Unknown keys are not remembered.
 
-    The checks that miss the cache while one query is under way are asked together with the
-    next (at most `max_batch`): a burst of hospitals, each posting its first report in a
-    while, costs a few queries instead of one each."""
+    The checks that miss the cache at the same moment, before a query starts or while one is
+    under way, are asked together (at most `max_batch` a query): a burst of hospitals, each
+    posting its first report in a while, costs a few queries instead of one each."""
 
     def __init__(self, ttl: float, max_entries: int = 10_000, max_batch: int = 256) -> None:
         self._checked: TTLCache[tuple[bytes, str], HospitalAccess] = TTLCache(max_entries, ttl)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,22 +54,13 @@ class _Report(msgspec.Struct):
     wards: list[WardReport]
 
 
+@dataclass(slots=True)
 class _Queued:
-    __slots__ = ("answer", "code", "key_id", "report", "username")
-
-    def __init__(
-        self,
-        code: str,
-        report: OccupancyReport,
-        key_id: str | None,
-        username: str | None,
-        answer: asyncio.Future[Written],
-    ) -> None:
-        self.code = code
-        self.report = report
-        self.key_id = key_id
-        self.username = username
-        self.answer = answer
+    code: str
+    report: OccupancyReport
+    key_id: str | None
+    username: str | None
+    answer: asyncio.Future[Written]
 
 
 class ReportWriter:

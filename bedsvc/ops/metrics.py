@@ -327,6 +327,7 @@ def record_live_connections(count: int) -> None:
 __all__ = [
     "FeedMetrics",
     "observe_fanout",
+    "observe_report_batch",
     "record_database_error",
     "record_failover_repair",
     "record_live_connections",

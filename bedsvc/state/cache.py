@@ -101,13 +101,10 @@ class AvailabilityCache:
     def keys(self) -> list[str]:
         return [self.docs_key, self.versions_key, self.version_key, self.stream_key]
 
-    async def write_hospital(self, code: str, version: int, state: HospitalState | None) -> int:
-        """The global version after the write; 0 when the cache had this version already, -1
-        when the cache is empty (it needs a rebuild)."""
-        return (await self.write_hospitals([HospitalAt(code, version, state)]))[0]
-
     async def write_hospitals(self, hospitals: Sequence[HospitalAt]) -> list[int]:
-        """Writes each in turn, in one round trip; per hospital what `write_hospital` says."""
+        """Writes each in turn, in one round trip. Per hospital: the global version after its
+        write; 0 when the cache had this version already, -1 when the cache is empty (it needs
+        a rebuild)."""
         args: list[bytes | str | int] = [self.stream_length]
         for code, version, state in hospitals:
             args += [code, version, b"" if state is None else _encoder.encode(state)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -21,6 +21,7 @@ from bedsvc.ingest.write import Written, apply_report, close_ward
 from bedsvc.ops.metrics import REPORT_BATCH_SIZE
 from bedsvc.services import Services
 from bedsvc.settings import Settings
+from bedsvc.store import Queries
 from bedsvc.store.states import load_state
 from tests.support import Factory, report, waiting_on_a_lock, ward
 
@@ -155,7 +156,10 @@ async def test_a_hospital_held_by_another_transaction_holds_up_no_one_else(
         assert not waiting.done()
         # The busy hospital's next report waits behind its first, not beside it.
         later = asyncio.ensure_future(reports.write(busy, body(ward(available=3))))
-        await asyncio.sleep(0.2)
+        # Queued after it (tasks start in order): once this one is written, a batch has
+        # passed the busy hospital's report over.
+        after = asyncio.ensure_future(reports.write(others[0], body(ward(available=4))))
+        await asyncio.wait_for(after, 5)
         assert not later.done()
         await transaction.rollback()
         first, second = await asyncio.wait_for(asyncio.gather(waiting, later), 5)
@@ -311,3 +315,33 @@ async def test_a_ward_reported_without_a_name_keeps_its_own(
         (other, "ANGGREK", "Ruang Anggrek", 9),
         (other, "MAWAR", "MAWAR", 9),  # a new ward without a name is named by its code
     ]
+
+
+async def test_keys_missing_from_the_cache_together_are_asked_in_one_query(
+    services: Services, factory: Factory
+) -> None:
+    """The misses that arrive before the query starts, or while it is under way, are asked
+    together. The queries are PostgreSQL's own, only counted on the way."""
+    for code in CODES:
+        await factory.hospital(code)
+    keys = {code: await factory.key(hospital_code=code) for code in CODES}
+    asked: list[int] = []
+    real = services.queries
+
+    class Counted:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def find_hospital_keys(self, conn: object, **params: list[object]) -> object:
+            asked.append(len(params["key_hashes"]))
+            return real.find_hospital_keys(conn, **params)  # type: ignore[arg-type]
+
+    cache = KeyCache(ttl=60)
+    queries = cast(Queries, Counted())
+
+    answers = await asyncio.gather(
+        *(cache.hospital_access(services.pool, queries, keys[code], code) for code in CODES)
+    )
+
+    assert [a.key.hospital_code for a in answers] == CODES
+    assert asked == [len(CODES)]

@@ -136,7 +136,7 @@ async def test_the_feed_checks_every_step_of_the_stream(services: Services) -> N
     # The cache moves on to version 4 through entries this feed misses; the entry it reads
     # next does not add up.
     skipped = msgspec.structs.replace(state, name="RS D", version=4)
-    await cache.write_hospital("3274011", 4, skipped)
+    await cache.write_hospitals([HospitalAt("3274011", 4, skipped)])
     assert not await feed.handle(Change(position=5, code="3274011", version=4, state=skipped))
     # Reloaded from the cache.
     assert (feed.version, feed.hospitals["3274011"].name) == (4, "RS D")
@@ -149,9 +149,10 @@ async def test_writes_arriving_out_of_order_keep_the_newest_state(services: Serv
     base = hospital_state(2)
 
     newer = msgspec.structs.replace(base, name="newer", version=3)
-    assert await cache.write_hospital("3274011", 3, newer) == 3
+    assert await cache.write_hospitals([HospitalAt("3274011", 3, newer)]) == [3]
     older = msgspec.structs.replace(base, name="older", version=2)
-    assert await cache.write_hospital("3274011", 2, older) == 0  # nothing, not even an entry
+    # Nothing, not even an entry.
+    assert await cache.write_hospitals([HospitalAt("3274011", 2, older)]) == [0]
 
     snapshot = await cache.snapshot()
     assert snapshot.position == 3
@@ -166,7 +167,7 @@ async def test_writes_arriving_out_of_order_keep_the_newest_state(services: Serv
 async def test_an_empty_cache_takes_no_write_until_rebuilt(services: Services) -> None:
     state = hospital_state(5)
     # One hospital alone in an empty cache would pass for the whole region.
-    assert await services.cache.write_hospital("3274011", 5, state) == -1
+    assert await services.cache.write_hospitals([HospitalAt("3274011", 5, state)]) == [-1]
     assert (await services.cache.snapshot()).position is None
 
 
