@@ -156,6 +156,15 @@ class RedisSettings(Area):
         description="Entries the Redis change stream keeps (about; trimmed as it grows). A "
         "worker that falls further behind reloads from the cache.",
     )
+    change_read_gap_ms: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="After a read of the change stream that found changes, each process "
+        "waits this long before the next, so that under many changes a read takes several: "
+        "at most this much later seen, far fewer round trips to Redis. 0: read again at "
+        "once.",
+    )
     cache_reconcile_seconds: float = Field(
         default=2.0,
         gt=0,

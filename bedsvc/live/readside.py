@@ -50,6 +50,7 @@ def change_feed(
         cache.stream_key,
         block_seconds=FEED_BLOCK_SECONDS,
         poll_interval=settings.redis.cache_reconcile_seconds,
+        read_gap=settings.redis.change_read_gap_ms / 1000,
     )
 
 

@@ -62,12 +62,14 @@ class ChangeFeed:
         *,
         block_seconds: float = 1.0,
         poll_interval: float = 2.0,
+        read_gap: float = 0.0,
     ) -> None:
         self.sync = sync
         self.connect = connect
         self.stream_key = stream_key
         self.block_seconds = block_seconds
         self.poll_interval = poll_interval
+        self.read_gap = read_gap
         # The global version: the sum of every hospital's version, listed or not.
         self.version = 0
         # Which hospital versions make up `version`: equal in every process holding the same
@@ -172,6 +174,12 @@ class ChangeFeed:
                         break  # reloaded: the rest is read again from the new position
                 if entries:
                     idle, suspect = 0.0, False
+                    if self.read_gap:
+                        # Under a stream of changes, one read takes what came during the gap
+                        # rather than one read per write-through: every read costs the
+                        # process a round trip, every process pays it, and what it reads
+                        # waits at most the gap.
+                        await asyncio.sleep(self.read_gap)
                     continue
                 idle += self.block_seconds
                 if idle >= self.poll_interval:

@@ -15,6 +15,7 @@ from bedsvc.admin.schemas import HospitalIn
 from bedsvc.admin.service import save_hospital
 from bedsvc.ingest.schemas import OccupancyReport
 from bedsvc.ingest.write import apply_report, close_ward
+from bedsvc.live.readside import change_feed
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.state.cache import Change, HospitalAt, Rebuilt, decode_entry
@@ -243,3 +244,58 @@ async def test_one_write_through_for_several_hospitals_is_each_one_in_turn(
         Change(position=9, code="3274013", version=3, state=second),
         Change(position=10, code="3274011", version=3, state=None),
     ]
+
+
+class _Heard:
+    """When a feed's listener heard of each hospital (by the loop's clock)."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.heard = asyncio.Event()
+
+    def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
+        self.at[code] = asyncio.get_running_loop().time()
+        self.heard.set()
+
+    def reloaded(self, version: int) -> None:
+        pass
+
+
+async def test_the_feed_reads_changes_that_come_together_at_once(
+    services: Services, settings: Settings
+) -> None:
+    """A change on a quiet stream is seen at once; the changes written while the feed waits
+    out its read gap are seen together, in one read, when the gap is over."""
+    gap = 0.3
+    cache = services.cache
+    await cache.rebuild({"3274011": 1}, [hospital_state(1)])
+    feed = change_feed(
+        settings.replace(change_read_gap_ms=int(gap * 1000)),
+        services.pool,
+        services.queries,
+        services.redis,
+    )
+    heard = _Heard()
+    feed.add_listener(heard)
+    await feed.start()
+    loop = asyncio.get_running_loop()
+    try:
+        written = loop.time()
+        await cache.write_hospitals([HospitalAt("3274011", 2, hospital_state(2))])
+        await asyncio.wait_for(heard.heard.wait(), gap)
+        first = heard.at["3274011"]
+        assert first - written < gap
+        others = [f"32740{n}" for n in range(12, 16)]
+        for code in others:
+            state = msgspec.structs.replace(hospital_state(1), code=code)
+            await cache.write_hospitals([HospitalAt(code, 1, state)])
+        for _ in range(100):
+            if all(code in heard.at for code in others):
+                break
+            await asyncio.sleep(0.05)
+        times = [heard.at[code] for code in others]
+        assert min(times) - first >= gap * 0.9
+        assert max(times) - min(times) < 0.01, "read one by one"
+        assert feed.version == 6
+    finally:
+        await feed.stop()
