@@ -194,6 +194,28 @@ async def test_counts_reach_redis_in_batches(settings: Settings, clean: None) ->
         await client.aclose()
 
 
+async def test_the_counts_of_a_minute_just_ended_still_reach_redis(
+    settings: Settings, clean: None
+) -> None:
+    """A flush after the minute turned sends the last minute's counts too, to its own key;
+    the new minute counts from zero."""
+    client = aioredis.Redis.from_url(settings.redis.redis_url)
+    clock = StoppedClock()
+    counter = RateCounter(client, settings.redis.redis_prefix, clock=clock, batch=32)
+    prefix = f"{settings.redis.redis_prefix}:ratelimit:key:one"
+    try:
+        for _ in range(5):
+            await counter.add("key:one", 1000)
+        ended = int(clock() // 60)
+        clock.advance(60)
+        assert await counter.add("key:one", 1000) == 1
+        await counter.flush()
+        assert int(await client.get(f"{prefix}:{ended}")) == 5
+        assert int(await client.get(f"{prefix}:{ended + 1}")) == 1
+    finally:
+        await client.aclose()
+
+
 async def slow_to_count(redis_url: str, delay: float) -> asyncio.Server:
     """A TCP relay to Redis that answers `delay` late on a connection whose last request
     added one to a count (`INCRBY key 1`), and at once otherwise."""
