@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,15 +51,19 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     pids: list[int] = field(default_factory=list)
+    # Processes started with this one and measured and stopped with it (a live process).
+    companions: list[Server] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pids)
+        return cpu_seconds(self.pids) + sum(c.cpu_seconds() for c in self.companions)
 
     def stop(self) -> None:
+        for companion in self.companions:
+            companion.stop()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -79,7 +84,10 @@ def start(
     core: int | None,
     log_dir: Path,
     workers: int = 1,
+    cwd: Path | None = None,
 ) -> Server:
+    """`cwd`: the checkout whose `bedsvc` the server runs (its own directory comes first on
+    the module path); this one's by default."""
     command = [sys.executable, "-m", "loadtests.serve", "--server", server]
     command += ["--port", str(port), "--workers", str(workers), target]
     if core is not None:
@@ -87,7 +95,7 @@ def start(
     log = log_dir / f"{name}-{server}-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT
+            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
         )
     started = Server(name=name, port=port, process=process, log=log)
     try:
@@ -97,6 +105,36 @@ def start(
         raise
     # Granian and uvicorn run the app in child processes: measure the whole tree.
     started.pids = descendants(process.pid)
+    return started
+
+
+def start_live(
+    *, port: int, env: dict[str, str], core: int | None, log_dir: Path, cwd: Path | None = None
+) -> Server:
+    """A live process (`python -m bedsvc.live`) as `bedsvc serve` starts one next to its HTTP
+    workers, ready once its port takes connections."""
+    command = [sys.executable, "-m", "bedsvc.live", "--port", str(port)]
+    if core is not None:
+        command = ["taskset", "-c", str(core), *command]
+    log = log_dir / f"bedsvc-live-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+        )
+    started = Server(name="bedsvc-live", port=port, process=process, log=log)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the live process exited; see {log}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                started.stop()
+                raise RuntimeError(f"the live process is not listening; see {log}") from None
+            time.sleep(0.2)
+    started.pids = [process.pid]
     return started
 
 

@@ -1,10 +1,11 @@
 """Ingest load test: acknowledged reports per second against `pgbench -N` on the same
 PostgreSQL, in the same run.
 
-python -m loadtests.ingest [--rounds 3] [--duration 10] [--profile]
+python -m loadtests.ingest [--rounds 3] [--duration 10] [--profile] [--no-live]
 
-Starts bedsvc as `bedsvc serve --workers 2` does (granian, two workers) pinned to the server
-core, with 1,000 registered hospitals; the hospitals' client runs pinned to the client core;
+Starts bedsvc as `bedsvc serve --workers 2` does on one core (granian, two workers, and the
+live process, which follows the same change stream; `--no-live` leaves it out) pinned to the
+server core, with 1,000 registered hospitals; the hospitals' client runs pinned to the client core;
 PostgreSQL and Redis are the servers in BEDSVC_LOADTEST_DATABASE_URL / BEDSVC_LOADTEST_REDIS_URL
 (or embedded ones). Each round, interleaved: `pgbench -N -c16` for the baseline; sustained
 reports from 16, 64 and 256 hospitals at once (3 wards per report) and from 64 others (30
@@ -95,6 +96,43 @@ async def prepare(server_database_url: str, redis_url: str, name: str) -> Run:
         await services.redis.aclose()
         await services.pool.close()
     return Run(database_url, redis_url, prefix, keys)
+
+
+def start_server(
+    run: Run, port: int, core: int, log_dir: Path, *, live: bool, cwd: Path | None = None
+) -> procs.Server:
+    """bedsvc as `bedsvc serve --workers 2` runs on one core: two HTTP workers and (`live`)
+    the live process, following the same change stream, on `run`'s database, with limits no
+    load here reaches."""
+    env = {
+        "BEDSVC_DATABASE_URL": run.database_url,
+        "BEDSVC_REDIS_URL": run.redis_url,
+        "BEDSVC_REDIS_PREFIX": run.prefix,
+        "BEDSVC_LOG_LEVEL": "WARNING",
+        "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "100000000",
+        "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": "100000000",
+    }
+    server = procs.start(
+        "bedsvc",
+        "bedsvc.asgi:app_from_env",
+        server="granian",
+        port=port,
+        env={**env, "BEDSVC_LIVE_PORT": str(port + 100)},
+        ready_path="/healthz",
+        core=core,
+        log_dir=log_dir,
+        workers=2,
+        cwd=cwd,
+    )
+    if live:
+        try:
+            server.companions.append(
+                procs.start_live(port=port + 100, env=env, core=core, log_dir=log_dir, cwd=cwd)
+            )
+        except BaseException:
+            server.stop()
+            raise
+    return server
 
 
 async def drop(server_database_url: str, run: Run, name: str) -> None:
@@ -269,26 +307,8 @@ async def main_async(args: argparse.Namespace) -> None:
         await admin.close()
         bench_url = urlunsplit(urlsplit(server_database_url)._replace(path=f"/{bench_name}"))
         pgbench_init(bench_url)
-        env = {
-            "BEDSVC_DATABASE_URL": run.database_url,
-            "BEDSVC_REDIS_URL": run.redis_url,
-            "BEDSVC_REDIS_PREFIX": run.prefix,
-            "BEDSVC_LOG_LEVEL": "WARNING",
-            "BEDSVC_WRITE_RATE_LIMIT_PER_MINUTE": "100000000",
-            "BEDSVC_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": "100000000",
-        }
         log_dir = Path(tempfile.mkdtemp(prefix="bedsvc-ingest-logs-"))
-        server = procs.start(
-            "bedsvc",
-            "bedsvc.asgi:app_from_env",
-            server="granian",
-            port=args.port,
-            env=env,
-            ready_path="/healthz",
-            core=args.server_core,
-            log_dir=log_dir,
-            workers=2,
-        )
+        server = start_server(run, args.port, args.server_core, log_dir, live=not args.no_live)
         # Reports a millisecond apart from here never reach the present, and stay younger
         # than BEDSVC_MAX_REPORT_AGE_SECONDS (a day) allows.
         clock = Clock(datetime.now(UTC) - timedelta(hours=12))
@@ -404,6 +424,9 @@ def main() -> None:
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="py-spy the workers once")
+    parser.add_argument(
+        "--no-live", action="store_true", help="the HTTP workers alone, without a live process"
+    )
     uvloop.run(main_async(parser.parse_args()))
 
 
