@@ -266,7 +266,7 @@ async def test_the_feed_reads_changes_that_come_together_at_once(
 ) -> None:
     """A change on a quiet stream is seen at once; the changes written while the feed waits
     out its read gap are seen together, in one read, when the gap is over."""
-    gap = 0.3
+    gap = 1.0
     cache = services.cache
     await cache.rebuild({"3274011": 1}, [hospital_state(1)])
     feed = change_feed(
