@@ -132,6 +132,10 @@ def settings(database_url: str, redis_url: str, embedded_dir: Path) -> Settings:
         data_dir=embedded_dir / "data",
         redis_prefix=f"bedsvc-test-{secrets.token_hex(4)}",
         cache_reconcile_seconds=0.2,
+        # Tests wait for one worker to show a change and then read another (or its live
+        # stream): a feed that reads the stream again at once keeps the workers within a
+        # round trip of each other. The read gap has a test of its own.
+        change_read_gap_ms=0,
         password_hash_profile="cheapest",
         key_cache_seconds=1.0,
         log_json=False,
