@@ -73,6 +73,17 @@ class Server:
                 self.process.wait()
 
 
+def _launch(
+    command: list[str], *, core: int | None, env: dict[str, str], log: Path, cwd: Path | None
+) -> subprocess.Popen[bytes]:
+    if core is not None:
+        command = ["taskset", "-c", str(core), *command]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+        )
+
+
 def start(
     name: str,
     target: str,
@@ -90,13 +101,8 @@ def start(
     the module path); this one's by default."""
     command = [sys.executable, "-m", "loadtests.serve", "--server", server]
     command += ["--port", str(port), "--workers", str(workers), target]
-    if core is not None:
-        command = ["taskset", "-c", str(core), *command]
     log = log_dir / f"{name}-{server}-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
-        )
+    process = _launch(command, core=core, env=env, log=log, cwd=cwd)
     started = Server(name=name, port=port, process=process, log=log)
     try:
         wait_ready(started, ready_path)
@@ -113,14 +119,14 @@ def start_live(
 ) -> Server:
     """A live process (`python -m bedsvc.live`) as `bedsvc serve` starts one next to its HTTP
     workers, ready once its port takes connections."""
-    command = [sys.executable, "-m", "bedsvc.live", "--port", str(port)]
-    if core is not None:
-        command = ["taskset", "-c", str(core), *command]
     log = log_dir / f"bedsvc-live-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
-        )
+    process = _launch(
+        [sys.executable, "-m", "bedsvc.live", "--port", str(port)],
+        core=core,
+        env=env,
+        log=log,
+        cwd=cwd,
+    )
     started = Server(name="bedsvc-live", port=port, process=process, log=log)
     deadline = time.monotonic() + 60
     while True:
