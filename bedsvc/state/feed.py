@@ -145,14 +145,26 @@ class ChangeFeed:
     # Following
 
     async def _run(self) -> None:
+        reload_first = False
         while True:
             try:
+                if reload_first:
+                    await self.reload()
+                    reload_first = False
                 await self._follow_stream()
             except CACHE_ERRORS as exc:
                 raise_if_cancelled()
                 record_redis_error("feed_stream")
                 log.warning("change stream lost, polling the database", error=str(exc))
                 await self._poll_database_until_cache_returns()
+            except DATABASE_ERRORS as exc:
+                # A reload that had to read PostgreSQL while it refused (shutting down, a pool
+                # closing): the feed must outlive it, and what it holds may be behind.
+                raise_if_cancelled()
+                record_database_error("feed_reload")
+                log.warning("feed reload failed, trying again", error=str(exc))
+                await asyncio.sleep(self.poll_interval)
+                reload_first = True
 
     async def _follow_stream(self) -> None:
         client = self.connect()

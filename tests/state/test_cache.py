@@ -19,6 +19,7 @@ from bedsvc.live.readside import change_feed
 from bedsvc.services import Services
 from bedsvc.settings import Settings
 from bedsvc.state.cache import Change, HospitalAt, Rebuilt, decode_entry
+from bedsvc.store.db import connect_pool
 from bedsvc.store.states import HospitalState
 from tests.support import Factory, RedisProcess, bearer, report, wait_for_version, ward
 
@@ -297,5 +298,33 @@ async def test_the_feed_reads_changes_that_come_together_at_once(
         assert min(times) - first >= gap * 0.9
         assert max(times) - min(times) < 0.01, "read one by one"
         assert feed.version == 6
+    finally:
+        await feed.stop()
+
+
+async def test_a_reload_that_postgresql_refuses_does_not_end_the_feed(
+    services: Services, settings: Settings, factory: Factory
+) -> None:
+    """The cache is emptied and the stream says it was rebuilt, so the feed must reload from
+    PostgreSQL, whose pool refuses (closed, as while shutting down): the feed tries again
+    until it can, and then holds PostgreSQL's state."""
+    code = await factory.hospital(name="RS Menurut PostgreSQL")
+    cache = services.cache
+    await cache.rebuild({code: 1}, [hospital_state(1)])
+    refusing = await connect_pool(settings.database.database_url, 1, 1)
+    await refusing.close()
+    feed = change_feed(settings, refusing, services.queries, services.redis)
+    await feed.start()
+    try:
+        assert feed.hospitals[code].name == "RS A"
+        await services.redis.delete(cache.version_key)
+        await services.redis.xadd(cache.stream_key, {"p": 99, "r": 1})
+        await asyncio.sleep(1.0)  # several failed reloads, one every reconcile interval
+        feed.sync.pool = services.pool
+        for _ in range(100):
+            if feed.hospitals[code].name != "RS A":
+                break
+            await asyncio.sleep(0.05)
+        assert feed.hospitals[code].name == "RS Menurut PostgreSQL"
     finally:
         await feed.stop()
