@@ -185,25 +185,37 @@ class PublicCache:
         self._codes: dict[str | None, list[str]] | None = None
         # Counts reloads: whatever was built before one is rebuilt (reusing equal fragments).
         self._generation = 0
+        # Hospitals changed since the stale counts were last brought up to date.
+        self._changed: set[str] = set()
 
     # FeedListener
 
     def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
-        self.staleness.update(code, state, datetime.now(UTC))
+        # Recounted when something is next read (`_settle`): every process hears every
+        # change, most of them between two reads, and a hospital often several times.
+        self._changed.add(code)
         region = None if state is None else state.region_code
         if self._regions.get(code) != region:
             self._codes = None
 
     def reloaded(self, version: int) -> None:
+        self._changed.clear()
         self.staleness.reset(self.feed.hospitals.values(), datetime.now(UTC))
         self._codes = None
         self._generation += 1
 
+    def _settle(self, now: datetime) -> None:
+        """The stale counts of the hospitals that changed since the last read."""
+        if self._changed:
+            self.staleness.update(self._changed, self.feed.hospitals, now)
+            self._changed = set()
+
     # Reads
 
     def clock(self) -> None:
-        """Brings the stale counts up to date if a ward may have crossed the threshold."""
-        if self.staleness.due():
+        """Brings the stale counts up to date: the hospitals that changed, and those whose
+        wards may have crossed the threshold."""
+        if self._changed or self.staleness.due():
             self._now()
 
     def etag(self) -> bytes:
@@ -291,6 +303,7 @@ class PublicCache:
     def _now(self) -> datetime:
         # The stale flags of everything built now must agree with the counts in the ETag.
         now = datetime.now(UTC)
+        self._settle(now)
         self.staleness.catch_up(self.feed.hospitals, now)
         return now
 

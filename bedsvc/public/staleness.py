@@ -84,8 +84,12 @@ class Staleness:
             self._set(state.code, state, now)
         self._schedule()
 
-    def update(self, code: str, state: HospitalState | None, now: datetime) -> None:
-        self._set(code, state, now)
+    def update(
+        self, codes: Iterable[str], states: Mapping[str, HospitalState], now: datetime
+    ) -> None:
+        """Recounts these hospitals as `states` has them (absent: no longer listed)."""
+        for code in codes:
+            self._set(code, states.get(code), now)
         self._schedule()
 
     def due(self) -> bool:

@@ -71,9 +71,9 @@ def test_a_new_report_makes_a_hospital_fresh_again() -> None:
     staleness = Staleness(HOUR)
     staleness.reset([hospital("A", NOW - 2 * HOUR)], NOW)
     assert staleness.total == 1
-    staleness.update("A", hospital("A", NOW), NOW)
+    staleness.update(["A"], {"A": hospital("A", NOW)}, NOW)
     assert (staleness.counts, staleness.total) == ({"A": 0}, 0)
-    staleness.update("A", None, NOW)  # no longer listed
+    staleness.update(["A"], {}, NOW)  # no longer listed
     assert (staleness.counts, staleness.total) == ({}, 0)
 
 
@@ -83,9 +83,9 @@ def test_the_next_transition_follows_each_hospitals_latest_report() -> None:
     staleness = Staleness(HOUR)
     staleness.reset([hospital("A", NOW), hospital("B", NOW + timedelta(minutes=5))], NOW)
     for minutes in range(1, 500):
-        staleness.update("A", hospital("A", NOW + minutes * timedelta(seconds=1)), NOW)
+        staleness.update(["A"], {"A": hospital("A", NOW + minutes * timedelta(seconds=1))}, NOW)
     assert staleness.next_transition == NOW + HOUR + timedelta(minutes=5)  # B's
-    staleness.update("B", None, NOW)
+    staleness.update(["B"], {}, NOW)
     assert staleness.next_transition == NOW + HOUR + 499 * timedelta(seconds=1)  # A's latest
-    staleness.update("A", None, NOW)
+    staleness.update(["A"], {}, NOW)
     assert staleness.next_transition == NEVER
