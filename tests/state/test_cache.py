@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from bedsvc.access.actor import OPERATOR
 from bedsvc.admin.schemas import HospitalIn
@@ -22,6 +24,7 @@ from bedsvc.state.cache import Change, HospitalAt, Rebuilt, decode_entry
 from bedsvc.store.db import connect_pool
 from bedsvc.store.states import HospitalState
 from tests.support import Factory, RedisProcess, bearer, report, wait_for_version, ward
+from tests.support.waits import eventually
 
 Client = AsyncTestClient[Litestar]
 
@@ -248,18 +251,28 @@ async def test_one_write_through_for_several_hospitals_is_each_one_in_turn(
 
 
 class _Heard:
-    """When a feed's listener heard of each hospital (by the loop's clock)."""
+    """When a feed's listener heard of each hospital (by the loop's clock), and a way to wait
+    for what it hears."""
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
-        self.heard = asyncio.Event()
+        self._news = asyncio.Event()
 
     def hospital_changed(self, version: int, code: str, state: HospitalState | None) -> None:
         self.at[code] = asyncio.get_running_loop().time()
-        self.heard.set()
+        self._news.set()
 
     def reloaded(self, version: int) -> None:
-        pass
+        self._news.set()
+
+    async def until(self, done: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    self._news.clear()
+                    await self._news.wait()
+        except TimeoutError:
+            raise AssertionError(f"not within {timeout} s: {what}") from None
 
 
 async def test_the_feed_reads_changes_that_come_together_at_once(
@@ -283,17 +296,14 @@ async def test_the_feed_reads_changes_that_come_together_at_once(
     try:
         written = loop.time()
         await cache.write_hospitals([HospitalAt("3274011", 2, hospital_state(2))])
-        await asyncio.wait_for(heard.heard.wait(), gap)
+        await heard.until(lambda: "3274011" in heard.at, "the first change", timeout=gap)
         first = heard.at["3274011"]
         assert first - written < gap
         others = [f"32740{n}" for n in range(12, 16)]
         for code in others:
             state = msgspec.structs.replace(hospital_state(1), code=code)
             await cache.write_hospitals([HospitalAt(code, 1, state)])
-        for _ in range(100):
-            if all(code in heard.at for code in others):
-                break
-            await asyncio.sleep(0.05)
+        await heard.until(lambda: all(code in heard.at for code in others), "the others")
         times = [heard.at[code] for code in others]
         assert min(times) - first >= gap * 0.9
         assert max(times) - min(times) < 0.01, "read one by one"
@@ -314,17 +324,26 @@ async def test_a_reload_that_postgresql_refuses_does_not_end_the_feed(
     refusing = await connect_pool(settings.database.database_url, 1, 1)
     await refusing.close()
     feed = change_feed(settings, refusing, services.queries, services.redis)
+    heard = _Heard()
+    feed.add_listener(heard)
     await feed.start()
     try:
         assert feed.hospitals[code].name == "RS A"
+        refused_before = await _failed_reloads()
         await services.redis.delete(cache.version_key)
         await services.redis.xadd(cache.stream_key, {"p": 99, "r": 1})
-        await asyncio.sleep(1.0)  # several failed reloads, one every reconcile interval
+        await eventually(
+            _failed_reloads, lambda n: n >= refused_before + 2, "two reloads refused", 10
+        )
         feed.sync.pool = services.pool
-        for _ in range(100):
-            if feed.hospitals[code].name != "RS A":
-                break
-            await asyncio.sleep(0.05)
+        await heard.until(lambda: feed.hospitals[code].name != "RS A", "a reload", timeout=10)
         assert feed.hospitals[code].name == "RS Menurut PostgreSQL"
     finally:
         await feed.stop()
+
+
+async def _failed_reloads() -> float:
+    return (
+        REGISTRY.get_sample_value("bedsvc_database_errors_total", {"operation": "feed_reload"})
+        or 0.0
+    )
