@@ -215,10 +215,15 @@ def machine() -> dict[str, Any]:
         ),
         "unknown",
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    return {"cpu": model, "cores": os.cpu_count(), "commit": commit()}
+
+
+def commit(checkout: Path | None = None) -> str:
+    """The short commit of a checkout (this one by default)."""
+    where = [] if checkout is None else ["-C", str(checkout)]
+    return subprocess.run(
+        ["git", *where, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    return {"cpu": model, "cores": os.cpu_count(), "commit": commit}
 
 
 async def main_async(args: argparse.Namespace) -> None:

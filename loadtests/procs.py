@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -118,7 +117,7 @@ def start_live(
     *, port: int, env: dict[str, str], core: int | None, log_dir: Path, cwd: Path | None = None
 ) -> Server:
     """A live process (`python -m bedsvc.live`) as `bedsvc serve` starts one next to its HTTP
-    workers, ready once its port takes connections."""
+    workers, ready once it answers its health check."""
     log = log_dir / f"bedsvc-live-{port}.log"
     process = _launch(
         [sys.executable, "-m", "bedsvc.live", "--port", str(port)],
@@ -128,18 +127,11 @@ def start_live(
         cwd=cwd,
     )
     started = Server(name="bedsvc-live", port=port, process=process, log=log)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the live process exited; see {log}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                started.stop()
-                raise RuntimeError(f"the live process is not listening; see {log}") from None
-            time.sleep(0.2)
+    try:
+        wait_ready(started, "/healthz")
+    except BaseException:
+        started.stop()
+        raise
     started.pids = [process.pid]
     return started
 

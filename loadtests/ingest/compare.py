@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,21 +29,13 @@ from typing import Any
 import uvloop
 
 from loadtests.backing import servers
+from loadtests.http import commit
 from loadtests.ingest.__main__ import RESULTS, Run, drop, prepare, scenario, start_server
 from loadtests.ingest.client import Clock
 
 HOSPITALS = 64
 WARDS = 3
 HERE = Path(__file__).resolve().parents[2]
-
-
-def _commit(checkout: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -92,7 +83,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 server.stop()
             for name, run in runs.values():
                 await drop(server_database_url, run, name)
-    write(args, {side: _commit(checkout) for side, checkout in sides.items()}, results)
+    write(args, {side: commit(checkout) for side, checkout in sides.items()}, results)
 
 
 def write(
